@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+// The VSC graph compiler. Folders read in the order data flows:
+//   IR/ (graph, builder, text format) → Passes/ (autodiff, optimisation, memory planning)
+//   → Sources/Runtime (OpenBLAS interpreter) and Sources/JIT (LLVM ORC) → Sources/Models,
+//   Sources/Data → Sources/Train → Sources/Eval → Sources/vsc (the CLI).
+import PackageDescription
+
+let package = Package(
+    name: "VSCCompiler",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vsc", targets: ["vsc"]),
+        .library(name: "VSC", targets: ["IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // System libraries (Debian packages; see .ci/run).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        // Compiler core.
+        .target(name: "IR", path: "IR"),
+        .target(name: "Passes", dependencies: ["IR"], path: "Passes"),
+
+        // Backends.
+        .target(name: "Runtime", dependencies: ["IR", "Passes", "CBLAS"], path: "Sources/Runtime"),
+        .target(name: "JIT", dependencies: ["IR", "Passes", "Runtime", "CLLVM", "CBLAS"], path: "Sources/JIT"),
+
+        // Models, data, training, evaluation.
+        .target(name: "Data", dependencies: ["CZlib", "CPNG"], path: "Sources/Data"),
+        .target(name: "Models", dependencies: ["IR", "Passes", .product(name: "Yams", package: "Yams")], path: "Sources/Models"),
+        .target(name: "Train", dependencies: ["IR", "Passes", "Runtime", "JIT", "Models", "Data"], path: "Sources/Train"),
+        .target(name: "Eval", dependencies: ["IR", "Runtime", "Models", "Data", "Train"], path: "Sources/Eval"),
+
+        // The CLI.
+        .executableTarget(
+            name: "vsc",
+            dependencies: ["IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/vsc"),
+
+        // Tests mirror targets.
+        .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
+        .testTarget(name: "PassesTests", dependencies: ["IR", "Passes", "Runtime"], path: "Tests/PassesTests"),
+        .testTarget(name: "RuntimeTests", dependencies: ["IR", "Runtime"], path: "Tests/RuntimeTests"),
+        .testTarget(name: "JITTests", dependencies: ["IR", "Passes", "Runtime", "JIT"], path: "Tests/JITTests"),
+        .testTarget(name: "DataTests", dependencies: ["Data"], path: "Tests/DataTests"),
+        .testTarget(name: "ModelsTests", dependencies: ["IR", "Passes", "Runtime", "Models"], path: "Tests/ModelsTests"),
+        .testTarget(name: "TrainTests", dependencies: ["IR", "Runtime", "Models", "Train", "Data"], path: "Tests/TrainTests"),
+        .testTarget(name: "EvalTests", dependencies: ["Eval", "Data"], path: "Tests/EvalTests"),
+    ],
+    swiftLanguageModes: [.v5]
+)
