@@ -1,0 +1,144 @@
+import IR
+
+/// An error while running a program: a missing or misshapen feed, a non-finite value.
+public struct RuntimeError: Error, CustomStringConvertible {
+    public var message: String
+    /// The node that failed (for non-finite values: the first node that produced one).
+    public var node: NodeID?
+    public init(_ message: String, node: NodeID? = nil) { self.message = message; self.node = node }
+    public var description: String { "error: " + message }
+}
+
+/// Describes a node for error messages: `%12 = mul(%10, %11) : f32[500,60]  // Models/VSC.swift:88`.
+public func describeNode(_ g: Graph, _ id: NodeID) -> String {
+    IRPrinter.instruction(g[id], id: id)
+}
+
+/// The reference interpreter: executes every node in order, matmuls through OpenBLAS and the
+/// rest as plain loops, in the precision `T` (whatever the graph's declared dtype: running an f32
+/// graph with `T = Double` is how gradients are checked). Buffers are released after their last use.
+public final class Interpreter<T: InterpScalar> {
+    public let graph: Graph
+    /// When set, the first node producing NaN or ±Inf stops the run with an error naming it.
+    public var checkFinite: Bool
+    let lastUse: [Int]
+
+    public init(_ graph: Graph, checkFinite: Bool = false) {
+        self.graph = graph
+        self.checkFinite = checkFinite
+        var last = Array(0..<graph.count)
+        for (i, n) in graph.nodes.enumerated() { for j in n.inputs { last[j] = max(last[j], i) } }
+        for o in graph.outputs { last[o.node] = Int.max }
+        lastUse = last
+    }
+
+    /// Runs the graph. `feeds` maps every parameter and input name to its values (row-major).
+    /// Returns every output by name.
+    public func run(_ feeds: [String: [T]]) throws -> [String: [T]] {
+        var values = [[T]?](repeating: nil, count: graph.count)
+        for (i, n) in graph.nodes.enumerated() {
+            let v: [T]
+            switch n.op {
+            case .parameter(let name), .input(let name):
+                guard let f = feeds[name] else {
+                    throw RuntimeError("no value fed for \(n.op.name) \"\(name)\" (\(describeNode(graph, i)))", node: i)
+                }
+                guard f.count == n.elementCount else {
+                    throw RuntimeError("\(n.op.name) \"\(name)\" expects \(n.elementCount) values for \(IRPrinter.type(n.dtype, n.shape)), got \(f.count)", node: i)
+                }
+                v = f
+            default:
+                v = Self.evaluate(n, n.inputs.map { values[$0]! }, shapes: n.inputs.map { graph[$0].shape }, args: [])
+            }
+            if checkFinite, let bad = v.firstIndex(where: { !$0.isFinite }) {
+                throw RuntimeError("non-finite value \(v[bad]) at element \(bad) of \(describeNode(graph, i))", node: i)
+            }
+            values[i] = v
+            for j in Set(n.inputs) where lastUse[j] == i { values[j] = nil }
+        }
+        var out: [String: [T]] = [:]
+        for o in graph.outputs { out[o.name] = values[o.node]! }
+        return out
+    }
+
+    /// Evaluates one node on its operand values. `args` are the operands of an enclosing fused
+    /// kernel (for `.arg` nodes).
+    public static func evaluate(_ n: Node, _ ins: [[T]], shapes: [Shape], args: [[T]]) -> [T] {
+        let count = n.elementCount
+        switch n.op {
+        case .parameter, .input:
+            fatalError("leaves are fed, not evaluated")
+        case .arg(let k):
+            return args[k]
+        case .constant(let c):
+            switch c {
+            case .splat(let x): return [T](repeating: T(x), count: count)
+            case .dense(let xs): return xs.map { T($0) }
+            }
+        case .randomUniform(let seed):
+            let base = CounterRNG.base(seed: seed, key: ins.first.map { CounterRNG.key(Double($0[0])) } ?? 0)
+            return (0..<count).map { T(CounterRNG.uniform(base: base, UInt32(truncatingIfNeeded: $0))) }
+        case .randomNormal(let seed):
+            let base = CounterRNG.base(seed: seed, key: ins.first.map { CounterRNG.key(Double($0[0])) } ?? 0)
+            return (0..<count).map { i -> T in
+                let u1 = T(CounterRNG.uniform(base: base, UInt32(truncatingIfNeeded: 2 * i)))
+                let u2 = T(CounterRNG.uniform(base: base, UInt32(truncatingIfNeeded: 2 * i + 1)))
+                return T.sqrt(-2 * T.log(u1)) * T.cos(2 * T.pi * u2)
+            }
+        case .matmul(let m):
+            let a = ins[0], b = ins[1]
+            let k = m.transA ? shapes[0][0] : shapes[0][1]
+            var c = [T](repeating: 0, count: count)
+            if count > 0 && k > 0 {
+                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                    T.gemm(transA: m.transA, transB: m.transB, m: n.shape[0], n: n.shape[1], k: k,
+                           a: pa.baseAddress!, b: pb.baseAddress!, c: pc.baseAddress!)
+                } } }
+            }
+            if let e = m.epilogue { return runKernel(e, args: [c] + ins.dropFirst(2)) }
+            return c
+        case .broadcast:
+            return gather(ins[0], map: BroadcastMap(from: shapes[0], to: n.shape))
+        case .reshape:
+            return ins[0]
+        case .transpose(let perm):
+            return gather(ins[0], map: TransposeMap(perm: perm, outShape: n.shape))
+        case .slice(let start, _):
+            return gather(ins[0], map: SliceMap(start: start, outShape: n.shape, inShape: shapes[0]))
+        case .concat(let axis):
+            // Interleave blocks: outer = product of dims before axis; each operand contributes
+            // its axis extent × inner contiguous elements per outer index.
+            let outer = n.shape[..<axis].reduce(1, *)
+            var out: [T] = []; out.reserveCapacity(count)
+            let blocks = ins.map { $0.count / max(outer, 1) }
+            for o in 0..<outer { for (x, blk) in zip(ins, blocks) { out.append(contentsOf: x[(o * blk)..<((o + 1) * blk)]) } }
+            return out
+        case .unary(let u):
+            return ins[0].map { Elementwise.unary(u, $0) }
+        case .binary(let b):
+            let x = ins[0], y = ins[1]
+            return (0..<count).map { Elementwise.binary(b, x[$0], y[$0]) }
+        case .compare(let c):
+            let x = ins[0], y = ins[1]
+            return (0..<count).map { Elementwise.compare(c, x[$0], y[$0]) }
+        case .select:
+            let c = ins[0], x = ins[1], y = ins[2]
+            return (0..<count).map { c[$0] != 0 ? x[$0] : y[$0] }
+        case .reduce(let r, let axes):
+            let s = shapes[0]
+            return reduce(ins[0], shape: s, axes: axes, op: r, outCount: count)
+        case .fused(let k):
+            return runKernel(k, args: ins)
+        }
+    }
+
+    /// Runs a fused kernel body on whole arrays (the reference for the JIT's loop nests).
+    public static func runKernel(_ k: FusedKernel, args: [[T]]) -> [T] {
+        var vals = [[T]](repeating: [], count: k.nodes.count)
+        for (i, n) in k.nodes.enumerated() {
+            vals[i] = evaluate(n, n.inputs.map { vals[$0] }, shapes: n.inputs.map { k.nodes[$0].shape }, args: args)
+        }
+        return vals[k.result]
+    }
+
+}
