@@ -40,7 +40,7 @@ struct IRCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ir",
         abstract: "Parse, verify, run, differentiate and optimise textual IR.",
-        subcommands: [Check.self, Run.self])
+        subcommands: [Check.self, Run.self, Grad.self, Opt.self, LLVM.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
