@@ -44,6 +44,10 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/vsc"),
 
+        // A user's program: a custom VSC variant built with the Swift builder API, then trained.
+        .executableTarget(name: "custom-vsc", dependencies: ["IR", "Passes", "Models", "Train", "Data"],
+                          path: "Samples/CustomVSC"),
+
         // Tests mirror targets.
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
         .testTarget(name: "PassesTests", dependencies: ["IR", "Passes", "Runtime"], path: "Tests/PassesTests"),

@@ -1,0 +1,1 @@
+print("custom VSC example: not yet written")
