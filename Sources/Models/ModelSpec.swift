@@ -1,0 +1,121 @@
+/// A model and its training run, as declared in a spec file (YAML, see `SpecParser.swift` for the
+/// keys and `ModelSpec.defaults` for every default in one place).
+public struct ModelSpec: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
+        /// Variational Sparse Coding (spike-and-slab latents, pseudo-input prior).
+        case vsc
+        /// β-VAE (Gaussian latents, standard normal prior, KL weighted by β; β = 1 is the VAE).
+        case vae(beta: Double)
+    }
+    public enum Dataset: String, Equatable, Sendable { case smiley, fashionMNIST = "fashion-mnist", har }
+    public struct DataSpec: Equatable, Sendable {
+        public var dataset: Dataset
+        /// Folder or file with the data (Fashion-MNIST, HAR); nil: the data module's default.
+        public var path: String?
+        /// Smiley generator: number of training and test images, attribute probability.
+        public var count: Int
+        public var testCount: Int
+        public var p: Double
+        public init(dataset: Dataset, path: String? = nil, count: Int = 20_000, testCount: Int = 2_000, p: Double = 0.5) {
+            self.dataset = dataset; self.path = path; self.count = count; self.testCount = testCount; self.p = p
+        }
+    }
+    public enum Likelihood: String, Equatable, Sendable {
+        /// Diagonal Gaussian with a mean head and a log-variance head.
+        case gaussian
+        /// Bernoulli with a logits head.
+        case bernoulli
+    }
+    public enum SpikeHead: String, Equatable, Sendable {
+        /// The paper: log γ = −relu(−v) (γ can reach 1 exactly).
+        case relu
+        /// Smooth: log γ = −softplus(−v).
+        case logsigmoid
+    }
+    public struct Selection: Equatable, Sendable {
+        /// Sharpness a and offset b of sigmoid(a·(u − b)).
+        public var a: Double
+        public var b: Double
+        public init(a: Double = 60, b: Double = 0.5) { self.a = a; self.b = b }
+    }
+    public struct Prior: Equatable, Sendable {
+        /// Prior spike probability α ∈ (0, 1).
+        public var alpha: Double
+        /// Number of learned pseudo-inputs U.
+        public var pseudoInputs: Int
+        public var selection: Selection
+        public init(alpha: Double = 0.5, pseudoInputs: Int = 100, selection: Selection = Selection()) {
+            self.alpha = alpha; self.pseudoInputs = pseudoInputs; self.selection = selection
+        }
+    }
+    public enum CSchedule: Equatable, Sendable {
+        /// Linear from `start` to `end` over `iterations` iterations, then `end`.
+        case linear(start: Double, end: Double, iterations: Int)
+        case fixed(Double)
+    }
+    public struct LearningRatePhase: Equatable, Sendable {
+        /// The phase holds for iterations < `until` (nil: to the end).
+        public var until: Int?
+        public var lr: Double
+        public init(until: Int?, lr: Double) { self.until = until; self.lr = lr }
+    }
+    public struct Schedules: Equatable, Sendable {
+        /// Length of the λ ramp of the spike warm-up (eq. 7): λ = min(1, t / warmupIterations).
+        /// 0: no warm-up (λ = 1 throughout).
+        public var warmupIterations: Int
+        public var c: CSchedule
+        public var learningRate: [LearningRatePhase]
+        /// Reset Adam's moments when the learning rate changes phase (the authors' code).
+        public var freshAdamAtDrop: Bool
+        public init(warmupIterations: Int, c: CSchedule, learningRate: [LearningRatePhase], freshAdamAtDrop: Bool = false) {
+            self.warmupIterations = warmupIterations; self.c = c; self.learningRate = learningRate
+            self.freshAdamAtDrop = freshAdamAtDrop
+        }
+    }
+    public enum InputNormalisation: String, Equatable, Sendable {
+        case none
+        /// Each input scaled to unit L2 norm (the authors' code).
+        case unitL2 = "unit_l2"
+    }
+    public enum WarmupForm: String, Equatable, Sendable {
+        /// Slab N(λμ, λσ² + (1−λ)) (eq. 7).
+        case paper
+        /// The authors' code: slab N(λμ, (σ²)^λ) (variance warmed up in log space).
+        case authors
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var data: DataSpec
+    public var inputDim: Int
+    public var hidden: [Int]
+    /// Latent dimensions J.
+    public var latent: Int
+    public var likelihood: Likelihood
+    public var spike: SpikeHead
+    /// VSC only (ignored by β-VAE).
+    public var prior: Prior
+    public var schedules: Schedules
+    public var inputNormalisation: InputNormalisation
+    public var warmupForm: WarmupForm
+    public var batchSize: Int
+    public var iterations: Int
+    public var seed: UInt64
+    public var checkpointEvery: Int
+    public var evalEvery: Int
+
+    public init(name: String, kind: Kind, data: DataSpec, inputDim: Int, hidden: [Int], latent: Int,
+                likelihood: Likelihood, spike: SpikeHead = .relu, prior: Prior = Prior(),
+                schedules: Schedules, inputNormalisation: InputNormalisation = .none,
+                warmupForm: WarmupForm = .paper, batchSize: Int, iterations: Int, seed: UInt64 = 0,
+                checkpointEvery: Int = 1000, evalEvery: Int = 1000) {
+        self.name = name; self.kind = kind; self.data = data; self.inputDim = inputDim; self.hidden = hidden
+        self.latent = latent; self.likelihood = likelihood; self.spike = spike; self.prior = prior
+        self.schedules = schedules; self.inputNormalisation = inputNormalisation; self.warmupForm = warmupForm
+        self.batchSize = batchSize; self.iterations = iterations; self.seed = seed
+        self.checkpointEvery = checkpointEvery; self.evalEvery = evalEvery
+    }
+
+    public var isVSC: Bool { if case .vsc = kind { return true } else { return false } }
+    public var beta: Double { if case .vae(let b) = kind { return b } else { return 1 } }
+}
