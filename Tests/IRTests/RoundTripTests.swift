@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+@testable import IR
+
+/// The repository root, from this file's path (Tests/IRTests/…).
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func sampleIRFiles() -> [URL] {
+    let dir = repoRoot.appendingPathComponent("Samples/ir")
+    let files = (try? FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)) ?? []
+    return files.filter { $0.pathExtension == "ir" }.sorted { $0.path < $1.path }
+}
+
+@Test func samplesExist() {
+    #expect(sampleIRFiles().count >= 3)
+}
+
+@Test(arguments: sampleIRFiles().map(\.lastPathComponent))
+func samplesRoundTripExactly(name: String) throws {
+    let url = repoRoot.appendingPathComponent("Samples/ir/\(name)")
+    let text = try String(contentsOf: url, encoding: .utf8)
+    let g = try IRParser.parse(text, file: name)
+    #expect(IRPrinter.print(g) == text)
+    // And print → parse → print is stable.
+    let again = try IRParser.parse(IRPrinter.print(g), file: name)
+    #expect(IRPrinter.print(again) == text)
+}
+
+@Test func builtGraphRoundTripsWithLocations() throws {
+    let g = Graph(name: "mlp")
+    let x = try g.input("x", [4, 3])
+    let w = try g.parameter("w", [3, 2]), b = try g.parameter("b", [2])
+    let h = try (x.matmul(w) + b).relu()
+    let noise = try g.randomNormal([4, 2], key: g.input("step", []))
+    let loss = try (h * noise - 0.5).square().mean()
+    try g.output("loss", loss)
+    let text = IRPrinter.print(g)
+    #expect(text.contains("// IRTests/RoundTripTests.swift:"))
+    let back = try IRParser.parse(text)
+    #expect(IRPrinter.print(back) == text)
+    #expect(back.count == g.count)
+}
+
+@Test func constantsRoundTripBitExactly() throws {
+    let g = Graph(name: "c")
+    let vals: [Double] = [0.1, -0.0, 1e-30, 3.4028234663852886e38, -7, .infinity, 2.5e-8]
+    let c = try g.constant(vals, shape: [7])
+    let s = try g.constant(-0.0, shape: [2])
+    try g.output("c", c); try g.output("s", s)
+    let back = try IRParser.parse(IRPrinter.print(g))
+    guard case .constant(.dense(let xs)) = back[back.output("c")!].op else { Issue.record("not dense"); return }
+    #expect(xs.map(\.bitPattern) == vals.map(\.bitPattern))
+    guard case .constant(.splat(let z)) = back[back.output("s")!].op else { Issue.record("not splat"); return }
+    #expect(z.sign == .minus)
+}
+
+@Test func fusedAndEpilogueRegionsRoundTrip() throws {
+    let text = """
+    graph @regions {
+      %0 = input "a" : f32[4,3]
+      %1 = input "b" : f32[3,5]
+      %2 = parameter "bias" : f32[5]
+      %3 = matmul(%0, %1, %2) : f32[4,5] {
+        %0 = arg 0 : f32[4,5]
+        %1 = arg 1 : f32[5]
+        %2 = broadcast(%1) : f32[4,5]
+        %3 = add(%0, %2) : f32[4,5]
+        %4 = relu(%3) : f32[4,5]
+        yield %4
+      }
+      %4 = fused(%3) : f32[4] {
+        %0 = arg 0 : f32[4,5]
+        %1 = exp(%0) : f32[4,5]
+        %2 = reduce_sum(%1) {axes=[1]} : f32[4]
+        yield %2
+      }
+      output %4 as "out"
+    }
+
+    """
+    let g = try IRParser.parse(text)
+    #expect(IRPrinter.print(g) == text)
+}
+
+@Test func hashConsingDedupesIdenticalNodes() throws {
+    let g = Graph()
+    let x = try g.input("x", [3])
+    let a = try x.exp(), b = try x.exp()
+    #expect(a.id == b.id)
+    let c1 = try g.constant(1.0), c2 = try g.constant(1.0)
+    #expect(c1.id == c2.id)
+    // Random nodes get distinct seeds unless given the same one.
+    let r1 = try g.randomUniform([3]), r2 = try g.randomUniform([3])
+    #expect(r1.id != r2.id)
+}
