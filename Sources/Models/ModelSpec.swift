@@ -49,7 +49,7 @@ public struct ModelSpec: Equatable, Sendable {
         }
     }
     public enum CSchedule: Equatable, Sendable {
-        /// Linear from `start` to `end` over `iterations` iterations, then `end`.
+        /// Linear from `start` to `end` over `iterations` iterations (0: the whole run), then `end`.
         case linear(start: Double, end: Double, iterations: Int)
         case fixed(Double)
     }
@@ -60,16 +60,20 @@ public struct ModelSpec: Equatable, Sendable {
         public init(until: Int?, lr: Double) { self.until = until; self.lr = lr }
     }
     public struct Schedules: Equatable, Sendable {
-        /// Length of the λ ramp of the spike warm-up (eq. 7): λ = min(1, t / warmupIterations).
-        /// 0: no warm-up (λ = 1 throughout).
+        /// Spike pre-training (Algorithm 1's N_warmup): iterations with λ = 0 before the ramp.
         public var warmupIterations: Int
+        /// Length of the linear λ ramp from 0 to 1 that follows (eq. 7); 0: λ jumps to 1.
+        /// With both 0 there is no warm-up (λ = 1 throughout).
+        public var rampIterations: Int
         public var c: CSchedule
+        /// Phases in order; each holds while iteration < `until`; the last one holds to the end.
         public var learningRate: [LearningRatePhase]
         /// Reset Adam's moments when the learning rate changes phase (the authors' code).
         public var freshAdamAtDrop: Bool
-        public init(warmupIterations: Int, c: CSchedule, learningRate: [LearningRatePhase], freshAdamAtDrop: Bool = false) {
-            self.warmupIterations = warmupIterations; self.c = c; self.learningRate = learningRate
-            self.freshAdamAtDrop = freshAdamAtDrop
+        public init(warmupIterations: Int = 0, rampIterations: Int = 0, c: CSchedule = .linear(start: 50, end: 200, iterations: 0),
+                    learningRate: [LearningRatePhase] = [LearningRatePhase(until: nil, lr: 1e-3)], freshAdamAtDrop: Bool = false) {
+            self.warmupIterations = warmupIterations; self.rampIterations = rampIterations; self.c = c
+            self.learningRate = learningRate; self.freshAdamAtDrop = freshAdamAtDrop
         }
     }
     public enum InputNormalisation: String, Equatable, Sendable {
@@ -106,7 +110,7 @@ public struct ModelSpec: Equatable, Sendable {
 
     public init(name: String, kind: Kind, data: DataSpec, inputDim: Int, hidden: [Int], latent: Int,
                 likelihood: Likelihood, spike: SpikeHead = .relu, prior: Prior = Prior(),
-                schedules: Schedules, inputNormalisation: InputNormalisation = .none,
+                schedules: Schedules = Schedules(), inputNormalisation: InputNormalisation = .none,
                 warmupForm: WarmupForm = .paper, batchSize: Int, iterations: Int, seed: UInt64 = 0,
                 checkpointEvery: Int = 1000, evalEvery: Int = 1000) {
         self.name = name; self.kind = kind; self.data = data; self.inputDim = inputDim; self.hidden = hidden

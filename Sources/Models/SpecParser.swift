@@ -1,0 +1,314 @@
+import Foundation
+import Yams
+
+/// A spec file that does not parse or holds a bad value. The description names the file, the
+/// line and column, and the key: `vsc.yaml:7:10: error: prior.alpha: must be in (0, 1), got 1.5`.
+public struct SpecError: Error, CustomStringConvertible, Equatable {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    /// The dotted key path (`prior.selection.a`, `schedules.learning_rate[1].lr`); "" for the document.
+    public var key: String
+    public var message: String
+    public init(file: String, line: Int, column: Int, key: String, message: String) {
+        self.file = file; self.line = line; self.column = column; self.key = key; self.message = message
+    }
+    public var description: String {
+        "\(file):\(line):\(column): error: " + (key.isEmpty ? "" : "\(key): ") + message
+    }
+}
+
+/// Reads a spec file. See `parseSpec(yaml:file:)`.
+public func loadSpec(path: String) throws -> ModelSpec {
+    let text: String
+    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw SpecError(file: path, line: 0, column: 0, key: "", message: "cannot read the spec file (\(error.localizedDescription))")
+    }
+    let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+    return try parseSpec(yaml: text, file: path, defaultName: base)
+}
+
+/// Parses a spec (YAML). Every key, its type and its default:
+///
+/// ```yaml
+/// name: vsc-smiley            # string; default: the file name without extension
+/// kind: vsc                   # vsc | vae                                 (default vsc)
+/// beta: 1                     # vae only: KL weight β > 0                 (default 1)
+/// data: smiley                # smiley | fashion-mnist | har, or a mapping:
+/// #  data: {name: smiley, path: DIR, count: 20000, test_count: 2000, p: 0.5}
+/// #  path: folder/file of the data set (default: the data module's);
+/// #  count, test_count, p: Smiley only (defaults 20000, 2000, 0.5)
+/// input_dim: 1024             # > 0; default by data set: smiley 1024, fashion-mnist 784, har 561
+/// hidden: [3000]              # list of hidden layer sizes, each > 0, at least one (required)
+/// latent: 60                  # J > 0 (required)
+/// likelihood: gaussian        # gaussian (mean and log-variance heads) | bernoulli (default gaussian)
+/// spike: relu                 # vsc only: relu (log γ = −relu(−v), the paper) | logsigmoid (log γ = −softplus(−v))
+/// prior:                      # vsc only
+///   alpha: 0.5                # prior spike probability α ∈ (0, 1)       (default 0.5)
+///   pseudo_inputs: 100        # U > 0                                      (default 100)
+///   selection: {a: 60, b: 0.5}  # u* = sigmoid(a·(u − b)); a > 0, b ∈ (0, 1) (defaults 60, 0.5)
+/// schedules:
+///   warmup_iterations: 0      # spike pre-training with λ = 0 (Algorithm 1's N_warmup) ≥ 0 (default 0)
+///   ramp_iterations: 0        # then λ rises linearly 0 → 1 over this many iterations ≥ 0 (default 0)
+///   c: {start: 50, end: 200, iterations: 0}  # linear; iterations 0 = the whole run (default)
+///   #  or c: 100 / c: {fixed: 100} (the authors' code)
+///   learning_rate: 1.0e-3     # a number, or phases [{until: 60000, lr: 5.0e-4}, {lr: 5.0e-5}]
+///                             # (`until` exclusive and increasing; the last phase may omit it)
+///   fresh_adam_at_drop: false # reset Adam's moments at each phase change (the authors' code)
+/// input_normalisation: none   # none | unit_l2 (each input scaled to unit L2 norm, authors' code)
+/// warmup_form: paper          # paper: slab N(λμ, λσ² + 1 − λ) | authors: N(λμ, (σ²)^λ)
+/// batch_size: 100             # > 0 (default 100)
+/// iterations: 10000           # > 0 (default 10000)
+/// seed: 0                     # ≥ 0 (default 0)
+/// checkpoint_every: 1000      # > 0 (default: min(1000, iterations))
+/// eval_every: 1000            # > 0 (default: min(1000, iterations))
+/// ```
+/// Unknown keys, duplicate keys, wrong types and bad values are `SpecError`s naming the file,
+/// the line and the key.
+public func parseSpec(yaml: String, file: String = "<spec>", defaultName: String? = nil) throws -> ModelSpec {
+    let root: Node?
+    do { root = try Yams.compose(yaml: yaml) } catch let e as YamlError {
+        var line = 0, col = 0, problem = "\(e)"
+        switch e {
+        case .scanner(_, let p, let m, _), .parser(_, let p, let m, _): line = m.line; col = m.column; problem = p
+        default: break
+        }
+        throw SpecError(file: file, line: line, column: col, key: "", message: "not valid YAML: \(problem)")
+    }
+    guard let root else { throw SpecError(file: file, line: 1, column: 1, key: "", message: "the spec is empty") }
+    return try SpecReader(file: file).read(root, defaultName: defaultName ?? "model")
+}
+
+/// Walks the composed YAML tree, checking each key against what it expects.
+struct SpecReader {
+    let file: String
+
+    func error(_ node: Node?, _ key: String, _ message: String) -> SpecError {
+        SpecError(file: file, line: node?.mark?.line ?? 0, column: node?.mark?.column ?? 0, key: key, message: message)
+    }
+
+    /// A mapping's entries by key, with unknown and duplicate keys refused.
+    struct Fields {
+        let reader: SpecReader
+        let path: String
+        let node: Node
+        var entries: [String: (key: Node, value: Node)] = [:]
+        func full(_ k: String) -> String { path.isEmpty ? k : path + "." + k }
+        subscript(_ k: String) -> Node? { entries[k]?.value }
+        func keyNode(_ k: String) -> Node? { entries[k]?.key }
+    }
+
+    func fields(_ node: Node, _ path: String, allowed: [String]) throws -> Fields {
+        guard let m = node.mapping else {
+            throw error(node, path, "expected a mapping of keys (\(allowed.joined(separator: ", "))), got \(describe(node))")
+        }
+        var f = Fields(reader: self, path: path, node: node)
+        for (k, v) in m {
+            guard let name = k.scalar?.string else { throw error(k, path, "keys must be plain names") }
+            let full = f.full(name)
+            guard allowed.contains(name) else {
+                throw error(k, full, "unknown key (allowed here: \(allowed.joined(separator: ", ")))")
+            }
+            if f.entries[name] != nil { throw error(k, full, "duplicate key") }
+            f.entries[name] = (k, v)
+        }
+        return f
+    }
+
+    func describe(_ n: Node) -> String {
+        switch n {
+        case .scalar(let s): return "\"\(s.string)\""
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+
+    func int(_ n: Node, _ key: String, min lo: Int? = nil) throws -> Int {
+        guard let s = n.scalar, let v = Int(s.string.replacingOccurrences(of: "_", with: "")) else {
+            throw error(n, key, "expected an integer, got \(describe(n))")
+        }
+        if let lo, v < lo { throw error(n, key, lo == 1 ? "must be positive, got \(v)" : "must be ≥ \(lo), got \(v)") }
+        return v
+    }
+    func double(_ n: Node, _ key: String) throws -> Double {
+        guard let s = n.scalar, let v = Double(s.string.replacingOccurrences(of: "_", with: "")), v.isFinite else {
+            throw error(n, key, "expected a number, got \(describe(n))")
+        }
+        return v
+    }
+    func positive(_ n: Node, _ key: String) throws -> Double {
+        let v = try double(n, key)
+        guard v > 0 else { throw error(n, key, "must be positive, got \(v)") }
+        return v
+    }
+    func open01(_ n: Node, _ key: String) throws -> Double {
+        let v = try double(n, key)
+        guard v > 0 && v < 1 else { throw error(n, key, "must be in (0, 1), got \(v)") }
+        return v
+    }
+    func string(_ n: Node, _ key: String) throws -> String {
+        guard let s = n.scalar else { throw error(n, key, "expected a string, got \(describe(n))") }
+        return s.string
+    }
+    func bool(_ n: Node, _ key: String) throws -> Bool {
+        guard let s = n.scalar else { throw error(n, key, "expected true or false, got \(describe(n))") }
+        switch s.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error(n, key, "expected true or false, got \(describe(n))")
+        }
+    }
+    func choice<E: RawRepresentable>(_ n: Node, _ key: String, _: E.Type, _ all: [E]) throws -> E where E.RawValue == String {
+        let s = try string(n, key)
+        guard let v = E(rawValue: s) else {
+            throw error(n, key, "expected one of \(all.map(\.rawValue).joined(separator: ", ")), got \"\(s)\"")
+        }
+        return v
+    }
+
+    static let topKeys = ["name", "kind", "beta", "data", "input_dim", "hidden", "latent", "likelihood", "spike",
+                          "prior", "schedules", "input_normalisation", "warmup_form", "batch_size", "iterations",
+                          "seed", "checkpoint_every", "eval_every"]
+
+    func read(_ root: Node, defaultName: String) throws -> ModelSpec {
+        let f = try fields(root, "", allowed: Self.topKeys)
+        let name = try f["name"].map { try string($0, "name") } ?? defaultName
+
+        // kind and beta
+        let kindName = try f["kind"].map { try string($0, "kind") } ?? "vsc"
+        let kind: ModelSpec.Kind
+        switch kindName {
+        case "vsc":
+            if f["beta"] != nil { throw error(f.keyNode("beta"), "beta", "only for kind vae (this spec is kind vsc)") }
+            for k in ["prior", "spike"] where false { _ = k }
+            kind = .vsc
+        case "vae", "betavae", "beta-vae":
+            let beta = try f["beta"].map { try positive($0, "beta") } ?? 1
+            for k in ["prior", "spike", "warmup_form"] where f[k] != nil {
+                throw error(f.keyNode(k), k, "only for kind vsc (this spec is kind vae)")
+            }
+            kind = .vae(beta: beta)
+        default:
+            throw error(f["kind"], "kind", "expected vsc or vae, got \"\(kindName)\"")
+        }
+
+        // data
+        guard let dataNode = f["data"] else { throw error(root, "data", "missing (smiley, fashion-mnist or har)") }
+        var data: ModelSpec.DataSpec
+        if dataNode.scalar != nil {
+            data = .init(dataset: try choice(dataNode, "data", ModelSpec.Dataset.self, [.smiley, .fashionMNIST, .har]))
+        } else {
+            let d = try fields(dataNode, "data", allowed: ["name", "path", "count", "test_count", "p"])
+            guard let n = d["name"] else { throw error(dataNode, "data.name", "missing (smiley, fashion-mnist or har)") }
+            data = .init(dataset: try choice(n, "data.name", ModelSpec.Dataset.self, [.smiley, .fashionMNIST, .har]))
+            data.path = try d["path"].map { try string($0, "data.path") }
+            for k in ["count", "test_count", "p"] where d[k] != nil && data.dataset != .smiley {
+                throw error(d.keyNode(k), "data." + k, "only for the smiley data set")
+            }
+            if let c = d["count"] { data.count = try int(c, "data.count", min: 1) }
+            if let c = d["test_count"] { data.testCount = try int(c, "data.test_count", min: 1) }
+            if let p = d["p"] {
+                data.p = try double(p, "data.p")
+                guard (0...1).contains(data.p) else { throw error(p, "data.p", "must be in [0, 1], got \(data.p)") }
+            }
+        }
+        let defaultDim: Int = switch data.dataset { case .smiley: 1024; case .fashionMNIST: 784; case .har: 561 }
+        let inputDim = try f["input_dim"].map { try int($0, "input_dim", min: 1) } ?? defaultDim
+
+        guard let hn = f["hidden"] else { throw error(root, "hidden", "missing (a list of hidden layer sizes)") }
+        var hidden: [Int] = []
+        if let seq = hn.sequence {
+            for (i, e) in seq.enumerated() { hidden.append(try int(e, "hidden[\(i)]", min: 1)) }
+            if hidden.isEmpty { throw error(hn, "hidden", "needs at least one layer") }
+        } else if hn.scalar != nil {
+            hidden = [try int(hn, "hidden", min: 1)]
+        } else { throw error(hn, "hidden", "expected a list of sizes, got \(describe(hn))") }
+
+        guard let ln = f["latent"] else { throw error(root, "latent", "missing (the number of latent dimensions J)") }
+        let latent = try int(ln, "latent", min: 1)
+        let likelihood = try f["likelihood"].map {
+            try choice($0, "likelihood", ModelSpec.Likelihood.self, [.gaussian, .bernoulli])
+        } ?? .gaussian
+        let spike = try f["spike"].map { try choice($0, "spike", ModelSpec.SpikeHead.self, [.relu, .logsigmoid]) } ?? .relu
+
+        // prior
+        var prior = ModelSpec.Prior()
+        if let pn = f["prior"] {
+            let p = try fields(pn, "prior", allowed: ["alpha", "pseudo_inputs", "selection"])
+            if let a = p["alpha"] { prior.alpha = try open01(a, "prior.alpha") }
+            if let u = p["pseudo_inputs"] { prior.pseudoInputs = try int(u, "prior.pseudo_inputs", min: 1) }
+            if let sn = p["selection"] {
+                let s = try fields(sn, "prior.selection", allowed: ["a", "b"])
+                if let a = s["a"] { prior.selection.a = try positive(a, "prior.selection.a") }
+                if let b = s["b"] { prior.selection.b = try open01(b, "prior.selection.b") }
+            }
+        }
+
+        let iterations = try f["iterations"].map { try int($0, "iterations", min: 1) } ?? 10_000
+
+        // schedules
+        var sched = ModelSpec.Schedules()
+        if let sn = f["schedules"] {
+            let s = try fields(sn, "schedules", allowed: ["warmup_iterations", "ramp_iterations", "c", "learning_rate", "fresh_adam_at_drop"])
+            if let w = s["warmup_iterations"] { sched.warmupIterations = try int(w, "schedules.warmup_iterations", min: 0) }
+            if let r = s["ramp_iterations"] { sched.rampIterations = try int(r, "schedules.ramp_iterations", min: 0) }
+            if let cn = s["c"] { sched.c = try cSchedule(cn) }
+            if let lr = s["learning_rate"] { sched.learningRate = try learningRate(lr) }
+            if let b = s["fresh_adam_at_drop"] { sched.freshAdamAtDrop = try bool(b, "schedules.fresh_adam_at_drop") }
+        }
+
+        let norm = try f["input_normalisation"].map {
+            try choice($0, "input_normalisation", ModelSpec.InputNormalisation.self, [.none, .unitL2])
+        } ?? .none
+        let warm = try f["warmup_form"].map { try choice($0, "warmup_form", ModelSpec.WarmupForm.self, [.paper, .authors]) } ?? .paper
+        let batch = try f["batch_size"].map { try int($0, "batch_size", min: 1) } ?? 100
+        let seed = try f["seed"].map { try int($0, "seed", min: 0) } ?? 0
+        let ckpt = try f["checkpoint_every"].map { try int($0, "checkpoint_every", min: 1) } ?? min(1000, iterations)
+        let evalEvery = try f["eval_every"].map { try int($0, "eval_every", min: 1) } ?? min(1000, iterations)
+
+        return ModelSpec(name: name, kind: kind, data: data, inputDim: inputDim, hidden: hidden, latent: latent,
+                         likelihood: likelihood, spike: spike, prior: prior, schedules: sched,
+                         inputNormalisation: norm, warmupForm: warm, batchSize: batch, iterations: iterations,
+                         seed: UInt64(seed), checkpointEvery: ckpt, evalEvery: evalEvery)
+    }
+
+    func cSchedule(_ n: Node) throws -> ModelSpec.CSchedule {
+        let key = "schedules.c"
+        if n.scalar != nil { return .fixed(try positive(n, key)) }
+        let c = try fields(n, key, allowed: ["start", "end", "iterations", "fixed"])
+        if let fx = c["fixed"] {
+            for k in ["start", "end", "iterations"] where c[k] != nil {
+                throw error(c.keyNode(k), key + "." + k, "cannot be combined with schedules.c.fixed")
+            }
+            return .fixed(try positive(fx, key + ".fixed"))
+        }
+        let start = try c["start"].map { try positive($0, key + ".start") } ?? 50
+        let end = try c["end"].map { try positive($0, key + ".end") } ?? 200
+        let its = try c["iterations"].map { try int($0, key + ".iterations", min: 0) } ?? 0
+        return .linear(start: start, end: end, iterations: its)
+    }
+
+    func learningRate(_ n: Node) throws -> [ModelSpec.LearningRatePhase] {
+        let key = "schedules.learning_rate"
+        if n.scalar != nil { return [.init(until: nil, lr: try positive(n, key))] }
+        guard let seq = n.sequence, !seq.isEmpty else {
+            throw error(n, key, "expected a number or a list of phases {until, lr}, got \(describe(n))")
+        }
+        var phases: [ModelSpec.LearningRatePhase] = []
+        for (i, e) in seq.enumerated() {
+            let k = "\(key)[\(i)]"
+            let p = try fields(e, k, allowed: ["until", "lr"])
+            guard let lr = p["lr"] else { throw error(e, k + ".lr", "missing") }
+            let until = try p["until"].map { try int($0, k + ".until", min: 1) }
+            if until == nil && i != seq.count - 1 {
+                throw error(e, k + ".until", "missing (only the last phase may omit it)")
+            }
+            if let u = until, let prev = phases.last?.until, u <= prev {
+                throw error(p["until"], k + ".until", "must be greater than the previous phase's (\(prev)), got \(u)")
+            }
+            phases.append(.init(until: until, lr: try positive(lr, k + ".lr")))
+        }
+        return phases
+    }
+}
