@@ -1,0 +1,70 @@
+import IR
+
+/// An optimiser whose update is built as graph nodes (see `buildTrainStep`).
+public enum Optimizer: Hashable, Sendable {
+    /// p ← p − lr·∇p.
+    case sgd
+    /// Adam (Kingma & Ba) with bias correction:
+    /// m ← β₁m + (1−β₁)∇p, v ← β₂v + (1−β₂)∇p², p ← p − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε).
+    case adam(beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8)
+}
+
+/// Builds one whole training step as a single graph: the forward graph, the gradient nodes of the
+/// output `loss` with respect to every parameter the loss depends on (`grad`), and the optimiser's
+/// update. `g` itself is not changed (the step is built on a copy).
+///
+/// Naming contract (the runtime relies on it: `program.carryOutputs(prefix: "new.")` copies each
+/// `new.X` output into leaf `X` after every run):
+/// - new scalar input `"lr"` — the learning rate;
+/// - Adam only: scalar input `"adam.t"` — the 1-based step count as a float (the caller sets it to
+///   1, 2, 3, … before each run; bias corrections are `1 − βᵗ`, computed in the graph with `pow`);
+///   per updated parameter `p`, inputs `"adam.m.<p>"` and `"adam.v.<p>"` of `p`'s shape (first and
+///   second moments; start them at zero);
+/// - outputs `"new.<p>"` for every updated parameter, and (Adam) `"new.adam.m.<p>"`, `"new.adam.v.<p>"`;
+/// - the original outputs are kept, unchanged and in their order, before the new ones.
+///
+/// Parameters the loss does not depend on are left alone (no update output). Throws if `loss` is
+/// not an output, if the loss is not differentiable with respect to the parameters (see `grad`), or
+/// if one of the names above is already used by a leaf.
+public func buildTrainStep(_ g: Graph, loss: String, optimizer: Optimizer) throws -> Graph {
+    guard let lossID = g.output(loss) else {
+        throw IRError("buildTrainStep: the graph @\(g.name) has no output \"\(loss)\" (outputs: \(g.outputs.map(\.name).joined(separator: ", ")))")
+    }
+    let step = g.copy()
+    let live = step.live(from: [lossID])
+    let params = step.parameters.filter { live[$0.node] }
+    let grads = try grad(of: lossID, wrt: params.map(\.node), in: step)
+    let dtype = step[lossID].dtype
+
+    let lr = try step.input("lr", [], dtype: dtype)
+    switch optimizer {
+    case .sgd:
+        for (p, gp) in zip(params, grads) {
+            let param = Tensor(step, p.node), gradient = Tensor(step, gp)
+            let updated = try param.binary(.sub, gradient.binary(.mul, lr))
+            try step.output("new." + p.name, updated)
+        }
+    case .adam(let beta1, let beta2, let epsilon):
+        let t = try step.input("adam.t", [], dtype: dtype)
+        // Scalar bias corrections 1 − βᵗ.
+        let bc1 = try step.constant(1, dtype: dtype).binary(.sub, step.constant(beta1, dtype: dtype).pow(t))
+        let bc2 = try step.constant(1, dtype: dtype).binary(.sub, step.constant(beta2, dtype: dtype).pow(t))
+        for (p, gp) in zip(params, grads) {
+            let shape = step[p.node].shape
+            let param = Tensor(step, p.node), gradient = Tensor(step, gp)
+            let m = try step.input("adam.m." + p.name, shape, dtype: dtype)
+            let v = try step.input("adam.v." + p.name, shape, dtype: dtype)
+            let newM = try m.binary(.mul, beta1).binary(.add, gradient.binary(.mul, 1 - beta1))
+            let newV = try v.binary(.mul, beta2).binary(.add, gradient.square().binary(.mul, 1 - beta2))
+            let mHat = try newM.binary(.div, bc1)
+            let vHat = try newV.binary(.div, bc2)
+            let update = try mHat.binary(.div, vHat.sqrt().binary(.add, epsilon)).binary(.mul, lr)
+            let updated = try param.binary(.sub, update)
+            try step.output("new." + p.name, updated)
+            try step.output("new.adam.m." + p.name, newM)
+            try step.output("new.adam.v." + p.name, newV)
+        }
+    }
+    try step.verify()
+    return step
+}
