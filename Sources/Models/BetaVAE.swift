@@ -1,0 +1,66 @@
+import IR
+
+/// The β-VAE baseline (section 4.1, D.1): the same recognition and generative networks without
+/// the spike head, a standard normal prior, loss = recon + β·KL(q(z|x) ‖ N(0, I)) with
+/// KL = ½ Σ_j (μ² + σ² − 1 − log σ²). The train graph declares "lambda" and "c" like VSC's so the
+/// training loop feeds both models alike; they are unused.
+public struct BetaVAEModel: GenerativeModel {
+    public let spec: ModelSpec
+    public init(spec: ModelSpec) { self.spec = spec }
+
+    public var recognition: RecognitionNetwork {
+        RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent, spikeBias: nil)
+    }
+    public var generative: GenerativeNetwork {
+        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood)
+    }
+
+    /// KL(N(μ, σ²) ‖ N(0, 1)) summed over the last axis.
+    public static func gaussianKL(mu: Tensor, logvar: Tensor) throws -> Tensor {
+        try ((mu.square() + logvar.exp() - 1 - logvar) * 0.5).sum(axes: [-1])
+    }
+
+    public func buildTrain(_ ctx: ModelContext, batch: Int) throws {
+        let g = ctx.graph
+        let (x0, _, _, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
+        let x = try normaliseInputs(x0, spec.inputNormalisation)
+        let e = try recognition(x, ctx)
+        let eps = try g.randomNormal(e.mu.shape, key: step, seed: spec.seed &* 2 &+ 1)
+        let z = e.mu + (try (e.logvar * 0.5).exp()) * eps
+        let recon = try generative.head.negativeLogLikelihood(try generative(z, ctx), x)
+        let kl = try Self.gaussianKL(mu: e.mu, logvar: e.logvar)
+        try trainOutputs(g, recon: recon, kl: kl, sparsity: nil, loss: recon + kl * spec.beta)
+    }
+
+    public func buildEncode(_ ctx: ModelContext, batch: Int) throws {
+        let g = ctx.graph
+        let x = try normaliseInputs(try g.input(GraphNames.x, [batch, spec.inputDim]), spec.inputNormalisation)
+        let e = try recognition(x, ctx)
+        try g.output("mu", e.mu)
+        try g.output("logvar", e.logvar)
+    }
+
+    public func buildDecode(_ ctx: ModelContext, batch: Int) throws {
+        let g = ctx.graph
+        let out = try generative(try g.input(GraphNames.z, [batch, spec.latent]), ctx)
+        try g.output("xmean", out.mean)
+        if let lv = out.logvar { try g.output("xlogvar", lv) }
+    }
+
+    public func trainGraph(batch: Int) throws -> Graph { try build("\(spec.name).train") { try buildTrain($0, batch: batch) } }
+    public func encodeGraph(batch: Int) throws -> Graph { try build("\(spec.name).encode") { try buildEncode($0, batch: batch) } }
+    public func decodeGraph(batch: Int) throws -> Graph { try build("\(spec.name).decode") { try buildDecode($0, batch: batch) } }
+    public func initialParameters(seed: UInt64) -> [String: [Float]] {
+        let ctx = ModelContext(graph: Graph(name: "init"))
+        try! buildTrain(ctx, batch: 1)
+        return ctx.initialValues(seed: seed)
+    }
+}
+
+/// The model a spec describes.
+public func makeModel(_ spec: ModelSpec) throws -> any GenerativeModel {
+    switch spec.kind {
+    case .vsc: return VSCModel(spec: spec)
+    case .vae: return BetaVAEModel(spec: spec)
+    }
+}

@@ -1,0 +1,89 @@
+import IR
+
+/// Builds one graph of a model: hands out parameters by name (the same name gives the same node,
+/// so a network applied twice shares its weights) and records how each starts.
+public final class ModelContext {
+    public let graph: Graph
+    public struct Declaration { public var name: String; public var shape: Shape; public var initialiser: Initialiser }
+    /// Every parameter declared so far, in order.
+    public private(set) var declarations: [Declaration] = []
+    private var byName: [String: Tensor] = [:]
+
+    public init(graph: Graph) { self.graph = graph }
+
+    public func parameter(_ name: String, _ shape: Shape, _ initialiser: Initialiser,
+                          file: String = #fileID, line: Int = #line) throws -> Tensor {
+        if let t = byName[name] {
+            guard t.shape == shape else {
+                throw IRError("parameter \"\(name)\" declared again with shape \(shape), was \(t.shape)",
+                              at: SourceLocation(file: file, line: line))
+            }
+            return t
+        }
+        let t = try graph.parameter(name, shape, file: file, line: line)
+        byName[name] = t
+        declarations.append(Declaration(name: name, shape: shape, initialiser: initialiser))
+        return t
+    }
+
+    /// Seeded initial values of every declared parameter.
+    public func initialValues(seed: UInt64) -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for d in declarations {
+            out[d.name] = d.initialiser.values(count: d.shape.reduce(1, *), seed: seed, name: d.name)
+        }
+        return out
+    }
+}
+
+public enum Activation: Sendable { case none, relu, tanh }
+
+/// A fully connected layer y = act(x·W + b), W [inputs, outputs] named "<name>.w", b "<name>.b".
+/// Initialisation: He uniform before a ReLU, Xavier uniform otherwise; biases `bias`.
+public struct Dense {
+    public var name: String
+    public var inputs: Int
+    public var outputs: Int
+    public var activation: Activation
+    public var bias: Double
+    public init(_ name: String, _ inputs: Int, _ outputs: Int, activation: Activation = .none, bias: Double = 0) {
+        self.name = name; self.inputs = inputs; self.outputs = outputs; self.activation = activation; self.bias = bias
+    }
+
+    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> Tensor {
+        let wInit: Initialiser = activation == .relu ? .heUniform(fanIn: inputs) : .xavierUniform(fanIn: inputs, fanOut: outputs)
+        let w = try ctx.parameter(name + ".w", [inputs, outputs], wInit, file: file, line: line)
+        let b = try ctx.parameter(name + ".b", [outputs], .constant(bias), file: file, line: line)
+        let y = try x.matmul(w, file: file, line: line) + b
+        switch activation {
+        case .none: return y
+        case .relu: return try y.relu(file: file, line: line)
+        case .tanh: return try y.tanh(file: file, line: line)
+        }
+    }
+}
+
+/// A stack of ReLU layers: sizes[0] → sizes[1] → … (each layer named "<name>.h<k>").
+public struct MLP {
+    public var layers: [Dense]
+    public init(_ name: String, sizes: [Int], activation: Activation = .relu) {
+        layers = (0..<max(0, sizes.count - 1)).map { Dense("\(name).h\($0)", sizes[$0], sizes[$0 + 1], activation: activation) }
+    }
+    public var outputs: Int? { layers.last?.outputs }
+    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext) throws -> Tensor {
+        var h = x
+        for l in layers { h = try l(h, ctx) }
+        return h
+    }
+}
+
+/// Input normalisation (`input_normalisation`), applied inside the graphs to the data and to
+/// VSC's pseudo-inputs alike: `unit_l2` scales each row to unit L2 norm (the authors' code).
+public func normaliseInputs(_ x: Tensor, _ mode: ModelSpec.InputNormalisation) throws -> Tensor {
+    switch mode {
+    case .none: return x
+    case .unitL2:
+        let norm = try x.square().sum(axes: [-1], keepDims: true).maximum(1e-12).sqrt()
+        return try (x / norm).reshape(x.shape)
+    }
+}

@@ -1,0 +1,59 @@
+import IR
+
+/// The recognition network q(z | x) (supplementary A.2, D.1): an MLP of ReLU layers
+/// `input_dim → hidden…`, then separate linear heads "enc.mu", "enc.logvar" and, for VSC, the
+/// spike pre-activation "enc.spike" (v; log γ from `SpikeHead`).
+public struct RecognitionNetwork {
+    public var body: MLP
+    public var mu: Dense
+    public var logvar: Dense
+    public var spike: Dense?
+    public init(inputDim: Int, hidden: [Int], latent: Int, spikeBias: Double? = nil, name: String = "enc") {
+        body = MLP(name, sizes: [inputDim] + hidden)
+        let h = hidden.last ?? inputDim
+        mu = Dense(name + ".mu", h, latent)
+        logvar = Dense(name + ".logvar", h, latent)
+        spike = spikeBias.map { Dense(name + ".spike", h, latent, bias: $0) }
+    }
+    public struct Output { public var mu: Tensor; public var logvar: Tensor; public var v: Tensor? }
+    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext) throws -> Output {
+        let h = try body(x, ctx)
+        return Output(mu: try mu(h, ctx), logvar: try logvar(h, ctx), v: try spike.map { try $0(h, ctx) })
+    }
+}
+
+/// The generative network p(x | z) (supplementary A.1, D.1): ReLU layers `latent → hidden
+/// reversed…`, then the likelihood's heads ("dec.mean"/"dec.logvar" or "dec.logits").
+public struct GenerativeNetwork {
+    public var body: MLP
+    public var head: LikelihoodHead
+    public init(latent: Int, hidden: [Int], outputDim: Int, likelihood: ModelSpec.Likelihood, name: String = "dec") {
+        let sizes = [latent] + hidden.reversed()
+        body = MLP(name, sizes: sizes)
+        head = LikelihoodHead(likelihood, name: name, inputs: sizes.last!, outputs: outputDim)
+    }
+    public func callAsFunction(_ z: Tensor, _ ctx: ModelContext) throws -> LikelihoodHead.Output {
+        try head(try body(z, ctx), ctx)
+    }
+}
+
+/// The names of the three graphs' leaves and outputs (see `GenerativeModel`).
+public enum GraphNames {
+    public static let x = "x", z = "z", lambda = "lambda", c = "c", step = "step"
+    public static let loss = "loss", recon = "recon", kl = "kl", sparsity = "sparsity", elbo = "elbo"
+}
+
+/// Declares the train graph's inputs: x [batch, D] and the scalars λ, c, step.
+func trainInputs(_ g: Graph, batch: Int, inputDim: Int) throws -> (x: Tensor, lambda: Tensor, c: Tensor, step: Tensor) {
+    (try g.input(GraphNames.x, [batch, inputDim]), try g.input(GraphNames.lambda, []),
+     try g.input(GraphNames.c, []), try g.input(GraphNames.step, []))
+}
+
+/// Names the train graph's five scalar outputs from per-example terms [batch].
+func trainOutputs(_ g: Graph, recon: Tensor, kl: Tensor, sparsity: Tensor?, loss perExampleLoss: Tensor) throws {
+    try g.output(GraphNames.loss, try perExampleLoss.mean())
+    try g.output(GraphNames.recon, try recon.mean())
+    try g.output(GraphNames.kl, try kl.mean())
+    try g.output(GraphNames.sparsity, try sparsity.map { try $0.mean() } ?? g.constant(0))
+    try g.output(GraphNames.elbo, try (recon + kl).mean().neg())
+}

@@ -1,0 +1,171 @@
+import IR
+
+/// Guard for logs of γ and 1 − γ: γ is clamped to [ε, 1 − ε] before any log (Float32-safe).
+public let spikeEpsilon = 1e-6
+
+/// A factorised spike-and-slab distribution Π_j [γ_j N(μ_j, σ²_j) + (1 − γ_j) δ(0)] as graph
+/// tensors of one shape (they broadcast against each other). `gamma` is already clamped to
+/// [ε, 1 − ε]; `logGamma`, `log1mGamma` are the logs of the clamped γ and 1 − γ.
+public struct SpikeSlab {
+    public var mu: Tensor
+    public var logvar: Tensor
+    public var gamma: Tensor
+    public var logGamma: Tensor
+    public var log1mGamma: Tensor
+    public init(mu: Tensor, logvar: Tensor, gamma: Tensor, logGamma: Tensor, log1mGamma: Tensor) {
+        self.mu = mu; self.logvar = logvar; self.gamma = gamma; self.logGamma = logGamma; self.log1mGamma = log1mGamma
+    }
+    /// From μ, log σ² and γ (any γ in [0, 1]: clamped here).
+    public init(mu: Tensor, logvar: Tensor, gamma rawGamma: Tensor) throws {
+        let g = try rawGamma.clamp(spikeEpsilon, 1 - spikeEpsilon)
+        self.init(mu: mu, logvar: logvar, gamma: g, logGamma: try g.log(), log1mGamma: try g.neg().log1p())
+    }
+    /// The same distribution with every tensor reshaped (e.g. [B, J] → [B, 1, J] for broadcasting).
+    public func reshaped(_ s: Shape) throws -> SpikeSlab {
+        SpikeSlab(mu: try mu.reshape(s), logvar: try logvar.reshape(s), gamma: try gamma.reshape(s),
+                  logGamma: try logGamma.reshape(s), log1mGamma: try log1mGamma.reshape(s))
+    }
+}
+
+/// The recognition network's spike head (`spike` key): log γ = −relu(−v) (the paper, A.2) or
+/// log γ = −softplus(−v) = log sigmoid(v) (smooth). Returns γ in (0, 1].
+public struct SpikeHead {
+    public var kind: ModelSpec.SpikeHead
+    public init(_ kind: ModelSpec.SpikeHead) { self.kind = kind }
+    public func logGamma(_ v: Tensor) throws -> Tensor {
+        switch kind {
+        case .relu: return try v.neg().relu().neg()
+        case .logsigmoid: return try v.neg().softplus().neg()
+        }
+    }
+    public func gamma(_ v: Tensor) throws -> Tensor { try logGamma(v).exp() }
+    /// Initial bias of the head: relu: −1 (γ ≈ 0.37, so few dimensions start at γ = 1 exactly,
+    /// where the relu head passes no gradient); logsigmoid: 0 (γ ≈ 0.5).
+    public var initialBias: Double { kind == .relu ? -1 : 0 }
+}
+
+/// The spike warm-up (eq. 7), applied to the slab's mean and log-variance. λ is a scalar tensor.
+/// - paper: N(λμ, λσ² + (1 − λ)); log(λσ² + 1 − λ) computed as m + log(λe^{lv−m} + (1−λ)e^{−m}),
+///   m = max(lv, 0), so neither exponential overflows.
+/// - authors: N(λμ, (σ²)^λ), i.e. log-variance λ·lv.
+public struct SpikeWarmup {
+    public var form: ModelSpec.WarmupForm
+    public init(_ form: ModelSpec.WarmupForm) { self.form = form }
+    public func callAsFunction(mu: Tensor, logvar: Tensor, lambda: Tensor) throws -> (mu: Tensor, logvar: Tensor) {
+        let m = try mu * lambda.broadcast(to: mu.shape)
+        switch form {
+        case .authors:
+            return (m, logvar * lambda)
+        case .paper:
+            let top = try logvar.maximum(0)
+            let inner = lambda * (try (logvar - top).exp()) + (1 - lambda) * (try top.neg().exp())
+            return (m, try top + inner.maximum(1e-30).log())
+        }
+    }
+}
+
+/// The closed-form KL divergence between two spike-and-slab distributions, per latent dimension
+/// (the corrected eq. 6; the paper prints σ where σ² belongs):
+///
+///     KL_j = γ·[log(σ_p/σ) + (σ² + (μ − μ_p)²)/(2σ_p²) − ½]
+///          + (1 − γ)·log((1 − γ)/(1 − γ_p)) + γ·log(γ/γ_p)
+///
+/// with γ the clamped spike probability of q. Logs of σ come from log σ² directly:
+/// log(σ_p/σ) = ½(lv_p − lv), σ²/σ_p² = exp(lv − lv_p). q and p broadcast against each other.
+public enum SpikeSlabKL {
+    public static func perDimension(q: SpikeSlab, p: SpikeSlab, file: String = #fileID, line: Int = #line) throws -> Tensor {
+        let dlv = p.logvar - q.logvar
+        let slab = (dlv + (try dlv.neg().exp(file: file, line: line))
+                    + (try (q.mu - p.mu).square(file: file, line: line)) * (try p.logvar.neg().exp(file: file, line: line))
+                    - 1) * 0.5
+        let spikeOn = q.gamma * (q.logGamma - p.logGamma)
+        let spikeOff = (1 - q.gamma) * (q.log1mGamma - p.log1mGamma)
+        let r = q.gamma * slab + spikeOn + spikeOff
+        try q.mu.graph.checkErrors()
+        return r
+    }
+}
+
+/// The reparametrised draw (supplementary B.1): z = sigmoid(c·(η − 1 + γ)) ⊙ (μ + σ ⊙ ε),
+/// η ~ U(0, 1), ε ~ N(0, 1) drawn by the graph's random ops keyed by `key` (the step).
+public struct SpikeSlabSampler {
+    public var seed: UInt64
+    public init(seed: UInt64) { self.seed = seed }
+    public func callAsFunction(mu: Tensor, logvar: Tensor, gamma: Tensor, c: Tensor, key: Tensor) throws -> Tensor {
+        let g = mu.graph
+        let eps = try g.randomNormal(mu.shape, key: key, seed: seed &* 2 &+ 1)
+        let eta = try g.randomUniform(mu.shape, key: key, seed: seed &* 2 &+ 2)
+        let spike = try (c * (eta - 1 + gamma)).sigmoid()
+        let slab = mu + (try (logvar * 0.5).exp()) * eps
+        return try (spike * slab).reshape(mu.shape)
+    }
+}
+
+/// The selection function C_ω (supplementary A.3, D.1): one fully connected layer with a ReLU on
+/// the observations, normalised to unit sum, then u* = sigmoid(a·(u − b)). [B, D] → [B, U].
+/// Parameters "<name>.w" [D, U], "<name>.b" [U].
+public struct SelectionFunction {
+    public var name: String
+    public var inputs: Int
+    public var pseudoInputs: Int
+    public var a: Double
+    public var b: Double
+    public init(name: String = "select", inputs: Int, pseudoInputs: Int, a: Double, b: Double) {
+        self.name = name; self.inputs = inputs; self.pseudoInputs = pseudoInputs; self.a = a; self.b = b
+    }
+    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext) throws -> Tensor {
+        let r = try Dense(name, inputs, pseudoInputs, activation: .relu, bias: 0.01)(x, ctx)
+        let total = try r.sum(axes: [-1], keepDims: true).maximum(1e-12)
+        let u = r / total
+        return try ((u - b) * a).sigmoid()
+    }
+}
+
+/// The pseudo-input prior (section 3.2): U learned pseudo-inputs x_u (parameter "<name>" [U, D],
+/// initially uniform in (0, 1)), encoded by the same recognition network as the data.
+public struct PseudoInputPrior {
+    public var name: String
+    public var count: Int
+    public var inputs: Int
+    public init(name: String = "pseudo_inputs", count: Int, inputs: Int) {
+        self.name = name; self.count = count; self.inputs = inputs
+    }
+    public func pseudoInputs(_ ctx: ModelContext) throws -> Tensor {
+        try ctx.parameter(name, [count, inputs], .uniform(low: 0, high: 1))
+    }
+
+    /// The prior term per example: the selection-weighted mean Σ_u u*_u·KL(q(z|x) ‖ q(z|x_u)) / Σ_u u*_u.
+    /// `q` is [B, J], `p` [U, J], `weights` u* [B, U]. Returns [B].
+    public static func weightedKL(q: SpikeSlab, p: SpikeSlab, weights: Tensor) throws -> Tensor {
+        let b = q.mu.shape[0], j = q.mu.shape[1], u = p.mu.shape[0]
+        let kl = try SpikeSlabKL.perDimension(q: try q.reshaped([b, 1, j]), p: try p.reshaped([1, u, j])).sum(axes: [2])
+        return try weightedMean(kl, weights)
+    }
+    /// Σ_u w_u v_u / Σ_u w_u per row (the denominator kept ≥ 1e-30). v, w: [B, U] → [B].
+    public static func weightedMean(_ v: Tensor, _ w: Tensor) throws -> Tensor {
+        let den = try w.sum(axes: [-1]).maximum(1e-30)
+        return try (v * w).sum(axes: [-1]) / den
+    }
+}
+
+/// The sparsity term J·KL_Bernoulli(γ̄ ‖ α) (eq. 4), per example: γ̄ is the pseudo-inputs' spike
+/// probability averaged over the J latents, selection-weighted like the prior term.
+/// `pseudoGamma` [U, J] (raw γ), `weights` u* [B, U]. Returns [B].
+public struct SparsityTerm {
+    public var alpha: Double
+    public init(alpha: Double) { self.alpha = alpha }
+    public func callAsFunction(pseudoGamma: Tensor, weights: Tensor) throws -> Tensor {
+        let j = Double(pseudoGamma.shape[1]), u = pseudoGamma.shape[0], b = weights.shape[0]
+        let perPseudo = try pseudoGamma.mean(axes: [1]).reshape([1, u]).broadcast(to: [b, u])   // γ̄_u
+        let gbar = try PseudoInputPrior.weightedMean(perPseudo, weights).clamp(spikeEpsilon, 1 - spikeEpsilon)
+        return try Self.bernoulliKL(gbar, alpha) * j
+    }
+    /// KL(Bernoulli(p) ‖ Bernoulli(α)) for p in (0, 1).
+    public static func bernoulliKL(_ p: Tensor, _ alpha: Double) throws -> Tensor {
+        let a = (try p.log()) - Foundation.log(alpha)
+        let b = (try p.neg().log1p()) - Foundation.log1p(-alpha)
+        return p * a + (1 - p) * b
+    }
+}
+
+import Foundation
