@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+import IR
+import Runtime
+@testable import Models
+
+/// A small spec for graph tests (D = 20 inputs, hidden [16, 12], J = 4, U = 3).
+func smallSpec(kind: ModelSpec.Kind = .vsc, likelihood: ModelSpec.Likelihood = .gaussian,
+               spike: ModelSpec.SpikeHead = .relu, warmup: ModelSpec.WarmupForm = .paper,
+               normalisation: ModelSpec.InputNormalisation = .none) -> ModelSpec {
+    ModelSpec(name: "small", kind: kind, data: .init(dataset: .smiley), inputDim: 20, hidden: [16, 12], latent: 4,
+              likelihood: likelihood, spike: spike, prior: .init(alpha: 0.2, pseudoInputs: 3),
+              inputNormalisation: normalisation, warmupForm: warmup, batchSize: 5, iterations: 100, seed: 3)
+}
+
+func feeds(_ model: any GenerativeModel, _ graph: Graph, x: [Double], lambda: Double = 1, c: Double = 50,
+           step: Double = 0, z: [Double]? = nil) -> [String: [Double]] {
+    var f = model.initialParameters(seed: 5).mapValues { $0.map(Double.init) }
+    f["x"] = x; f["lambda"] = [lambda]; f["c"] = [c]; f["step"] = [step]
+    if let z { f["z"] = z }
+    let names = Set((graph.parameters + graph.inputs).map(\.name))
+    return f.filter { names.contains($0.key) }
+}
+
+func dataBatch(_ spec: ModelSpec, seed: UInt64) -> [Double] {
+    var rng = SplitMix64(seed: seed)
+    return (0..<spec.batchSize * spec.inputDim).map { _ in
+        spec.likelihood == .bernoulli ? (rng.uniform() < 0.3 ? 1 : 0) : rng.uniform()
+    }
+}
+
+struct Variant: CustomTestStringConvertible, Sendable {
+    var spec: ModelSpec
+    var testDescription: String {
+        "\(spec.kind) \(spec.likelihood) \(spec.spike) \(spec.warmupForm) \(spec.inputNormalisation)"
+    }
+}
+
+let variants: [Variant] = [
+    Variant(spec: smallSpec()),
+    Variant(spec: smallSpec(likelihood: .bernoulli)),
+    Variant(spec: smallSpec(spike: .logsigmoid)),
+    Variant(spec: smallSpec(likelihood: .bernoulli, spike: .logsigmoid)),
+    Variant(spec: smallSpec(warmup: .authors, normalisation: .unitL2)),
+    Variant(spec: smallSpec(kind: .vae(beta: 1))),
+    Variant(spec: smallSpec(kind: .vae(beta: 4), likelihood: .bernoulli)),
+]
+
+@Suite struct ModelGraphTests {
+    @Test(arguments: variants)
+    func graphsBuildAndRun(_ v: Variant) throws {
+        let spec = v.spec
+        let model = try makeModel(spec)
+        let train = try model.trainGraph(batch: spec.batchSize)
+        let x = dataBatch(spec, seed: 1)
+        for lambda in [0.0, 0.5, 1.0] {
+            let out = try Interpreter<Double>(train, checkFinite: true).run(feeds(model, train, x: x, lambda: lambda, c: 120))
+            for k in ["loss", "recon", "kl", "sparsity", "elbo"] {
+                let val = try #require(out[k], "missing output \(k)")
+                #expect(val.count == 1 && val[0].isFinite, "\(k) = \(val)")
+            }
+            let (loss, recon, kl, sp, elbo) = (out["loss"]![0], out["recon"]![0], out["kl"]![0], out["sparsity"]![0], out["elbo"]![0])
+            #expect(kl >= -1e-9 && sp >= -1e-9)
+            #expect(Swift.abs(elbo + recon + kl) < 1e-9 * Swift.max(1, Swift.abs(elbo)))
+            #expect(Swift.abs(loss - (recon + spec.beta * kl + sp)) < 1e-9 * Swift.max(1, Swift.abs(loss)))
+            if !spec.isVSC { #expect(sp == 0) }
+        }
+
+        let enc = try model.encodeGraph(batch: spec.batchSize)
+        let e = try Interpreter<Double>(enc, checkFinite: true).run(feeds(model, enc, x: x))
+        #expect(e["mu"]?.count == spec.batchSize * spec.latent && e["logvar"]?.count == spec.batchSize * spec.latent)
+        if spec.isVSC {
+            let g = try #require(e["gamma"])
+            #expect(g.count == spec.batchSize * spec.latent && g.allSatisfy { $0 > 0 && $0 <= 1 })
+            #expect(e["selection"]?.count == spec.batchSize * spec.prior.pseudoInputs)
+        }
+
+        let dec = try model.decodeGraph(batch: spec.batchSize)
+        let z = (0..<spec.batchSize * spec.latent).map { Double($0 % 7) / 7 - 0.5 }
+        let d = try Interpreter<Double>(dec, checkFinite: true).run(feeds(model, dec, x: x, z: z))
+        let xm = try #require(d["xmean"])
+        #expect(xm.count == spec.batchSize * spec.inputDim && xm.allSatisfy(\.isFinite))
+        if spec.likelihood == .bernoulli { #expect(xm.allSatisfy { $0 >= 0 && $0 <= 1 }) }
+
+        // Parameters have the same names and shapes in all three graphs, and all are initialised.
+        let inits = model.initialParameters(seed: 5)
+        for g in [train, enc, dec] {
+            for (name, id) in g.parameters {
+                #expect(inits[name]?.count == g[id].elementCount, "parameter \(name)")
+            }
+        }
+        #expect(Set(train.parameters.map(\.name)).union(enc.parameters.map(\.name)) == Set(inits.keys))
+    }
+
+    @Test func noiseIsKeyedByStep() throws {
+        let spec = smallSpec()
+        let model = try makeModel(spec)
+        let g = try model.trainGraph(batch: spec.batchSize)
+        let x = dataBatch(spec, seed: 2)
+        func loss(_ step: Double) throws -> Double {
+            try Interpreter<Double>(g).run(feeds(model, g, x: x, step: step))["loss"]![0]
+        }
+        #expect(try loss(3) == loss(3))
+        #expect(try loss(3) != loss(4))
+    }
+
+    @Test func initialisationIsSeeded() throws {
+        let model = try makeModel(smallSpec())
+        #expect(model.initialParameters(seed: 1) == model.initialParameters(seed: 1))
+        #expect(model.initialParameters(seed: 1)["enc.h0.w"] != model.initialParameters(seed: 2)["enc.h0.w"])
+        let w = model.initialParameters(seed: 1)["enc.h0.w"]!   // He uniform, fan-in 20
+        let bound = Float((6.0 / 20).squareRoot())
+        #expect(w.allSatisfy { Swift.abs($0) <= bound } && w.contains { Swift.abs($0) > bound / 2 })
+    }
+
+    /// At λ = 0 the slabs of q and of every prior component are N(0, 1): the prior term is
+    /// then the spike part alone, independent of μ and σ.
+    @Test func warmupAtZeroLeavesOnlySpikeKL() throws {
+        let spec = smallSpec()
+        let model = try makeModel(spec)
+        let g = try model.trainGraph(batch: spec.batchSize)
+        var f = feeds(model, g, x: dataBatch(spec, seed: 3), lambda: 0)
+        let kl0 = try Interpreter<Double>(g).run(f)["kl"]![0]
+        f["enc.mu.b"] = f["enc.mu.b"]!.map { $0 + 3 }
+        f["enc.logvar.b"] = f["enc.logvar.b"]!.map { $0 - 2 }
+        let kl1 = try Interpreter<Double>(g).run(f)["kl"]![0]
+        #expect(Swift.abs(kl0 - kl1) < 1e-12)
+    }
+
+    /// With one pseudo-input the prior term is exactly the spike-and-slab KL to its encoding,
+    /// computed here from the encode graph's outputs in plain Swift.
+    @Test func priorTermWithOnePseudoInput() throws {
+        var spec = smallSpec(spike: .logsigmoid)
+        spec.prior.pseudoInputs = 1
+        let model = try makeModel(spec)
+        let g = try model.trainGraph(batch: spec.batchSize)
+        let x = dataBatch(spec, seed: 4)
+        let f = feeds(model, g, x: x)
+        let kl = try Interpreter<Double>(g).run(f)["kl"]![0]
+        let enc = try model.encodeGraph(batch: spec.batchSize)
+        let e = try Interpreter<Double>(enc).run(feeds(model, enc, x: x))
+        let encPseudo = try model.encodeGraph(batch: 1)
+        let ep = try Interpreter<Double>(encPseudo).run(feeds(model, encPseudo, x: f["pseudo_inputs"]!))
+        let j = spec.latent
+        var total = 0.0
+        for b in 0..<spec.batchSize {
+            for d in 0..<j {
+                let (m, lv, gm) = (e["mu"]![b * j + d], e["logvar"]![b * j + d], e["gamma"]![b * j + d])
+                let (mp, lvp, gp) = (ep["mu"]![d], ep["logvar"]![d], ep["gamma"]![d])
+                total += gm * (0.5 * (lvp - lv) + (exp(lv) + (m - mp) * (m - mp)) / (2 * exp(lvp)) - 0.5)
+                    + (1 - gm) * log((1 - gm) / (1 - gp)) + gm * log(gm / gp)
+            }
+        }
+        #expect(Swift.abs(kl - total / Double(spec.batchSize)) < 1e-9 * Swift.max(1, kl))
+    }
+}
