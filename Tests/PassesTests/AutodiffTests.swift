@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import IR
 import Passes
@@ -356,6 +357,18 @@ func mlpGaussian() throws -> Graph {
         let r = try expectGradientsMatch(g, ["x": range(-2, 2), "y": range(-2, 2), "w1": range(-0.6, 0.6)])
         #expect(Set(r.parameters.map(\.name)) == ["w1", "b1", "w_mean", "b_mean", "w_logvar", "b_logvar"])
         #expect(r.parameters.allSatisfy { $0.elementsChecked == $0.elementCount })
+    }
+
+    /// The sample behind `vsc gradcheck Samples/ir/mlp_gaussian.ir` (the acceptance test from the CLI).
+    @Test func sampleFilePassesGradCheck() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("Samples/ir/mlp_gaussian.ir").path
+        let g = try IRParser.parse(try String(contentsOfFile: path, encoding: .utf8), file: path)
+        for seed: UInt64 in [1, 2] {
+            let r = try gradCheck(graph: g, loss: "loss", feeds: feeds(g, seed: seed), seed: seed)
+            #expect(r.parameters.count == 6)
+            #expect(r.worst < 1e-6, "\(r)")
+        }
     }
 
     @Test func sampledGradCheck() throws {
