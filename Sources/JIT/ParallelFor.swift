@@ -11,7 +11,8 @@
 // and then both threads claim chunks by CAS on the ticket (a claim for a stale generation fails,
 // so a worker that wakes late never runs a chunk of a finished job). The caller spins until every
 // chunk is done. After a job the worker spins for `spinMicroseconds` before sleeping on a condition
-// variable, so back-to-back kernels of a training step never pay a wake-up.
+// variable, so back-to-back kernels of a training step never pay a wake-up; `park()` sends it to
+// sleep at once (call it before work that wants both cores for itself, such as OpenBLAS sgemm).
 // If another thread is already using the pool, `run` executes the whole range on its own thread.
 
 import Foundation
@@ -66,14 +67,27 @@ public final class ParallelFor: @unchecked Sendable {
         }
         let job = Job(kernel: unsafeBitCast(kernel, to: UInt.self), args: UInt(bitPattern: args),
                       n: n, chunks: k, alignment: max(1, alignment))
+        if state.parkRequested.load(ordering: .relaxed) { state.parkRequested.store(false, ordering: .relaxed) }
         let gen = (state.ticket.load(ordering: .sequentiallyConsistent) >> 32) &+ 1
         state.store(job, parity: Int(gen & 1))
         state.done.store(0, ordering: .sequentiallyConsistent)
         state.ticket.store(gen << 32, ordering: .sequentiallyConsistent)
         if state.sleeping.load(ordering: .sequentiallyConsistent) { state.wake() }
         state.work(generation: gen, job)
-        while state.done.load(ordering: .acquiring) < k {}
+        // The worker is finishing its last chunk. Yield now and then: if it was descheduled
+        // (2 shared cores), spinning here would only delay it.
+        var spins = 0
+        while state.done.load(ordering: .acquiring) < k {
+            spins &+= 1
+            if spins & 1023 == 0 { sched_yield() }
+        }
         state.busy.store(false, ordering: .releasing)
+    }
+
+    /// Asks the idle worker to stop spinning and sleep now, e.g. before a long `cblas_sgemm` whose
+    /// own threads need both cores. The next `run` wakes it (one wake-up, ~tens of µs).
+    public func park() {
+        state.parkRequested.store(true, ordering: .releasing)
     }
 
     /// The same split run through `DispatchQueue.concurrentPerform` (for comparison benchmarks).
@@ -105,6 +119,7 @@ final class PoolState: @unchecked Sendable {
     let busy = Atomic<Bool>(false)
     let sleeping = Atomic<Bool>(false)
     let stop = Atomic<Bool>(false)
+    let parkRequested = Atomic<Bool>(false)
     // Two job slots, by generation parity (see the protocol above).
     let kernel0 = Atomic<UInt>(0), args0 = Atomic<UInt>(0), n0 = Atomic<Int>(0), chunks0 = Atomic<Int>(0), align0 = Atomic<Int>(1)
     let kernel1 = Atomic<UInt>(0), args1 = Atomic<UInt>(0), n1 = Atomic<Int>(0), chunks1 = Atomic<Int>(0), align1 = Atomic<Int>(1)
@@ -174,7 +189,8 @@ final class PoolState: @unchecked Sendable {
                 var spins = 0
                 while t >> 32 == seen && !stop.load(ordering: .relaxed) {
                     spins &+= 1
-                    if spins & 255 == 0 && DispatchTime.now().uptimeNanoseconds - start > spinNanoseconds {
+                    if spins & 255 == 0 && (parkRequested.exchange(false, ordering: .acquiring)
+                                            || DispatchTime.now().uptimeNanoseconds - start > spinNanoseconds) {
                         pthread_mutex_lock(mutex)
                         sleeping.store(true, ordering: .sequentiallyConsistent)
                         t = ticket.load(ordering: .sequentiallyConsistent)

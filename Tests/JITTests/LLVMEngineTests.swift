@@ -226,6 +226,7 @@ private let markKernel: ParallelKernel = { args, begin, end in
     for r in 0..<reps {
         pool.run(markKernel, args: args, count: n, chunks: 2 + r % 5, serialBelow: 0)
         if r % 500 == 0 { usleep(1000) }  // let the worker fall asleep sometimes
+        if r % 300 == 7 { pool.park() }
     }
     var bad = 0
     for i in 0..<n where counts[i] != Int32(reps) { bad += 1 }
