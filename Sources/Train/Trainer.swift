@@ -1,0 +1,401 @@
+import Data
+import Foundation
+import IR
+import Models
+import Passes
+import Runtime
+
+/// Makes an executable program from a graph: the backend is a parameter of training
+/// (`{ InterpreterProgram($0) }` for the interpreter; the LLVM JIT provides another).
+public typealias BackendFactory = (Graph) throws -> Program
+
+/// An error of the training loop; the message is complete (file, iteration, node).
+public struct TrainError: Error, CustomStringConvertible {
+    public var message: String
+    /// For a non-finite loss: the iteration (1-based) and the first node producing NaN/Inf.
+    public var iteration: Int?
+    public var node: NodeID?
+    public init(_ message: String, iteration: Int? = nil, node: NodeID? = nil) {
+        self.message = message; self.iteration = iteration; self.node = node
+    }
+    public var description: String { "error: " + message }
+}
+
+/// How a run is driven (everything else comes from the model's spec).
+public struct TrainOptions {
+    /// Total iterations (overrides the spec's `iterations`).
+    public var iterations: Int?
+    /// Where `checkpoint.safetensors` and `metrics.jsonl` go (created if missing).
+    public var outDir: String
+    /// Checkpoint interval in iterations (overrides the spec's `checkpoint_every`); one is also
+    /// written at the end.
+    public var checkpointEvery: Int?
+    /// Continue from `outDir/checkpoint.safetensors`.
+    public var resume: Bool
+    /// Overrides the spec's seed (parameter initialisation and data order).
+    public var seed: UInt64?
+    /// Write a metrics line every this many iterations (and at the last one).
+    public var logEvery: Int
+    /// Show the progress bar on stderr.
+    public var showProgress: Bool
+    /// Run every step with the program's NaN/Inf check on (otherwise the loss terms are checked
+    /// every step and a bad step is replayed with the check on to name the node).
+    public var alwaysCheckFinite: Bool
+    /// The spec's YAML text, stored in checkpoints' metadata.
+    public var specText: String?
+    /// The backend's name, stored in checkpoints (resuming is bit-exact on the same backend).
+    public var backendName: String
+
+    public init(outDir: String, iterations: Int? = nil, checkpointEvery: Int? = nil, resume: Bool = false,
+                seed: UInt64? = nil, logEvery: Int = 10, showProgress: Bool = true,
+                alwaysCheckFinite: Bool = false, specText: String? = nil, backendName: String = "interp") {
+        self.outDir = outDir; self.iterations = iterations; self.checkpointEvery = checkpointEvery
+        self.resume = resume; self.seed = seed; self.logEvery = logEvery; self.showProgress = showProgress
+        self.alwaysCheckFinite = alwaysCheckFinite; self.specText = specText; self.backendName = backendName
+    }
+}
+
+/// What a finished run reports.
+public struct TrainSummary {
+    /// Iterations completed in total (including those before a resume) and in this run.
+    public var iterations: Int
+    public var startIteration: Int
+    /// The last iteration's loss terms.
+    public var last: StepRecord?
+    /// The mean of each loss term over the first and the last 10 % of this run's iterations.
+    public var firstLosses: StepRecord?
+    public var lastLosses: StepRecord?
+    /// Training iterations per second (this run; graph building and compiling excluded).
+    public var iterationsPerSecond: Double
+    public var seconds: Double
+    /// Seconds to build the train-step graph and create the program.
+    public var setupSeconds: Double
+    public var checkpointPath: String
+    public var metricsPath: String
+}
+
+/// The training loop. The whole step — forward, backward, Adam update — is one program built once
+/// (`trainGraph` → `buildTrainStep` with Adam); its `new.*` outputs are carried into the parameter
+/// and moment buffers after every run, so an iteration is: pick a minibatch (seeded data order),
+/// write it into the "x" buffer, write the schedule values ("lambda", "c", "lr", "step",
+/// "adam.t"), run, read the loss terms.
+///
+///     let trainer = try Trainer(model: model, data: trainSet, backend: { InterpreterProgram($0) },
+///                               options: TrainOptions(outDir: "runs/vsc-smiley-tiny"))
+///     let summary = try trainer.run()
+public final class Trainer {
+    public let model: GenerativeModel
+    public let spec: ModelSpec
+    public let data: Dataset
+    public let options: TrainOptions
+    /// The train-step graph and its program.
+    public let stepGraph: Graph
+    public let program: Program
+    public let totalIterations: Int
+    public let checkpointEvery: Int
+    public let seed: UInt64
+    public var checkpointPath: String { options.outDir + "/checkpoint.safetensors" }
+    public var metricsPath: String { options.outDir + "/metrics.jsonl" }
+    /// Called after every iteration with its loss terms; throwing stops the run at once (no final
+    /// checkpoint: this is how tests simulate a killed run).
+    public var onStep: ((StepRecord) throws -> Void)?
+    /// Where progress and messages go (stderr by default).
+    public var progressSink: ((String) -> Void)?
+
+    /// Names of the parameters the step updates, and of all the state a checkpoint holds.
+    public let parameterNames: [String]
+    public let momentNames: [String]
+    let hasAdamT: Bool
+    public let setupSeconds: Double
+
+    /// The state the next iteration starts from.
+    public private(set) var iteration = 0
+    var adamT = 0
+    var order: DataOrder
+    /// The state at the last checkpoint (or the start), for replaying a step that went non-finite.
+    var anchor: State?
+
+    struct State {
+        var iteration: Int
+        var adamT: Int
+        var order: DataOrder
+        var tensors: [String: [Float]]
+    }
+
+    public init(model: GenerativeModel, data: Dataset, backend: BackendFactory, options: TrainOptions) throws {
+        let t0 = Date()
+        self.model = model
+        spec = model.spec
+        self.data = data
+        self.options = options
+        totalIterations = options.iterations ?? spec.iterations
+        checkpointEvery = max(1, options.checkpointEvery ?? spec.checkpointEvery)
+        seed = options.seed ?? spec.seed
+        guard totalIterations >= 0 else { throw TrainError("iterations must be ≥ 0, got \(totalIterations)") }
+        guard data.count > 0 else { throw TrainError("the training set \"\(data.name)\" is empty") }
+        guard data.dim == spec.inputDim else {
+            throw TrainError("the training set \"\(data.name)\" has \(data.dim) features per example, the spec \"\(spec.name)\" expects input_dim \(spec.inputDim)")
+        }
+        let forward = try model.trainGraph(batch: spec.batchSize)
+        let step = try buildTrainStep(forward, loss: "loss", optimizer: .adam())
+        stepGraph = step
+        program = try backend(step)
+        program.carryOutputs(prefix: "new.")
+        let carried = Set(program.carries.map(\.leaf))
+        parameterNames = step.parameters.map(\.name).filter { carried.contains($0) }
+        momentNames = parameterNames.flatMap { ["adam.m." + $0, "adam.v." + $0] }
+        hasAdamT = step.leaf(named: "adam.t") != nil
+        guard let xb = program.buffer("x"), xb.count == spec.batchSize * data.dim else {
+            throw TrainError("the train-step program has no input \"x\" of \(spec.batchSize) × \(data.dim) values")
+        }
+        for name in ["loss", "recon", "kl", "sparsity", "elbo"] where step.output(name) == nil {
+            throw TrainError("the model's train graph has no output \"\(name)\"")
+        }
+        order = DataOrder(count: data.count, seed: seed ^ 0x6461_7461_6f72_6472)  // "dataordr"
+
+        // Initial state: seeded parameters, zero moments.
+        let initial = model.initialParameters(seed: seed)
+        for p in step.parameters {
+            guard let v = initial[p.name] else { throw TrainError("the model gives no initial value for parameter \"\(p.name)\"") }
+            try program.set(p.name, v)
+        }
+        for m in momentNames { program.buffer(m)?.update(repeating: 0) }
+        setupSeconds = Date().timeIntervalSince(t0)
+    }
+
+    // MARK: One step
+
+    /// The loss terms of iteration `i` (0-based), which must be the next one. Exactly what an
+    /// uninterrupted run does, so replays and resumes reproduce it.
+    func step(checkFinite: Bool) throws -> StepRecord {
+        let i = iteration
+        let sv = schedule(spec, iteration: i)
+        if spec.schedules.freshAdamAtDrop, i > 0,
+           learningRatePhase(spec, iteration: i) != learningRatePhase(spec, iteration: i - 1) {
+            for m in momentNames { program.buffer(m)?.update(repeating: 0) }
+            adamT = 0
+        }
+        let idx = order.next(spec.batchSize)
+        let xb = program.buffer("x")!
+        let d = data.dim
+        data.x.withUnsafeBufferPointer { src in
+            for (r, e) in idx.enumerated() {
+                (xb.baseAddress! + r * d).update(from: src.baseAddress! + e * d, count: d)
+            }
+        }
+        setScalar("lambda", sv.lambda)
+        setScalar("c", sv.c)
+        setScalar("lr", sv.learningRate)
+        setScalar("step", Double(i))
+        adamT += 1
+        setScalar("adam.t", Double(adamT))
+        program.checkFinite = checkFinite
+        defer { program.checkFinite = false }
+        try program.run()
+        iteration += 1
+        return StepRecord(iteration: iteration, loss: out("loss"), recon: out("recon"), kl: out("kl"),
+                          sparsity: out("sparsity"), elbo: out("elbo"),
+                          lambda: sv.lambda, c: sv.c, learningRate: sv.learningRate)
+    }
+
+    func setScalar(_ name: String, _ v: Double) {
+        if let b = program.buffer(name), b.count == 1 { b[0] = Float(v) }
+    }
+    func out(_ name: String) -> Float { program.output(name).flatMap { $0.first } ?? .nan }
+
+    // MARK: State
+
+    func capture() -> State {
+        var t: [String: [Float]] = [:]
+        for n in parameterNames + momentNames { t[n] = program.values(n) }
+        return State(iteration: iteration, adamT: adamT, order: order, tensors: t)
+    }
+
+    func restore(_ s: State) throws {
+        for (n, v) in s.tensors { try program.set(n, v) }
+        iteration = s.iteration; adamT = s.adamT; order = s.order
+    }
+
+    /// The checkpoint of the current state.
+    public func checkpoint() -> Checkpoint {
+        var ck = Checkpoint()
+        for n in parameterNames + momentNames {
+            let node = stepGraph[stepGraph.leaf(named: n)!]
+            ck.tensors[n] = .init(shape: node.shape, values: program.values(n)!)
+        }
+        ck.tensors["adam.t"] = .init(shape: [], values: [Float(adamT)])
+        ck.metadata = [
+            "format": "vsc-checkpoint",
+            "format_version": Checkpoint.formatVersion,
+            "spec": options.specText ?? "",
+            "spec_name": spec.name,
+            "model_kind": Trainer.kindText(spec.kind),
+            "iteration": "\(iteration)",
+            "total_iterations": "\(totalIterations)",
+            "seed": "\(seed)",
+            "backend": options.backendName,
+            "adam_t": "\(adamT)",
+            "data_count": "\(order.count)",
+            "data_rng": order.epochStart.text,
+            "data_epoch": "\(order.epoch)",
+            "data_position": "\(order.position)",
+        ]
+        return ck
+    }
+
+    public static func kindText(_ k: ModelSpec.Kind) -> String {
+        switch k {
+        case .vsc: return "vsc"
+        case .vae(let beta): return "vae(beta=\(beta))"
+        }
+    }
+
+    /// Restores the state saved in `ck` (parameters, moments, Adam step, iteration, data order).
+    /// Errors name the file and the missing or misshapen entry.
+    public func restore(from ck: Checkpoint, file: String) throws {
+        func fail(_ m: String) -> TrainError { TrainError("\(file): cannot resume: \(m)") }
+        let meta = ck.metadata
+        guard meta["format"] == "vsc-checkpoint" else { throw fail("not a vsc checkpoint (no \"format\": \"vsc-checkpoint\" metadata)") }
+        guard meta["format_version"] == Checkpoint.formatVersion else {
+            throw fail("format version \(meta["format_version"] ?? "(none)") is not \(Checkpoint.formatVersion)")
+        }
+        let kind = Trainer.kindText(spec.kind)
+        guard meta["model_kind"] == kind else { throw fail("it holds a \(meta["model_kind"] ?? "(unknown)") model, the spec is \(kind)") }
+        guard let it = meta["iteration"].flatMap(Int.init), it >= 0 else { throw fail("metadata \"iteration\" is missing or not an integer") }
+        guard let count = meta["data_count"].flatMap(Int.init), count == data.count else {
+            throw fail("it was trained on \(meta["data_count"] ?? "?") examples, the data set has \(data.count)")
+        }
+        guard let rng = meta["data_rng"].flatMap(OrderRNG.init(text:)),
+              let epoch = meta["data_epoch"].flatMap(Int.init), let pos = meta["data_position"].flatMap(Int.init) else {
+            throw fail("the data-order state (data_rng, data_epoch, data_position) is missing or malformed")
+        }
+        var tensors: [String: [Float]] = [:]
+        for n in parameterNames + momentNames {
+            guard let e = ck.tensors[n] else { throw fail("tensor \"\(n)\" is missing") }
+            let shape = stepGraph[stepGraph.leaf(named: n)!].shape
+            guard e.shape == shape else { throw fail("tensor \"\(n)\" has shape \(e.shape), the model's is \(shape)") }
+            tensors[n] = e.values
+        }
+        guard let t = ck.tensors["adam.t"], t.values.count == 1, t.values[0] >= 0, t.values[0] == t.values[0].rounded() else {
+            throw fail("tensor \"adam.t\" is missing or not a step count")
+        }
+        let state = State(iteration: it, adamT: Int(t.values[0]),
+                          order: try DataOrder(count: count, epochStart: rng, epoch: epoch, position: pos),
+                          tensors: tensors)
+        try restore(state)
+    }
+
+    // MARK: The loop
+
+    public func run() throws -> TrainSummary {
+        try FileManager.default.createDirectory(atPath: options.outDir, withIntermediateDirectories: true)
+        let sink = progressSink
+        func say(_ s: String) { (sink ?? { FileHandle.standardError.write($0.data(using: .utf8)!) })(s + "\n") }
+        if options.resume {
+            guard FileManager.default.fileExists(atPath: checkpointPath) else {
+                throw TrainError("\(checkpointPath): no checkpoint to resume from")
+            }
+            let ck = try Checkpoint.load(path: checkpointPath)
+            try restore(from: ck, file: checkpointPath)
+            if let old = ck.metadata["spec"], let cur = options.specText, !old.isEmpty, old != cur {
+                say("warning: the spec differs from the one the checkpoint was trained with")
+            }
+            if let b = ck.metadata["backend"], b != options.backendName {
+                say("note: the checkpoint was written by the \(b) backend; resuming on \(options.backendName) is not bit-exact")
+            }
+        }
+        let start = iteration
+        let metrics = try MetricsWriter(path: metricsPath, keepThrough: options.resume ? start : nil)
+        let bar = options.showProgress ? ProgressBar(total: totalIterations, startIteration: start, sink: sink) : nil
+        anchor = capture()
+        let t0 = Date()
+        var lastLogTime = t0, lastLogIteration = start
+        var records: [StepRecord] = []
+        var last: StepRecord?
+        defer { bar?.finish() }
+
+        while iteration < totalIterations {
+            let r: StepRecord
+            do { r = try step(checkFinite: options.alwaysCheckFinite) }
+            catch let e as RuntimeError where e.node != nil {
+                throw TrainError("training stopped at iteration \(iteration + 1): \(e.message)\n  the last checkpoint (\(checkpointPath), iteration \(anchor?.iteration ?? 0)) is intact",
+                                 iteration: iteration + 1, node: e.node)
+            }
+            if !r.isFinite { try diagnoseNonFinite(r) }
+            last = r
+            records.append(r)
+            let now = Date()
+            if r.iteration % max(1, options.logEvery) == 0 || r.iteration == totalIterations {
+                let rate = Double(r.iteration - lastLogIteration) / max(now.timeIntervalSince(lastLogTime), 1e-9)
+                try metrics.log(r, time: now.timeIntervalSince(t0), itPerSec: rate)
+                lastLogTime = now; lastLogIteration = r.iteration
+            }
+            bar?.update(r)
+            try onStep?(r)
+            if r.iteration % checkpointEvery == 0 || r.iteration == totalIterations {
+                let s = capture()
+                try checkpoint().write(to: checkpointPath)
+                anchor = s
+            }
+        }
+        let seconds = Date().timeIntervalSince(t0)
+        if iteration == start {
+            // Nothing to do (already trained that far): still leave a checkpoint.
+            try checkpoint().write(to: checkpointPath)
+        }
+        let k = max(1, records.count / 10)
+        return TrainSummary(iterations: iteration, startIteration: start, last: last,
+                            firstLosses: Trainer.mean(records.prefix(k)), lastLosses: Trainer.mean(records.suffix(k)),
+                            iterationsPerSecond: seconds > 0 ? Double(iteration - start) / seconds : 0,
+                            seconds: seconds, setupSeconds: setupSeconds,
+                            checkpointPath: checkpointPath, metricsPath: metricsPath)
+    }
+
+    static func mean<C: Collection>(_ rs: C) -> StepRecord? where C.Element == StepRecord {
+        guard let lastR = rs.reversed().first else { return nil }
+        let n = Float(rs.count)
+        func m(_ f: (StepRecord) -> Float) -> Float { rs.map(f).reduce(0, +) / n }
+        return StepRecord(iteration: lastR.iteration, loss: m(\.loss), recon: m(\.recon), kl: m(\.kl),
+                          sparsity: m(\.sparsity), elbo: m(\.elbo), lambda: lastR.lambda, c: lastR.c,
+                          learningRate: lastR.learningRate)
+    }
+
+    /// A step produced a non-finite loss term. Replays from the last checkpoint's state (held in
+    /// memory; the file is untouched) to find the first iteration whose outputs — loss terms or
+    /// updated parameters — are non-finite, re-runs it with the program's NaN/Inf check on, and
+    /// throws an error naming the node (its IR line with the Swift source location) and the
+    /// iteration.
+    func diagnoseNonFinite(_ bad: StepRecord) throws -> Never {
+        let terms = "loss \(bad.loss), recon \(bad.recon), kl \(bad.kl), sparsity \(bad.sparsity)"
+        let ckNote = "the last checkpoint (\(checkpointPath), iteration \(anchor?.iteration ?? 0)) is intact"
+        guard let anchor else { throw TrainError("non-finite loss at iteration \(bad.iteration) (\(terms)); \(ckNote)", iteration: bad.iteration) }
+        do {
+            // Pass 1: the first iteration with any non-finite output.
+            try restore(anchor)
+            var first = bad.iteration
+            while iteration < bad.iteration {
+                let r = try step(checkFinite: false)
+                if !r.isFinite || !outputsFinite() { first = r.iteration; break }
+            }
+            // Pass 2: replay up to it, then run it with the check on.
+            try restore(anchor)
+            while iteration < first - 1 { _ = try step(checkFinite: false) }
+            do {
+                _ = try step(checkFinite: true)
+            } catch let e as RuntimeError {
+                throw TrainError("training stopped at iteration \(first): \(e.message)\n  loss terms at iteration \(bad.iteration): \(terms)\n  \(ckNote)",
+                                 iteration: first, node: e.node)
+            }
+            throw TrainError("non-finite loss at iteration \(bad.iteration) (\(terms)); replaying it with NaN/Inf checks did not reproduce it; \(ckNote)",
+                             iteration: bad.iteration)
+        }
+    }
+
+    func outputsFinite() -> Bool {
+        for o in stepGraph.outputs {
+            guard let v = program.output(o.name) else { continue }
+            for x in v where !x.isFinite { return false }
+        }
+        return true
+    }
+}

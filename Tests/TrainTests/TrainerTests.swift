@@ -1,0 +1,212 @@
+import Data
+import Foundation
+import IR
+import Models
+import Runtime
+import Testing
+@testable import Train
+
+/// A VSC small enough to train in a debug build in seconds.
+let tinyVSCYAML = """
+name: vsc-test-tiny
+kind: vsc
+data: {name: smiley, count: 120, test_count: 20}
+input_dim: 16
+hidden: [12]
+latent: 4
+likelihood: bernoulli
+prior: {alpha: 0.3, pseudo_inputs: 3}
+schedules:
+  warmup_iterations: 3
+  ramp_iterations: 5
+  c: {start: 50, end: 200}
+  learning_rate:
+    - {until: 12, lr: 3.0e-3}
+    - {lr: 1.0e-3}
+  fresh_adam_at_drop: true
+batch_size: 10
+iterations: 20
+seed: 3
+checkpoint_every: 10
+"""
+
+/// Binary 16-pixel "images": one of four prototypes with a few flipped pixels.
+func syntheticData(count: Int, seed: UInt64 = 9) -> Dataset {
+    var rng = Xoshiro256(seed: seed)
+    let protos: [[Float]] = (0..<4).map { k in (0..<16).map { ($0 / 4 == k || $0 % 4 == k) ? 1 : 0 } }
+    var x: [Float] = []
+    for _ in 0..<count {
+        let p = protos[rng.nextInt(below: 4)]
+        x += p.map { rng.nextUniform() < 0.05 ? 1 - $0 : $0 }
+    }
+    return Dataset(name: "synthetic", count: count, dim: 16, x: x)
+}
+
+let interp: BackendFactory = { InterpreterProgram($0) }
+
+func quiet(_ dir: String, _ o: (inout TrainOptions) -> Void = { _ in }) -> TrainOptions {
+    var opts = TrainOptions(outDir: dir, logEvery: 1, showProgress: false, specText: tinyVSCYAML)
+    o(&opts)
+    return opts
+}
+
+struct Killed: Error {}
+
+@Suite(.serialized) struct TrainerTests {
+    let spec = try! parseSpec(yaml: tinyVSCYAML)
+    let data = syntheticData(count: 120)
+
+    @Test func killAndResumeReproducesTheUninterruptedLosses() throws {
+        let model = try makeModel(spec)
+        // Uninterrupted: 20 iterations.
+        let dirA = scratchDir("uninterrupted")
+        let a = try Trainer(model: model, data: data, backend: interp, options: quiet(dirA))
+        var lossesA: [StepRecord] = []
+        a.onStep = { lossesA.append($0) }
+        _ = try a.run()
+        #expect(lossesA.count == 20)
+
+        // Killed at iteration 14 (checkpoint at 10), then resumed to 20.
+        let dirB = scratchDir("killed")
+        let b = try Trainer(model: model, data: data, backend: interp, options: quiet(dirB))
+        var lossesB: [StepRecord] = []
+        b.onStep = { r in lossesB.append(r); if r.iteration == 14 { throw Killed() } }
+        #expect(throws: Killed.self) { try b.run() }
+        #expect(try Checkpoint.load(path: dirB + "/checkpoint.safetensors").metadata["iteration"] == "10")
+
+        let c = try Trainer(model: model, data: data, backend: interp, options: quiet(dirB) { $0.resume = true })
+        var lossesC: [StepRecord] = []
+        c.onStep = { lossesC.append($0) }
+        let summary = try c.run()
+        #expect(summary.startIteration == 10 && summary.iterations == 20)
+        #expect(lossesC.map(\.iteration) == Array(11...20))
+        // Bit for bit: every loss term of every resumed iteration (this crosses the lr drop with a
+        // fresh Adam at 12 and the end of the λ ramp).
+        for (r, ref) in zip(lossesC, lossesA.suffix(10)) {
+            #expect(r == ref, "iteration \(r.iteration): \(r) vs \(ref)")
+        }
+        // The killed run's own iterations 11–14 agree too (same state, same data order).
+        #expect(Array(lossesB[10..<14]) == Array(lossesA[10..<14]))
+        // Final parameters identical.
+        let ckA = try Checkpoint.load(path: dirA + "/checkpoint.safetensors")
+        let ckC = try Checkpoint.load(path: dirB + "/checkpoint.safetensors")
+        for (n, t) in ckA.tensors { #expect(ckC.tensors[n]!.values.map(\.bitPattern) == t.values.map(\.bitPattern), "\(n)") }
+        #expect(ckA.metadata["data_rng"] == ckC.metadata["data_rng"])
+        // Metrics: iterations 1…20 once each (the killed run's lines past 10 were replaced).
+        let lines = try String(contentsOfFile: dirB + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        let its = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.map { $0["iteration"] as! Int }
+        #expect(its == Array(1...20))
+    }
+
+    @Test func resumingWithoutACheckpointOrFromAGarbledOneIsAClearError() throws {
+        let model = try makeModel(spec)
+        let dir = scratchDir("nockpt")
+        let t = try Trainer(model: model, data: data, backend: interp, options: quiet(dir) { $0.resume = true })
+        #expect { try t.run() } throws: { "\($0)".contains("no checkpoint to resume from") }
+        // A garbled checkpoint: named file, what is wrong.
+        try Data("{\"not\": \"a checkpoint\"}".utf8).write(to: URL(fileURLWithPath: dir + "/checkpoint.safetensors"))
+        let t2 = try Trainer(model: model, data: data, backend: interp, options: quiet(dir) { $0.resume = true })
+        #expect { try t2.run() } throws: { e in
+            "\(e)".contains(dir + "/checkpoint.safetensors") && "\(e)".contains("not a valid checkpoint")
+        }
+        // A valid safetensors file of another model: named tensor missing.
+        try Checkpoint(tensors: ["w": .init(shape: [1], values: [1])],
+                       metadata: ["format": "vsc-checkpoint", "format_version": "1", "model_kind": "vsc", "iteration": "3",
+                                  "data_count": "120", "data_rng": "1,2,3,4", "data_epoch": "0", "data_position": "0"])
+            .write(to: dir + "/checkpoint.safetensors")
+        let t3 = try Trainer(model: model, data: data, backend: interp, options: quiet(dir) { $0.resume = true })
+        #expect { try t3.run() } throws: { e in "\(e)".contains("cannot resume") && "\(e)".contains("is missing") }
+    }
+
+    @Test func tinyVSCLossDecreases() throws {
+        var s = spec
+        s.iterations = 150
+        s.schedules.learningRate = [.init(until: nil, lr: 3e-3)]
+        let model = try makeModel(s)
+        let dir = scratchDir("decrease")
+        let t = try Trainer(model: model, data: syntheticData(count: 400), backend: interp,
+                            options: quiet(dir) { $0.logEvery = 10 })
+        let summary = try t.run()
+        let first = summary.firstLosses!.loss, last = summary.lastLosses!.loss
+        #expect(last < first * 0.8, "loss \(first) → \(last)")
+        #expect(summary.lastLosses!.recon < summary.firstLosses!.recon)
+        let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 15)
+        let obj = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+        for k in ["iteration", "time", "loss", "recon", "kl", "sparsity", "elbo", "lambda", "c", "lr", "it_per_s"] {
+            #expect(obj[k] != nil, "metrics field \(k)")
+        }
+    }
+
+    @Test func nonFiniteLossStopsNamingTheNodeAndIteration() throws {
+        // c runs 1 → −1 over 11 iterations: log(c) is −inf at iteration 6 (c = 0).
+        var s = spec
+        s.schedules.c = .linear(start: 1, end: -1, iterations: 11)
+        s.checkpointEvery = 4
+        let model = LogCModel(spec: s)
+        let dir = scratchDir("nan")
+        let t = try Trainer(model: model, data: data, backend: interp, options: quiet(dir))
+        do {
+            _ = try t.run()
+            Issue.record("training did not stop")
+        } catch let e as TrainError {
+            let text = "\(e)"
+            #expect(e.iteration == 6, "\(text)")
+            #expect(text.contains("iteration 6"), "\(text)")
+            #expect(text.contains("= log("), "names the log node: \(text)")
+            let g = try model.trainGraph(batch: 10)
+            let logNode = g.nodes.first { $0.op == .unary(.log) }!
+            #expect(text.contains("  // \(logNode.location!)") && text.contains("TrainTests/TrainerTests.swift:"),
+                    "with its source line: \(text)")
+            #expect(text.contains("is intact"), "\(text)")
+        }
+        let ck = try Checkpoint.load(path: dir + "/checkpoint.safetensors")
+        #expect(ck.metadata["iteration"] == "4")
+        #expect(ck.tensors["w"]!.values.allSatisfy { $0.isFinite })
+    }
+
+    @Test func progressLinesForLogs() {
+        var out: [String] = []
+        let bar = ProgressBar(total: 100, isTTY: false, plainEvery: 1e9, sink: { out.append($0) })
+        for i in 1...100 {
+            bar.update(StepRecord(iteration: i, loss: 1, recon: 0.5, kl: 0.25, sparsity: 0.125, elbo: -0.75, lambda: 1, c: 50, learningRate: 1e-3))
+        }
+        // One line per 10 % (plus the first), each ending in a newline, no carriage returns.
+        #expect(out.count == 11)
+        #expect(out.allSatisfy { $0.hasSuffix("\n") && !$0.contains("\r") })
+        #expect(out.last!.contains("100/100") && out.last!.contains("it/s") && out.last!.contains("ETA")
+                && out.last!.contains("recon 0.5000") && out.last!.contains("kl") && out.last!.contains("sparsity"))
+        var tty: [String] = []
+        let bar2 = ProgressBar(total: 3, isTTY: true, sink: { tty.append($0) })
+        bar2.update(StepRecord(iteration: 1, loss: 1, recon: 1, kl: 0, sparsity: 0, elbo: -1, lambda: 1, c: 1, learningRate: 1))
+        bar2.finish()
+        #expect(tty.first!.hasPrefix("\r") && tty.last == "\n")
+    }
+}
+
+/// A user-defined model whose KL term is log(c): non-finite once the c schedule reaches 0.
+struct LogCModel: GenerativeModel {
+    let spec: ModelSpec
+    func trainGraph(batch: Int) throws -> Graph {
+        let g = Graph(name: "logc")
+        let x = try g.input("x", [batch, spec.inputDim])
+        let c = try g.input("c", [])
+        _ = try g.input("lambda", []); _ = try g.input("step", [])
+        let w = try g.parameter("w", [spec.inputDim, 2])
+        let h = try x.matmul(w)
+        let recon = try h.square().mean()
+        let kl = try c.log()
+        let zero = try g.constant(0)
+        try g.output("loss", recon + kl)
+        try g.output("recon", recon)
+        try g.output("kl", kl)
+        try g.output("sparsity", zero)
+        try g.output("elbo", -(recon + kl))
+        return g
+    }
+    func encodeGraph(batch: Int) throws -> Graph { Graph() }
+    func decodeGraph(batch: Int) throws -> Graph { Graph() }
+    func initialParameters(seed: UInt64) -> [String: [Float]] {
+        ["w": (0..<(spec.inputDim * 2)).map { Float($0 % 5) * 0.1 - 0.2 }]
+    }
+}
