@@ -42,7 +42,7 @@ import Foundation
 /// message, and shows the relevant part of the IR.
 public struct JITError: Error, CustomStringConvertible {
     public enum Stage: String, Sendable {
-        case initialisation, parse, verify, optimise, addModule = "add module", lookup, missingSymbol = "missing symbol"
+        case initialisation, parse, verify, optimise, codegen, addModule = "add module", lookup, missingSymbol = "missing symbol"
     }
     /// Name of the module (the kernel name the caller gave to `compile`).
     public let module: String
@@ -273,16 +273,97 @@ public final class LLVMEngine: @unchecked Sendable {
         counter += 1
         let uniquePrefix = "vsc.m\(counter)."
         _ = sessionErrors.drain()
+        let p = try prepare(moduleIR: moduleIR, name: name, symbols: symbols)
+        let fail = { (stage: JITError.Stage, message: String) in
+            JITError(module: name, stage: stage, message: message, irExcerpt: irExcerpt(moduleIR, around: nil))
+        }
 
+        // 5. Engine-unique names for the exported symbols.
+        let wanted = Set(symbols)
+        for global in definedGlobals(p.module) {
+            let n = valueName(global)
+            if wanted.contains(n) {
+                let unique = uniquePrefix + n
+                LLVMSetValueName2(global, unique, unique.utf8.count)
+            }
+        }
+
+        // 6. Hand over: TSM takes the module, LLJIT takes the TSM.
+        let tsm = LLVMOrcCreateNewThreadSafeModule(p.module, p.tsc)!
+        p.moduleOwned = false
+        let tracker = LLVMOrcJITDylibCreateResourceTracker(mainDylib)!
+        if let e = takeLLVMError(LLVMOrcLLJITAddLLVMIRModuleWithRT(jit, tracker, tsm)) {
+            LLVMOrcReleaseResourceTracker(tracker)
+            throw fail(.addModule, e)
+        }
+
+        // 7. Look up (materialises: code generation and linking happen here).
+        var addresses: [String: UInt64] = [:]
+        for s in symbols {
+            var addr: LLVMOrcExecutorAddress = 0
+            let e = takeLLVMError(LLVMOrcLLJITLookup(jit, &addr, uniquePrefix + s))
+            if e != nil || addr == 0 {
+                let session = sessionErrors.drain()
+                _ = takeLLVMError(LLVMOrcResourceTrackerRemove(tracker))
+                LLVMOrcReleaseResourceTracker(tracker)
+                let detail = ([e ?? "address 0 for '\(s)'"] + session).joined(separator: "\n")
+                throw fail(.lookup, "looking up '\(s)': \(detail)")
+            }
+            addresses[s] = addr
+        }
+        let t3 = DispatchTime.now().uptimeNanoseconds
+        let sec = { (a: UInt64, b: UInt64) in Double(b - a) / 1e9 }
+        return CompiledModule(name: name, addresses: addresses, irBefore: p.before, irAfter: p.after,
+                              times: (sec(p.t0, p.t1), sec(p.t1, p.t2), sec(p.t2, t3)), engine: self, tracker: tracker)
+    }
+
+    /// Parses and optimises without JIT-compiling; returns (before, after) IR text. For
+    /// `vsc ir llvm`-style dumps of kernels that need not run.
+    public func optimise(moduleIR: String, name: String, symbols: [String]) throws -> (before: String, after: String) {
+        lock.lock(); defer { lock.unlock() }
+        let p = try prepare(moduleIR: moduleIR, name: name, symbols: symbols)
+        return (p.before, p.after)
+    }
+
+    /// The host assembly of the optimised module (nothing is JIT-compiled). For dumps and for
+    /// checking what instructions the kernels became (`vfmadd`, zmm registers).
+    public func assembly(moduleIR: String, name: String, symbols: [String]) throws -> String {
+        lock.lock(); defer { lock.unlock() }
+        let p = try prepare(moduleIR: moduleIR, name: name, symbols: symbols)
+        var msg: UnsafeMutablePointer<CChar>?
+        var buf: LLVMMemoryBufferRef?
+        if LLVMTargetMachineEmitToMemoryBuffer(passTM, p.module, LLVMAssemblyFile, &msg, &buf) != 0 || buf == nil {
+            throw JITError(module: name, stage: .codegen, message: "\(takeLLVMString(msg))",
+                           irExcerpt: irExcerpt(moduleIR, around: nil))
+        }
+        defer { LLVMDisposeMemoryBuffer(buf) }
+        let start = UnsafeRawPointer(LLVMGetBufferStart(buf)!)
+        return String(decoding: UnsafeRawBufferPointer(start: start, count: LLVMGetBufferSize(buf)), as: UTF8.self)
+    }
+
+    /// A parsed and optimised module; disposes what it still owns.
+    private final class Prepared {
+        let tsc: LLVMOrcThreadSafeContextRef
+        let module: LLVMModuleRef
+        var moduleOwned = true  // until a thread-safe module takes it
+        var before = "", after = ""
+        var t0: UInt64 = 0, t1: UInt64 = 0, t2: UInt64 = 0
+        init(tsc: LLVMOrcThreadSafeContextRef, module: LLVMModuleRef) { self.tsc = tsc; self.module = module }
+        deinit {
+            if moduleOwned { LLVMDisposeModule(module) }
+            LLVMOrcDisposeThreadSafeContext(tsc)  // a TSM keeps its own reference
+        }
+    }
+
+    /// Steps 1–4: parse, verify, internalise, host triple/data layout, O3. Call with the lock held.
+    private func prepare(moduleIR: String, name: String, symbols: [String]) throws -> Prepared {
         func fail(_ stage: JITError.Stage, _ message: String, errorLine: Int? = nil) -> JITError {
             JITError(module: name, stage: stage, message: message,
                      irExcerpt: irExcerpt(moduleIR, around: errorLine))
         }
-
         let t0 = DispatchTime.now().uptimeNanoseconds
         // 1. Parse into a fresh thread-safe context. The parse call takes the memory buffer.
         let tsc = LLVMOrcCreateNewThreadSafeContext()!
-        defer { LLVMOrcDisposeThreadSafeContext(tsc) }  // the TSM keeps its own reference
         let ctx = LLVMOrcThreadSafeContextGetContext(tsc)
         let buffer = moduleIR.withCString { p in
             LLVMCreateMemoryBufferWithMemoryRangeCopy(p, strlen(p), name)
@@ -290,13 +371,14 @@ public final class LLVMEngine: @unchecked Sendable {
         var module: LLVMModuleRef?
         var msg: UnsafeMutablePointer<CChar>?
         if LLVMParseIRInContext(ctx, buffer, &module, &msg) != 0 || module == nil {
-            let text = takeLLVMString(msg)
+            let text = takeLLVMString(msg).trimmingCharacters(in: .whitespacesAndNewlines)
             if let module { LLVMDisposeModule(module) }
+            LLVMOrcDisposeThreadSafeContext(tsc)
             throw fail(.parse, text, errorLine: parseErrorLine(text, bufferName: name))
         }
-        let m = module!
-        var moduleOwned = true  // until the thread-safe module takes it
-        defer { if moduleOwned { LLVMDisposeModule(m) } }
+        let p = Prepared(tsc: tsc, module: module!)
+        let m = p.module
+        p.t0 = t0
 
         // 2. Verify.
         msg = nil
@@ -324,8 +406,8 @@ public final class LLVMEngine: @unchecked Sendable {
         // 4. Host triple and data layout, then O3.
         LLVMSetTarget(m, host.triple)
         LLVMSetDataLayout(m, dataLayout)
-        let before = takeLLVMString(LLVMPrintModuleToString(m))
-        let t1 = DispatchTime.now().uptimeNanoseconds
+        p.before = takeLLVMString(LLVMPrintModuleToString(m))
+        p.t1 = DispatchTime.now().uptimeNanoseconds
         let options = LLVMCreatePassBuilderOptions()!
         LLVMPassBuilderOptionsSetLoopVectorization(options, 1)
         LLVMPassBuilderOptionsSetSLPVectorization(options, 1)
@@ -334,52 +416,9 @@ public final class LLVMEngine: @unchecked Sendable {
         let passError = takeLLVMError(LLVMRunPasses(m, "default<O3>", passTM, options))
         LLVMDisposePassBuilderOptions(options)
         if let passError { throw fail(.optimise, passError) }
-        let after = takeLLVMString(LLVMPrintModuleToString(m))
-        let t2 = DispatchTime.now().uptimeNanoseconds
-
-        // 5. Engine-unique names for the exported symbols.
-        for global in definedGlobals(m) {
-            let n = valueName(global)
-            if wanted.contains(n) {
-                let unique = uniquePrefix + n
-                LLVMSetValueName2(global, unique, unique.utf8.count)
-            }
-        }
-
-        // 6. Hand over: TSM takes the module, LLJIT takes the TSM.
-        let tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc)!
-        moduleOwned = false
-        let tracker = LLVMOrcJITDylibCreateResourceTracker(mainDylib)!
-        if let e = takeLLVMError(LLVMOrcLLJITAddLLVMIRModuleWithRT(jit, tracker, tsm)) {
-            LLVMOrcReleaseResourceTracker(tracker)
-            throw fail(.addModule, e)
-        }
-
-        // 7. Look up (materialises: code generation and linking happen here).
-        var addresses: [String: UInt64] = [:]
-        for s in symbols {
-            var addr: LLVMOrcExecutorAddress = 0
-            let e = takeLLVMError(LLVMOrcLLJITLookup(jit, &addr, uniquePrefix + s))
-            if e != nil || addr == 0 {
-                let session = sessionErrors.drain()
-                _ = takeLLVMError(LLVMOrcResourceTrackerRemove(tracker))
-                LLVMOrcReleaseResourceTracker(tracker)
-                let detail = ([e ?? "address 0 for '\(s)'"] + session).joined(separator: "\n")
-                throw fail(.lookup, "looking up '\(s)': \(detail)")
-            }
-            addresses[s] = addr
-        }
-        let t3 = DispatchTime.now().uptimeNanoseconds
-        let sec = { (a: UInt64, b: UInt64) in Double(b - a) / 1e9 }
-        return CompiledModule(name: name, addresses: addresses, irBefore: before, irAfter: after,
-                              times: (sec(t0, t1), sec(t1, t2), sec(t2, t3)), engine: self, tracker: tracker)
-    }
-
-    /// Parses and optimises without JIT-compiling; returns (before, after) IR text. For
-    /// `vsc ir llvm`-style dumps of kernels that need not run.
-    public func optimise(moduleIR: String, name: String, symbols: [String]) throws -> (before: String, after: String) {
-        let c = try compile(moduleIR: moduleIR, name: name, symbols: symbols)
-        return (c.irBefore, c.irAfter)
+        p.after = takeLLVMString(LLVMPrintModuleToString(m))
+        p.t2 = DispatchTime.now().uptimeNanoseconds
+        return p
     }
 }
 

@@ -44,6 +44,16 @@ private typealias UnaryFn = @convention(c) (Float) -> Float
     #expect(m.irBefore.contains("@axpy(") && m.irAfter.contains("@axpy("))
 }
 
+@Test func assemblyHasFMAAndWideVectors() throws {
+    let engine = try LLVMEngine()
+    let asm = try engine.assembly(moduleIR: axpyIR, name: "axpy_asm", symbols: ["axpy"])
+    #expect(asm.contains("axpy"))
+    if engine.host.hasFMA { #expect(asm.contains("vfmadd"), "contract flags should give FMA") }
+    if engine.host.hasAVX512F { #expect(asm.contains("zmm")) }
+    let (before, after) = try engine.optimise(moduleIR: axpyIR, name: "axpy_opt", symbols: ["axpy"])
+    #expect(!before.contains("x float>") && after.contains("x float>"))
+}
+
 @Test func hostTargetIsDetected() {
     let h = HostTarget.host
     #expect(!h.cpuName.isEmpty && h.triple.contains("x86_64"))
