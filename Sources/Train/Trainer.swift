@@ -45,13 +45,18 @@ public struct TrainOptions {
     public var specText: String?
     /// The backend's name, stored in checkpoints (resuming is bit-exact on the same backend).
     public var backendName: String
+    /// Rewrites the train-step graph before the backend compiles it (the optimisation pipeline,
+    /// e.g. `{ try PassManager.default.run($0).graph }`); nil runs it as built.
+    public var optimize: ((Graph) throws -> Graph)?
 
     public init(outDir: String, iterations: Int? = nil, checkpointEvery: Int? = nil, resume: Bool = false,
                 seed: UInt64? = nil, logEvery: Int = 10, showProgress: Bool = true,
-                alwaysCheckFinite: Bool = false, specText: String? = nil, backendName: String = "interp") {
+                alwaysCheckFinite: Bool = false, specText: String? = nil, backendName: String = "interp",
+                optimize: ((Graph) throws -> Graph)? = nil) {
         self.outDir = outDir; self.iterations = iterations; self.checkpointEvery = checkpointEvery
         self.resume = resume; self.seed = seed; self.logEvery = logEvery; self.showProgress = showProgress
         self.alwaysCheckFinite = alwaysCheckFinite; self.specText = specText; self.backendName = backendName
+        self.optimize = optimize
     }
 }
 
@@ -88,7 +93,7 @@ public final class Trainer {
     public let spec: ModelSpec
     public let data: Dataset
     public let options: TrainOptions
-    /// The train-step graph and its program.
+    /// The train-step graph (after `options.optimize`) and its program.
     public let stepGraph: Graph
     public let program: Program
     public let totalIterations: Int
@@ -137,7 +142,8 @@ public final class Trainer {
             throw TrainError("the training set \"\(data.name)\" has \(data.dim) features per example, the spec \"\(spec.name)\" expects input_dim \(spec.inputDim)")
         }
         let forward = try model.trainGraph(batch: spec.batchSize)
-        let step = try buildTrainStep(forward, loss: "loss", optimizer: .adam())
+        let raw = try buildTrainStep(forward, loss: "loss", optimizer: .adam())
+        let step = try options.optimize?(raw) ?? raw
         stepGraph = step
         program = try backend(step)
         program.carryOutputs(prefix: "new.")

@@ -1,6 +1,116 @@
 import ArgumentParser
+import Foundation
+import IR
+import JIT
+import Models
+import Passes
+import Runtime
+import Train
+
+/// The backends `--backend` accepts, as program factories.
+func backendFactory(_ name: String) throws -> BackendFactory {
+    switch name {
+    case "interp": return { InterpreterProgram($0) }
+    case "jit": return { try JITProgram($0) }
+    default: throw ValidationError("unknown backend '\(name)' (choose interp or jit)")
+    }
+}
+
+/// Reads a spec file, returning the parsed spec and its text (stored in checkpoints).
+func readSpec(_ path: String) throws -> (ModelSpec, String) {
+    do {
+        let spec = try loadSpec(path: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return (spec, text)
+    } catch let e as SpecError { throw CLIError(e.description) }
+}
 
 struct TrainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("'vsc train' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model from a spec: one compiled train-step program, checkpoints, metrics, progress.",
+        discussion: """
+            Writes DIR/checkpoint.safetensors (parameters, Adam state, iteration, data-order RNG; \
+            safetensors layout, written atomically) every --checkpoint-every iterations and at the \
+            end, and DIR/metrics.jsonl (one JSON object per logged iteration). --resume continues \
+            from DIR's checkpoint and gives the same losses, bit for bit, as an uninterrupted run \
+            on the same backend. A non-finite loss stops training with an error naming the first \
+            node that produced NaN/Inf and the iteration; the last checkpoint stays intact.
+            """)
+
+    @Option(help: "The model spec (YAML).") var spec: String
+    @Option(help: "Total iterations (default: the spec's).") var iterations: Int?
+    @Option(help: "Backend: interp (reference interpreter) or jit (LLVM).") var backend: String = "interp"
+    @Option(help: "Output folder (default: runs/<spec name>).") var out: String?
+    @Flag(help: "Continue from the checkpoint in the output folder.") var resume = false
+    @Option(help: "Checkpoint every N iterations (default: the spec's).") var checkpointEvery: Int?
+    @Option(help: "Seed for initialisation, noise and data order (default: the spec's).") var seed: UInt64?
+    @Option(help: "Write a metrics line every N iterations.") var logEvery: Int = 10
+    @Option(help: "Optimisation passes run on the train step before compiling (comma-separated; 'none' for none).")
+    var passes: String = PassManager.defaultPipeline
+    @Flag(help: "Check every node for NaN/Inf on every step (otherwise only the loss; a bad step is replayed with checks).")
+    var checkFinite = false
+    @Flag(help: "No progress bar.") var quiet = false
+
+    func run() throws {
+        guard iterations.map({ $0 >= 0 }) ?? true else { throw ValidationError("--iterations must be ≥ 0") }
+        guard checkpointEvery.map({ $0 > 0 }) ?? true else { throw ValidationError("--checkpoint-every must be > 0") }
+        var (spec, text) = try readSpec(self.spec)
+        if let s = seed { spec.seed = s }
+        let factory = try backendFactory(backend)
+        let pipeline: PassManager? = passes == "none" ? nil : try PassManager(pipeline: passes)
+        let outDir = out ?? "runs/\(spec.name)"
+
+        let t0 = Date()
+        let data: SpecData
+        do { data = try loadSpecData(spec) } catch { throw CLIError("\(error)") }
+        let model = try makeModel(spec)
+        let loadSeconds = Date().timeIntervalSince(t0)
+        let options = TrainOptions(outDir: outDir, iterations: iterations, checkpointEvery: checkpointEvery,
+                                   resume: resume, seed: seed, logEvery: logEvery, showProgress: !quiet,
+                                   alwaysCheckFinite: checkFinite, specText: text, backendName: backend,
+                                   optimize: pipeline.map { pm in { try pm.run($0).graph } })
+        let trainer: Trainer
+        let summary: TrainSummary
+        do {
+            trainer = try Trainer(model: model, data: data.train, backend: factory, options: options)
+            let stats = GraphStats(trainer.stepGraph)
+            log("vsc train: \(spec.name) (\(Trainer.kindText(spec.kind))) on \(data.train.name): \(data.train.count) examples × \(data.train.dim), batch \(spec.batchSize)")
+            log("  train step: \(stats.nodes) nodes (\(stats.executable) executable, \(stats.matmuls) matmuls, \(stats.kernels) fused kernels), peak \(bytes(stats.peakBytes)), \(flops(stats.flops)) FLOPs/step; backend \(backend)")
+            log("  setup: data \(String(format: "%.2f", loadSeconds)) s, graph + compile \(String(format: "%.2f", trainer.setupSeconds)) s")
+            summary = try trainer.run()
+        } catch let e as TrainError { throw CLIError(e.description) }
+        catch let e as CheckpointError { throw CLIError(e.description) }
+
+        print("trained \(spec.name): iterations \(summary.startIteration + 1)…\(summary.iterations) of \(summary.iterations) on \(backend)"
+              + (summary.startIteration > 0 ? " (resumed at \(summary.startIteration))" : ""))
+        if let l = summary.last {
+            print("  final: loss \(f(l.loss))  recon \(f(l.recon))  kl \(f(l.kl))  sparsity \(f(l.sparsity))  elbo \(f(l.elbo))")
+        }
+        if let a = summary.firstLosses, let b = summary.lastLosses, summary.iterations > summary.startIteration {
+            print("  mean loss over the first / last 10 %: \(f(a.loss)) → \(f(b.loss))" + (b.loss < a.loss ? " (decreased)" : " (did not decrease)"))
+        }
+        print("  \(String(format: "%.1f", summary.iterationsPerSecond)) it/s (\(String(format: "%.1f", summary.seconds)) s for \(summary.iterations - summary.startIteration) iterations)")
+        print("  checkpoint: \(summary.checkpointPath)")
+        print("  metrics:    \(summary.metricsPath)")
+    }
+
+    func log(_ s: String) { if !quiet { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) } }
+    func f(_ v: Float) -> String { String(format: "%.4f", Double(v)) }
+}
+
+func bytes(_ n: Int) -> String {
+    let d = Double(n)
+    if d >= 0x1p30 { return String(format: "%.2f GiB", d / 0x1p30) }
+    if d >= 0x1p20 { return String(format: "%.2f MiB", d / 0x1p20) }
+    if d >= 0x1p10 { return String(format: "%.1f KiB", d / 0x1p10) }
+    return "\(n) B"
+}
+
+func flops(_ n: Int) -> String {
+    let d = Double(n)
+    if d >= 1e9 { return String(format: "%.2f G", d / 1e9) }
+    if d >= 1e6 { return String(format: "%.2f M", d / 1e6) }
+    if d >= 1e3 { return String(format: "%.1f k", d / 1e3) }
+    return "\(n) "
 }

@@ -1,0 +1,56 @@
+import Data
+import Foundation
+import Models
+
+/// The training and test sets a spec's `data` section names.
+public struct SpecData {
+    public var train: Dataset
+    public var test: Dataset
+    public init(train: Dataset, test: Dataset) { self.train = train; self.test = test }
+}
+
+/// Loads the data set of `spec.data` and splits it into training and test sets:
+/// - `smiley`: generated in memory from `seed` (default: the spec's seed), `count` training and
+///   `test_count` test images with attribute probability `p` (the test images are the next ones
+///   of the same seeded stream); with `data.path`, a data-set file written by `vsc data` is read
+///   instead and its first `count` examples train, the next `test_count` test.
+/// - `fashion-mnist`: the IDX files in `data.path` (default: the Debian package's folder), its
+///   own train/test split, pixels in [0, 1].
+/// - `har`: the UCI HAR archive folder `data.path` (required), its own split, every feature
+///   standardised with the training split's statistics (see `UCIHAR`).
+///
+/// The spec's `input_normalisation` (e.g. `unit_l2`) is applied by the model inside its graphs, so
+/// training, evaluation and encoding all see the same transform; the data are returned as loaded.
+/// Errors name the file or the spec key.
+public func loadSpecData(_ spec: ModelSpec, seed: UInt64? = nil) throws -> SpecData {
+    let d = spec.data
+    let result: SpecData
+    switch d.dataset {
+    case .smiley:
+        if let path = d.path {
+            let all = try DatasetFile.read(path)
+            guard all.count >= d.count + 1 else {
+                throw TrainError("\(path): holds \(all.count) examples; data.count asks for \(d.count) training examples plus a test set")
+            }
+            let (train, rest) = all.split(at: d.count)
+            result = SpecData(train: train, test: rest.prefix(d.testCount))
+        } else {
+            let all = Smiley.generate(count: d.count + d.testCount, seed: seed ?? spec.seed, config: SmileyConfig(p: d.p))
+            let (train, test) = all.split(at: d.count)
+            result = SpecData(train: train, test: test)
+        }
+    case .fashionMNIST:
+        result = SpecData(train: try FashionMNIST.load(split: .train, directory: d.path),
+                          test: try FashionMNIST.load(split: .test, directory: d.path))
+    case .har:
+        guard let dir = d.path else {
+            throw TrainError("spec \"\(spec.name)\": data.path must name the UCI HAR folder (the archive's \"UCI HAR Dataset\" directory)")
+        }
+        result = SpecData(train: try UCIHAR.load(split: .train, directory: dir),
+                          test: try UCIHAR.load(split: .test, directory: dir))
+    }
+    guard result.train.dim == spec.inputDim else {
+        throw TrainError("spec \"\(spec.name)\": input_dim is \(spec.inputDim) but the \(d.dataset.rawValue) examples have \(result.train.dim) features")
+    }
+    return result
+}
