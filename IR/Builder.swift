@@ -27,7 +27,8 @@ extension Graph {
     /// operator-built operands, adds the node.
     func make(_ op: Op, _ inputs: [Tensor], shape: Shape? = nil, dtype: DType? = nil,
               _ file: String, _ line: Int) throws -> Tensor {
-        let loc = SourceLocation(file: file, line: line)
+        // Operators pass no location (file ""): their nodes get none, to be lent by the consumer.
+        let loc: SourceLocation? = file.isEmpty ? nil : SourceLocation(file: file, line: line)
         if var e = deferredError {
             deferredError = nil
             e.location = e.location ?? loc
@@ -35,7 +36,7 @@ extension Graph {
         }
         for t in inputs {
             precondition(t.graph === self, "tensor from another graph")
-            adoptLocation(t.id, loc)
+            if let loc { adoptLocation(t.id, loc) }
         }
         return Tensor(self, try add(op, inputs: inputs.map(\.id), shape: shape, dtype: dtype, location: loc))
     }
