@@ -70,9 +70,9 @@ public struct MLP {
         layers = (0..<max(0, sizes.count - 1)).map { Dense("\(name).h\($0)", sizes[$0], sizes[$0 + 1], activation: activation) }
     }
     public var outputs: Int? { layers.last?.outputs }
-    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext) throws -> Tensor {
+    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> Tensor {
         var h = x
-        for l in layers { h = try l(h, ctx) }
+        for l in layers { h = try l(h, ctx, file: file, line: line) }
         return h
     }
 }

@@ -16,15 +16,15 @@ public struct LikelihoodHead {
     /// The distribution's parameters from the last hidden layer.
     public struct Output { public var mean: Tensor; public var logvar: Tensor?; public var logits: Tensor? }
 
-    public func callAsFunction(_ h: Tensor, _ ctx: ModelContext) throws -> Output {
+    public func callAsFunction(_ h: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> Output {
         switch kind {
         case .gaussian:
-            let mean = try Dense(name + ".mean", inputs, outputs)(h, ctx)
-            let logvar = try Dense(name + ".logvar", inputs, outputs)(h, ctx)
+            let mean = try Dense(name + ".mean", inputs, outputs)(h, ctx, file: file, line: line)
+            let logvar = try Dense(name + ".logvar", inputs, outputs)(h, ctx, file: file, line: line)
             return Output(mean: mean, logvar: logvar, logits: nil)
         case .bernoulli:
-            let logits = try Dense(name + ".logits", inputs, outputs)(h, ctx)
-            return Output(mean: try logits.sigmoid(), logvar: nil, logits: logits)
+            let logits = try Dense(name + ".logits", inputs, outputs)(h, ctx, file: file, line: line)
+            return Output(mean: try logits.sigmoid(file: file, line: line), logvar: nil, logits: logits)
         }
     }
 

@@ -16,9 +16,10 @@ public struct RecognitionNetwork {
         spike = spikeBias.map { Dense(name + ".spike", h, latent, bias: $0) }
     }
     public struct Output { public var mu: Tensor; public var logvar: Tensor; public var v: Tensor? }
-    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext) throws -> Output {
-        let h = try body(x, ctx)
-        return Output(mu: try mu(h, ctx), logvar: try logvar(h, ctx), v: try spike.map { try $0(h, ctx) })
+    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> Output {
+        let h = try body(x, ctx, file: file, line: line)
+        return Output(mu: try mu(h, ctx, file: file, line: line), logvar: try logvar(h, ctx, file: file, line: line),
+                      v: try spike.map { try $0(h, ctx, file: file, line: line) })
     }
 }
 
@@ -32,8 +33,8 @@ public struct GenerativeNetwork {
         body = MLP(name, sizes: sizes)
         head = LikelihoodHead(likelihood, name: name, inputs: sizes.last!, outputs: outputDim)
     }
-    public func callAsFunction(_ z: Tensor, _ ctx: ModelContext) throws -> LikelihoodHead.Output {
-        try head(try body(z, ctx), ctx)
+    public func callAsFunction(_ z: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> LikelihoodHead.Output {
+        try head(try body(z, ctx, file: file, line: line), ctx, file: file, line: line)
     }
 }
 

@@ -113,8 +113,8 @@ public struct SelectionFunction {
     public init(name: String = "select", inputs: Int, pseudoInputs: Int, a: Double, b: Double) {
         self.name = name; self.inputs = inputs; self.pseudoInputs = pseudoInputs; self.a = a; self.b = b
     }
-    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext) throws -> Tensor {
-        let r = try Dense(name, inputs, pseudoInputs, activation: .relu, bias: 0.01)(x, ctx)
+    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> Tensor {
+        let r = try Dense(name, inputs, pseudoInputs, activation: .relu, bias: 0.01)(x, ctx, file: file, line: line)
         let total = try r.sum(axes: [-1], keepDims: true).maximum(1e-12)
         let u = r / total
         return try ((u - b) * a).sigmoid()
