@@ -68,22 +68,23 @@ func gather<T>(_ x: [T], map: some IndexMap) -> [T] {
     }
 }
 
-/// Reduces `x` (of `shape`) over `axes`, accumulating in T.
+/// Reduces `x` (of `shape`) over `axes`, accumulating in Double (so the Float32 reference is not
+/// at the mercy of summation order).
 func reduce<T: InterpScalar>(_ x: [T], shape: Shape, axes: [Int], op: ReduceOp, outCount: Int) -> [T] {
-    var acc = [T](repeating: op == .max ? -T.infinity : 0, count: outCount)
+    var acc = [Double](repeating: op == .max ? -Double.infinity : 0, count: outCount)
     // Output stride per input axis (0 for reduced axes).
     let outShape = shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
     let ost = strides(outShape)
     var outStride = [Int](); var k = 0
     for d in 0..<shape.count { if axes.contains(d) { outStride.append(0) } else { outStride.append(ost[k]); k += 1 } }
     let rank = shape.count
-    if x.isEmpty { return op == .mean ? acc.map { _ in T.nan } : acc }
+    if x.isEmpty { return op == .mean ? acc.map { _ in T.nan } : acc.map { T($0) } }
     var idx = Array(repeating: 0, count: rank)
     var o = 0
     for v in x {
         switch op {
-        case .sum, .mean: acc[o] += v
-        case .max: if v > acc[o] || v.isNaN { acc[o] = v }
+        case .sum, .mean: acc[o] += Double(v)
+        case .max: if Double(v) > acc[o] || v.isNaN { acc[o] = Double(v) }
         }
         var d = rank - 1
         while d >= 0 {
@@ -93,8 +94,8 @@ func reduce<T: InterpScalar>(_ x: [T], shape: Shape, axes: [Int], op: ReduceOp, 
         }
     }
     if op == .mean {
-        let n = T(axes.map { shape[$0] }.reduce(1, *))
-        return acc.map { $0 / n }
+        let n = Double(axes.map { shape[$0] }.reduce(1, *))
+        return acc.map { T($0 / n) }
     }
-    return acc
+    return acc.map { T($0) }
 }

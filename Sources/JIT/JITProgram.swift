@@ -1,0 +1,229 @@
+import CBLAS
+import Foundation
+import IR
+import Runtime
+
+/// The LLVM JIT backend: one compiled program per graph. Every non-GEMM node (fused kernels,
+/// standalone elementwise ops, materialised views, concat pieces, random draws) becomes a loop
+/// nest lowered to LLVM IR, optimised at O3 for the host CPU and compiled by ORC LLJIT in ONE
+/// module; matmuls call `cblas_sgemm`, their fused epilogue runs as a JIT kernel right after.
+/// Buffers are allocated once at construction; `run()` walks a flat array of steps calling
+/// function pointers — no per-op Swift dispatch on graph structures, no allocation, no
+/// dictionary lookups. Large kernels split dimension 0 across the two cores.
+public final class JITProgram: Program {
+    public let graph: Graph
+    public var carries: [(output: String, leaf: String)] = [] { didSet { resolveCarries() } }
+    public var checkFinite = false
+    /// Seconds spent building, optimising and compiling the module (0 on a cache hit).
+    public private(set) var compileSeconds: Double = 0
+    /// The compiled module (keeps the machine code alive).
+    public let module: CompiledModule
+    /// Number of JIT kernels and GEMM calls in the schedule.
+    public private(set) var kernelCount = 0, gemmCount = 0
+
+    private var buffers: [UnsafeMutablePointer<Float>?]
+    private var owned: [UnsafeMutablePointer<Float>] = []
+    private var steps: [Step] = []
+    private var argArrays: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
+    private var leafIndex: [String: NodeID] = [:]
+    private var outputIndex: [String: NodeID] = [:]
+    private var carryCopies: [(src: UnsafeMutablePointer<Float>, dst: UnsafeMutablePointer<Float>, count: Int)] = []
+
+    struct Step {
+        enum Kind { case kernel, gemm }
+        var kind: Kind
+        var node: NodeID
+        var kernel: ParallelKernel?
+        var args: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+        var n0: Int = 0
+        var parallel = false
+        var alignment = 1
+        var transA = false, transB = false
+        var m: Int32 = 0, n: Int32 = 0, k: Int32 = 0
+        var a: UnsafeMutablePointer<Float>?, b: UnsafeMutablePointer<Float>?, c: UnsafeMutablePointer<Float>?
+    }
+
+    /// The process-wide engine (LLVM is initialised once).
+    static let sharedEngine: Result<LLVMEngine, Error> = Result { try LLVMEngine() }
+    static let cacheLock = NSLock()
+    nonisolated(unsafe) static var cache: [UInt64: CompiledModule] = [:]
+
+    /// Compiles `graph` (Float32). Throws `JITError` (naming the kernel and its IR) if LLVM
+    /// rejects a kernel, or `LoweringError` for an op the backend cannot lower.
+    public init(_ graph: Graph) throws {
+        self.graph = graph
+        buffers = Array(repeating: nil, count: graph.count)
+        for (i, n) in graph.nodes.enumerated() where n.dtype != .f32 {
+            throw LoweringError(description: "the JIT runs Float32 graphs; \(describeNode(graph, i)) is \(n.dtype.rawValue)")
+        }
+        // 1. Buffers: leaves and constants own theirs, reshapes alias their operand.
+        for (i, n) in graph.nodes.enumerated() {
+            switch n.op {
+            case .reshape:
+                buffers[i] = buffers[n.inputs[0]]
+            default:
+                let p = JITProgram.allocate(max(n.elementCount, 1))
+                owned.append(p)
+                buffers[i] = p
+                if case .constant(let c) = n.op { for k in 0..<n.elementCount { p[k] = Float(c[k]) } }
+                switch n.op {
+                case .parameter(let s), .input(let s): leafIndex[s] = i
+                default: break
+                }
+            }
+        }
+        for o in graph.outputs { outputIndex[o.name] = o.node }
+        // 2. Lower every computing node to loop nests (deduplicated into kernel functions).
+        var nests: [LoopNest] = [], nestIndex: [LoopNest: Int] = [:]
+        var plan: [(node: NodeID, nest: Int?, slots: [NodeID?])] = []
+        func addNest(_ nest: LoopNest, node: NodeID, slots: [NodeID?]) {
+            let k: Int
+            if let e = nestIndex[nest] { k = e } else { k = nests.count; nests.append(nest); nestIndex[nest] = k }
+            plan.append((node, k, slots))
+        }
+        for (i, n) in graph.nodes.enumerated() where n.elementCount > 0 {
+            do {
+                switch n.op {
+                case .parameter, .input, .constant, .reshape, .arg:
+                    continue
+                case .matmul(let m):
+                    plan.append((i, nil, []))
+                    if let e = m.epilogue {
+                        let nest = try lowerBody(e.nodes, result: e.result, argSlots: Array(0..<(n.inputs.count - 1)),
+                                                 slots: n.inputs.count - 1)
+                        addNest(nest, node: i, slots: [i] + n.inputs.dropFirst(2).map { Optional($0) })
+                    }
+                case .fused(let k):
+                    let nest = try lowerBody(k.nodes, result: k.result, argSlots: Array(1...max(1, n.inputs.count)).prefix(n.inputs.count).map { $0 },
+                                             slots: n.inputs.count + 1)
+                    addNest(nest, node: i, slots: [i] + n.inputs.map { Optional($0) })
+                case .concat(let axis):
+                    let ost = strides(n.shape)
+                    var offset = 0
+                    for j in n.inputs {
+                        let s = graph[j].shape
+                        let body = [Node(op: .arg(0), dtype: .f32, shape: s, inputs: [])]
+                        let nest = try lowerBody(body, result: 0, argSlots: [1], slots: 2,
+                                                 out: Access(offset: offset * ost[axis], strides: ost))
+                        if s.elementCount > 0 { addNest(nest, node: i, slots: [i, j]) }
+                        offset += s[axis]
+                    }
+                default:
+                    let body = standaloneBody(graph, i)
+                    let nest = try lowerBody(body, result: body.count - 1, argSlots: Array(1...max(1, n.inputs.count)).prefix(n.inputs.count).map { $0 },
+                                             slots: n.inputs.count + 1)
+                    addNest(nest, node: i, slots: [i] + n.inputs.map { Optional($0) })
+                }
+            } catch let e as LoweringError {
+                throw LoweringError(description: "\(e.description)\n  in \(describeNode(graph, i))")
+            }
+        }
+        // 3. One module, compiled once (cached by the graph's structure).
+        let key = graph.structuralHash
+        JITProgram.cacheLock.lock()
+        let cached = JITProgram.cache[key]
+        JITProgram.cacheLock.unlock()
+        if let c = cached {
+            module = c
+        } else {
+            let engine = try JITProgram.sharedEngine.get()
+            let text = JITProgram.moduleText(nests)
+            let start = Date()
+            module = try engine.compile(moduleIR: text, name: "graph_\(graph.name)", symbols: nests.indices.map { "k\($0)" })
+            compileSeconds = Date().timeIntervalSince(start)
+            JITProgram.cacheLock.lock(); JITProgram.cache[key] = module; JITProgram.cacheLock.unlock()
+        }
+        // 4. The schedule.
+        for p in plan {
+            let n = graph[p.node]
+            if let k = p.nest {
+                let nest = nests[k]
+                let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: p.slots.count)
+                for (s, id) in p.slots.enumerated() { args[s] = id.map { UnsafeMutableRawPointer(buffers[$0]!) } }
+                argArrays.append(args)
+                let fn: ParallelKernel = try module.function("k\(k)")
+                let parallel = nest.splittable && nest.elementCount >= 32_768 && nest.shape[0] >= 2
+                steps.append(Step(kind: .kernel, node: p.node, kernel: fn, args: args, n0: nest.shape[0],
+                                  parallel: parallel, alignment: nest.shape.count == 1 ? 16 : 1))
+                kernelCount += 1
+            } else if case .matmul(let m) = n.op {
+                let a = graph[n.inputs[0]].shape
+                steps.append(Step(kind: .gemm, node: p.node, transA: m.transA, transB: m.transB,
+                                  m: Int32(n.shape[0]), n: Int32(n.shape[1]), k: Int32(m.transA ? a[0] : a[1]),
+                                  a: buffers[n.inputs[0]], b: buffers[n.inputs[1]], c: buffers[p.node]))
+                gemmCount += 1
+            }
+        }
+    }
+
+    deinit {
+        for p in owned { free(p) }
+        for a in argArrays { a.deallocate() }
+    }
+
+    static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        var raw: UnsafeMutableRawPointer?
+        precondition(posix_memalign(&raw, 64, count * 4) == 0, "out of memory allocating \(count * 4) bytes")
+        let p = raw!.bindMemory(to: Float.self, capacity: count)
+        p.initialize(repeating: 0, count: count)
+        return p
+    }
+
+    /// The LLVM module for a list of nests: math library, then `k0`, `k1`, ….
+    static func moduleText(_ nests: [LoopNest]) -> String {
+        var s = MathLibrary.declarations + MathLibrary.functions
+        for (k, n) in nests.enumerated() { s += "\n" + Emitter.function(n, name: "k\(k)") }
+        return s
+    }
+
+    /// The module text and its O3-optimised form for `graph` (for `vsc ir llvm`).
+    public static func llvmIR(for graph: Graph) throws -> (before: String, after: String) {
+        let p = try JITProgram(graph)
+        return (p.module.irBefore, p.module.irAfter)
+    }
+
+    private func resolveCarries() {
+        carryCopies = carries.compactMap { c in
+            guard let o = outputIndex[c.output], let l = leafIndex[c.leaf], let src = buffers[o], let dst = buffers[l],
+                  src != dst else { return nil }
+            return (src, dst, graph[l].elementCount)
+        }
+    }
+
+    public func buffer(_ name: String) -> UnsafeMutableBufferPointer<Float>? {
+        guard let i = leafIndex[name] else { return nil }
+        return UnsafeMutableBufferPointer(start: buffers[i], count: graph[i].elementCount)
+    }
+
+    public func output(_ name: String) -> UnsafeBufferPointer<Float>? {
+        guard let i = outputIndex[name] else { return nil }
+        return UnsafeBufferPointer(start: buffers[i], count: graph[i].elementCount)
+    }
+
+    public func run() throws {
+        let pool = ParallelFor.shared
+        for s in steps {
+            switch s.kind {
+            case .kernel:
+                if s.parallel {
+                    pool.run(s.kernel!, args: s.args, count: s.n0, chunks: 2, alignment: s.alignment, serialBelow: 2)
+                } else {
+                    s.kernel!(s.args, 0, Int64(s.n0))
+                }
+            case .gemm:
+                cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
+                            s.m, s.n, s.k, 1, s.a, s.transA ? s.m : s.k, s.b, s.transB ? s.k : s.n, 0, s.c, s.n)
+            }
+            if checkFinite { try checkStep(s) }
+        }
+        for c in carryCopies { c.dst.update(from: c.src, count: c.count) }
+    }
+
+    private func checkStep(_ s: Step) throws {
+        let count = graph[s.node].elementCount
+        let p = buffers[s.node]!
+        for k in 0..<count where !p[k].isFinite {
+            throw RuntimeError("non-finite value \(p[k]) at element \(k) of \(describeNode(graph, s.node))", node: s.node)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+import IR
+import Runtime
+@testable import JIT
+
+/// Seeded test values in [lo, hi].
+func testValues(_ n: Int, seed: UInt64, _ lo: Float = -2, _ hi: Float = 2) -> [Float] {
+    var s = seed &* 0x9E3779B97F4A7C15 | 1
+    return (0..<n).map { _ in
+        s = s &* 6364136223846793005 &+ 1442695040888963407
+        return lo + (hi - lo) * Float(Double(s >> 40) * 0x1p-24)
+    }
+}
+
+/// Runs `g` on the interpreter and the JIT with the same feeds; returns the worst relative
+/// difference over all outputs (denominator max(1, |a|, |b|)).
+@discardableResult
+func compareBackends(_ g: Graph, feeds: [String: [Float]], tolerance: Double = 1e-5,
+                     sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> Double {
+    let interp = InterpreterProgram(g), jit = try JITProgram(g)
+    for (k, v) in feeds { try interp.set(k, v); try jit.set(k, v) }
+    try interp.run(); try jit.run()
+    var worst = 0.0
+    for o in g.outputs {
+        var worstHere = 0.0
+        let a = interp.values(o.name)!, b = jit.values(o.name)!
+        #expect(a.count == b.count, sourceLocation: sourceLocation)
+        for (x, y) in zip(a, b) {
+            if x.isNaN && y.isNaN { continue }
+            let d = Double(Swift.abs(x - y)) / max(1, Double(Swift.abs(x)), Double(Swift.abs(y)))
+            worstHere = max(worstHere, x == y ? 0 : d)
+        }
+        #expect(worstHere <= tolerance, "output \(o.name): worst relative difference \(worstHere)", sourceLocation: sourceLocation)
+        worst = max(worst, worstHere)
+    }
+    return worst
+}
+
+func feedsFor(_ g: Graph, seed: UInt64, lo: Float = -2, hi: Float = 2) -> [String: [Float]] {
+    var f: [String: [Float]] = [:]
+    for (k, l) in (g.parameters + g.inputs).enumerated() {
+        f[l.name] = testValues(g[l.node].elementCount, seed: seed + UInt64(k), lo, hi)
+    }
+    return f
+}
+
+@Test(arguments: UnaryOp.allCases)
+func unaryOpsAgree(u: UnaryOp) throws {
+    let g = Graph(name: "unary")
+    let positive: Set<UnaryOp> = [.log, .sqrt]
+    let x = try g.input("x", [37, 41])
+    try g.output("y", x.unary(u))
+    var feeds = feedsFor(g, seed: 1, lo: positive.contains(u) ? 1e-3 : -20, hi: 20)
+    if u == .exp || u == .sigmoid || u == .softplus || u == .tanh { feeds["x"]![0...9] = [-100, -88, -87, -30, 0, 1e-6, -1e-6, 30, 88, 100] }
+    if u == .log || u == .log1p { feeds["x"]![0...3] = [1e-30, 1e-7, 1, 1e30] }
+    try compareBackends(g, feeds: feeds, tolerance: 4e-6)
+}
+
+@Test(arguments: BinaryOp.allCases)
+func binaryOpsWithBroadcastAgree(b: BinaryOp) throws {
+    let g = Graph(name: "binary")
+    let x = try g.input("x", [16, 33]), r = try g.input("r", [33]), c = try g.input("c", [16, 1])
+    try g.output("full", x.binary(b, x.binary(.add, r)))
+    try g.output("rows", r.binary(b, x))
+    try g.output("cols", x.binary(b, c))
+    try compareBackends(g, feeds: feedsFor(g, seed: 2, lo: b == .pow ? 0.1 : -3, hi: 3))
+}
+
+@Test func comparisonsAndSelectAgree() throws {
+    let g = Graph(name: "cmp")
+    let x = try g.input("x", [50]), y = try g.input("y", [50])
+    for c in CompareOp.allCases { try g.output(c.rawValue, x.compare(c, y)) }
+    try g.output("sel", g.select(x.compare(.gt, y), x, y * 2))
+    var f = feedsFor(g, seed: 3)
+    f["y"]![0...4] = f["x"]![0...4]
+    try compareBackends(g, feeds: f, tolerance: 0)
+}
+
+@Test func reductionsAgree() throws {
+    let g = Graph(name: "reduce")
+    let x = try g.input("x", [6, 70, 33])
+    for axes in [[0], [1], [2], [0, 1], [0, 2], [1, 2], [0, 1, 2]] {
+        for r in ReduceOp.allCases {
+            try g.output("\(r.rawValue)\(axes)", x.reduce(r, axes: axes))
+        }
+    }
+    try compareBackends(g, feeds: feedsFor(g, seed: 4), tolerance: 1e-5)
+}
+
+@Test func viewsConcatAndMatmulAgree() throws {
+    let g = Graph(name: "views")
+    let x = try g.input("x", [8, 12, 5])
+    try g.output("t", x.transpose([2, 0, 1]))
+    try g.output("s", x.slice(start: [1, 2, 0], end: [7, 10, 4]))
+    try g.output("c", g.concat([x, x.slice(start: [0, 0, 1], end: [8, 12, 3])], axis: 2))
+    try g.output("b", try x.sum(axes: [1]).broadcast(to: [3, 8, 5]))
+    try g.output("r", try x.reshape([96, 5]).exp())
+    let a = try g.input("a", [20, 30]), w = try g.input("w", [30, 20])
+    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+        let lhs = ta ? try a.transpose() : a, rhs = tb ? try w.transpose() : w
+        try g.output("mm\(ta)\(tb)", lhs.matmul(rhs, transposeA: ta, transposeB: tb))
+    }
+    try compareBackends(g, feeds: feedsFor(g, seed: 5))
+}
+
+@Test func randomStreamsMatchTheInterpreter() throws {
+    let g = Graph(name: "rand")
+    let k = try g.input("step", [])
+    try g.output("u", g.randomUniform([300, 7], key: k, seed: 11))
+    try g.output("n", g.randomNormal([300, 7], key: k, seed: 12))
+    try g.output("u0", g.randomUniform([5], seed: 13))
+    try compareBackends(g, feeds: ["step": [17]], tolerance: 2e-6)
+}
+
+@Test func samplesAgree() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let dir = root.appendingPathComponent("Samples/ir")
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".ir") }
+    #expect(!files.isEmpty)
+    for f in files.sorted() {
+        let g = try IRParser.parse(String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8), file: f)
+        try compareBackends(g, feeds: feedsFor(g, seed: 6))
+    }
+}
+
+@Test func largeKernelsSplitAcrossCoresAndAgree() throws {
+    let g = Graph(name: "big")
+    let x = try g.input("x", [500, 784]), b = try g.input("b", [784])
+    try g.output("y", ((x + b).sigmoid() * x).softplus())
+    try g.output("rowsum", (x * x).sum(axes: [1]))
+    try compareBackends(g, feeds: feedsFor(g, seed: 7))
+}
+
+@Test func nonFiniteValuesAreNamed() throws {
+    let g = Graph(name: "nan")
+    let x = try g.input("x", [4])
+    try g.output("y", x.log().exp())
+    let p = try JITProgram(g)
+    p.checkFinite = true
+    try p.set("x", [1, 2, -1, 3])
+    #expect(throws: RuntimeError.self) { try p.run() }
+    do { try p.run() } catch let e as RuntimeError { #expect(e.message.contains("log(%0)")) }
+}
+
+@Test func compiledProgramsAreCachedByGraph() throws {
+    func build() throws -> Graph {
+        let g = Graph(name: "cached")
+        let x = try g.input("x", [64])
+        try g.output("y", x.tanh() * 3.0)
+        return g
+    }
+    let a = try JITProgram(build()), b = try JITProgram(build())
+    #expect(a.module === b.module)
+}
