@@ -9,8 +9,8 @@ private enum BodyValue {
     case constant(Double)
 }
 
-struct LoweringError: Error, CustomStringConvertible {
-    var description: String
+public struct LoweringError: Error, CustomStringConvertible {
+    public var description: String
 }
 
 /// Lowers a kernel body (nodes with `.arg(i)` leaves) to a loop nest. `argSlots[i]` is the pointer

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IR
+import JIT
 import Runtime
 
 /// Reads and parses an IR file, turning parse errors into `FILE:LINE:COL: error:` messages.
@@ -36,6 +37,22 @@ func seededFeeds(_ g: Graph, seed: UInt64) -> [String: [Double]] {
     return feeds
 }
 
+/// The execution backends.
+enum Backend: String, ExpressibleByArgument, CaseIterable {
+    case interp, jit
+}
+
+/// A program for `g` on the chosen backend; JIT compile errors name the kernel and its IR.
+func makeProgram(_ g: Graph, backend: Backend) throws -> Program {
+    switch backend {
+    case .interp: return InterpreterProgram(g)
+    case .jit:
+        do { return try JITProgram(g) }
+        catch let e as JITError { throw CLIError("error: JIT compilation failed: \(e)") }
+        catch let e as LoweringError { throw CLIError("error: \(e)") }
+    }
+}
+
 struct IRCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ir",
@@ -58,17 +75,20 @@ struct IRCommand: ParsableCommand {
             abstract: "Run an IR file on seeded random parameters and inputs; print each output's shape, sum and mean.")
         @Argument(help: "The IR file.") var file: String
         @Option(help: "Seed for the random parameters and inputs.") var seed: UInt64 = 0
-        @Option(help: "Backend: interp (reference interpreter over OpenBLAS).") var backend: String = "interp"
-        @Flag(help: "Compute in Float64 instead of the graph's Float32.") var f64 = false
+        @Option(help: "Backend: interp (reference interpreter over OpenBLAS) or jit (LLVM).") var backend: Backend = .interp
+        @Flag(help: "Compute in Float64 instead of the graph's Float32 (interpreter only).") var f64 = false
         func run() throws {
             let g = try loadIR(file)
             let feeds = seededFeeds(g, seed: seed)
-            let outs: [String: [Double]]
+            var outs: [String: [Double]] = [:]
             if f64 {
+                guard backend == .interp else { throw ValidationError("--f64 runs on the interpreter only") }
                 outs = try Interpreter<Double>(g, checkFinite: false).run(feeds)
             } else {
-                let r = try Interpreter<Float>(g, checkFinite: false).run(feeds.mapValues { $0.map(Float.init) })
-                outs = r.mapValues { $0.map(Double.init) }
+                let p = try makeProgram(g, backend: backend)
+                for (k, v) in feeds { try p.set(k, v.map(Float.init)) }
+                try p.run()
+                for o in g.outputs { outs[o.name] = p.values(o.name)!.map(Double.init) }
             }
             for o in g.outputs {
                 let v = outs[o.name]!
