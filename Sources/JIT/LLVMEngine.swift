@@ -79,14 +79,17 @@ public enum FastMath {
 /// The host CPU as LLVM sees it, and the one-time native target initialisation.
 public struct HostTarget: Sendable {
     public let triple: String
+    /// `LLVMGetHostCPUName()`. LLVM 14 does not know Zen 5 (family 0x1A, this machine) and says
+    /// "generic"; the features below still enable AVX-512, so vectorisation is unaffected.
     public let cpuName: String
     /// Comma-separated `+feat,-feat` list from `LLVMGetHostCPUFeatures`.
     public let features: String
     public let hasAVX512F: Bool
+    public let hasAVX: Bool
     public let hasAVX2: Bool
     public let hasFMA: Bool
     /// Floats per vector register the vectoriser will use at most: 16 (AVX-512), 8 (AVX), 4.
-    public var floatVectorWidth: Int { hasAVX512F ? 16 : (features.contains("+avx,") || hasAVX2 ? 8 : 4) }
+    public var floatVectorWidth: Int { hasAVX512F ? 16 : (hasAVX ? 8 : 4) }
 
     /// Initialised once per process (global `let`: thread-safe lazy initialisation).
     public static let host: HostTarget = {
@@ -96,7 +99,7 @@ public struct HostTarget: Sendable {
         let features = takeLLVMString(LLVMGetHostCPUFeatures())
         let set = Set(features.split(separator: ","))
         return HostTarget(triple: triple, cpuName: cpu, features: features,
-                          hasAVX512F: set.contains("+avx512f"), hasAVX2: set.contains("+avx2"),
+                          hasAVX512F: set.contains("+avx512f"), hasAVX: set.contains("+avx"), hasAVX2: set.contains("+avx2"),
                           hasFMA: set.contains("+fma"))
     }()
 }

@@ -89,6 +89,21 @@ private typealias UnaryFn = @convention(c) (Float) -> Float
     }
 }
 
+@Test func openBLASResolvesFromJITCode() throws {
+    let ir = """
+    declare float @cblas_sdot(i32, float*, i32, float*, i32)
+    define float @dot(float* %x, float* %y, i32 %n) {
+      %r = call float @cblas_sdot(i32 %n, float* %x, i32 1, float* %y, i32 1)
+      ret float %r
+    }
+    """
+    typealias DotFn = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int32) -> Float
+    let engine = try LLVMEngine()
+    let m = try engine.compile(moduleIR: ir, name: "dot", symbols: ["dot"])
+    let x: [Float] = [1, 2, 3, 4], y: [Float] = [5, 6, 7, 8]
+    #expect(try m.function("dot", as: DotFn.self)(x, y, 4) == 70)
+}
+
 @Test func malformedIRIsAnErrorNamingTheModule() throws {
     let engine = try LLVMEngine()
     let bad = """
