@@ -181,7 +181,6 @@ struct SpecReader {
         switch kindName {
         case "vsc":
             if f["beta"] != nil { throw error(f.keyNode("beta"), "beta", "only for kind vae (this spec is kind vsc)") }
-            for k in ["prior", "spike"] where false { _ = k }
             kind = .vsc
         case "vae", "betavae", "beta-vae":
             let beta = try f["beta"].map { try positive($0, "beta") } ?? 1
