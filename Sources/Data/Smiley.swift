@@ -167,11 +167,11 @@ public enum Smiley {
         var presence = [Bool](repeating: false, count: count * 4)
         let renderer = Renderer(config)
         x.withUnsafeMutableBufferPointer { xp in
+            var flags = [Bool](repeating: false, count: 4)
+            var v = [Double](repeating: 0, count: SmileyAttribute.sourceCount)
             for i in 0..<count {
                 var rng = Xoshiro256(seed: seed, stream: UInt64(i))
-                var flags = [Bool](repeating: false, count: 4)
                 for a in 0..<4 { flags[a] = rng.nextUniform() < config.presenceProbability[a] }
-                var v = [Double](repeating: 0, count: SmileyAttribute.sourceCount)
                 for k in 0..<v.count {
                     let f = Float(config.sourceSD * rng.nextNormal())
                     sources[i * v.count + k] = f
@@ -289,9 +289,15 @@ public enum Smiley {
         return (weights, indices)
     }
 
-    /// Precomputed pieces for rendering with one configuration.
+    /// Bow tie patches by integer size (the resize depends only on the rounded-up output size).
+    final class PatchCache {
+        var patches: [Int: (pixels: [UInt8], rows: Int, cols: Int)] = [:]
+    }
+
+    /// Precomputed pieces for rendering with one configuration (not shared between threads).
     struct Renderer {
         let c: SmileyConfig
+        let cache = PatchCache()
         let head: [Float]
         let template: [Double]
         let tRows: Int, tCols: Int
@@ -318,10 +324,10 @@ public enum Smiley {
 
         func render(presence: [Bool], sources v: [Double], into img: UnsafeMutableBufferPointer<Float>) {
             for k in 0..<head.count { img[k] = head[k] }
-            if presence[SmileyAttribute.bowTie.rawValue] { drawBowTie(Array(v[14..<18]), img) }
-            if presence[SmileyAttribute.eyes.rawValue] { drawEyes(Array(v[0..<3]), img) }
-            if presence[SmileyAttribute.mouth.rawValue] { drawMouth(Array(v[3..<8]), img) }
-            if presence[SmileyAttribute.hat.rawValue] { drawHat(Array(v[8..<14]), img) }
+            if presence[SmileyAttribute.bowTie.rawValue] { drawBowTie(v[14..<18], img) }
+            if presence[SmileyAttribute.eyes.rawValue] { drawEyes(v[0..<3], img) }
+            if presence[SmileyAttribute.mouth.rawValue] { drawMouth(v[3..<8], img) }
+            if presence[SmileyAttribute.hat.rawValue] { drawHat(v[8..<14], img) }
         }
 
         /// Sets pixel (x, y) (1-based) if it is inside the image.
@@ -337,11 +343,12 @@ public enum Smiley {
             for y in ya...yb { for x in xa...xb { img[(y - 1) * n + (x - 1)] = value } }
         }
 
-        func drawEyes(_ v: [Double], _ img: UnsafeMutableBufferPointer<Float>) {
+        func drawEyes(_ s: ArraySlice<Double>, _ img: UnsafeMutableBufferPointer<Float>) {
+            let o = s.startIndex
             let e = c.eyes
-            let sep = e.separation + e.separationScale * v[0]
-            let cy = e.y + e.yScale * v[1]
-            let r = e.radius + e.radiusScale * v[2]
+            let sep = e.separation + e.separationScale * s[o + 0]
+            let cy = e.y + e.yScale * s[o + 1]
+            let r = e.radius + e.radiusScale * s[o + 2]
             guard r >= 0 else { return }
             let n = SmileyConfig.side
             for cx in [e.centerX - sep, e.centerX + sep] {
@@ -357,32 +364,34 @@ public enum Smiley {
             }
         }
 
-        func drawMouth(_ v: [Double], _ img: UnsafeMutableBufferPointer<Float>) {
+        func drawMouth(_ s: ArraySlice<Double>, _ img: UnsafeMutableBufferPointer<Float>) {
+            let o = s.startIndex
             let m = c.mouth
-            let lx = m.length + m.lengthScale * v[0]
-            let ly = m.width + m.widthScale * v[1]
-            let px = m.x + m.xScale * v[2], py = m.y + m.yScale * v[3]
+            let lx = m.length + m.lengthScale * s[o + 0]
+            let ly = m.width + m.widthScale * s[o + 1]
+            let px = m.x + m.xScale * s[o + 2], py = m.y + m.yScale * s[o + 3]
             let stx = Int((px - lx / 2).rounded()), enx = Int((px + lx / 2).rounded())
             let sty = Int((py - ly / 2).rounded()), eny = Int((py + ly / 2).rounded())
             fillRect(img, x0: stx, x1: enx, y0: sty, y1: eny, 0)
-            let sy1 = Int((py + m.innerSmile * v[4]).rounded())
-            let sy2 = Int((py + m.outerSmile * v[4]).rounded())
+            let sy1 = Int((py + m.innerSmile * s[o + 4]).rounded())
+            let sy2 = Int((py + m.outerSmile * s[o + 4]).rounded())
             set(img, x: enx + 1, y: sy1, 0)
             set(img, x: enx + 2, y: sy2, 0)
             set(img, x: stx - 1, y: sy1, 0)
             set(img, x: stx - 2, y: sy2, 0)
         }
 
-        func drawHat(_ v: [Double], _ img: UnsafeMutableBufferPointer<Float>) {
+        func drawHat(_ s: ArraySlice<Double>, _ img: UnsafeMutableBufferPointer<Float>) {
+            let o = s.startIndex
             let h = c.hat
-            let cx = h.x + h.xScale * v[0], cy = h.y + h.yScale * v[1]
-            let bw = h.brimWidth + h.brimWidthScale * v[2], bh = h.brimHeight + h.brimHeightScale * v[3]
+            let cx = h.x + h.xScale * s[o + 0], cy = h.y + h.yScale * s[o + 1]
+            let bw = h.brimWidth + h.brimWidthScale * s[o + 2], bh = h.brimHeight + h.brimHeightScale * s[o + 3]
             let pad = h.padAbove
             // Rows on the padded canvas (image row + pad), as the original computed them.
             let stx = Int((cx - bw / 2).rounded()), enx = Int((cx + bw / 2).rounded())
             let styP = Int((cy - bh / 2).rounded()) + pad, enyP = Int((cy + bh / 2).rounded()) + pad
             fillRect(img, x0: stx, x1: enx, y0: styP - pad, y1: enyP - pad, 1)
-            let cw = h.crownWidth + h.crownWidthScale * v[4], ch = h.crownHeight + h.crownHeightScale * v[5]
+            let cw = h.crownWidth + h.crownWidthScale * s[o + 4], ch = h.crownHeight + h.crownHeightScale * s[o + 5]
             let topP = max(Int((Double(styP) - ch).rounded()), 1)
             let cx0 = Int((cx - cw / 2).rounded()), cx1 = Int((cx + cw / 2).rounded())
             fillRect(img, x0: cx0, x1: cx1, y0: topP - pad, y1: styP - pad, 1)
@@ -390,8 +399,10 @@ public enum Smiley {
 
         func bowTiePatch(h: Double, w: Double) -> (pixels: [UInt8], rows: Int, cols: Int)? {
             guard h.isFinite, w.isFinite else { return nil }
+            guard h > 0, w > 0, h < 4096, w < 4096 else { return nil }
             let rows = Int(h.rounded(.up)), cols = Int(w.rounded(.up))
-            guard rows >= 1, cols >= 1 else { return nil }
+            let key = rows << 12 | cols
+            if let p = cache.patches[key] { return p }
             let r = Smiley.imresizeBicubic(template, rows: tRows, cols: tCols, outRows: rows, outCols: cols)
             let lo = r.min()!, hi = r.max()!
             var px = [UInt8](repeating: 0, count: r.count)
@@ -407,13 +418,15 @@ public enum Smiley {
                 g = min(max(g, 0), 1)
                 px[k] = g.rounded() >= 1 ? 1 : 0
             }
+            cache.patches[key] = (px, rows, cols)
             return (px, rows, cols)
         }
 
-        func drawBowTie(_ v: [Double], _ img: UnsafeMutableBufferPointer<Float>) {
+        func drawBowTie(_ s: ArraySlice<Double>, _ img: UnsafeMutableBufferPointer<Float>) {
+            let o = s.startIndex
             let b = c.bowTie
-            let cx = b.x + b.xScale * v[0], cy = b.y + b.yScale * v[1]
-            let w = b.width + b.widthScale * v[2], h = b.height + b.heightScale * v[3]
+            let cx = b.x + b.xScale * s[o + 0], cy = b.y + b.yScale * s[o + 1]
+            let w = b.width + b.widthScale * s[o + 2], h = b.height + b.heightScale * s[o + 3]
             guard let patch = bowTiePatch(h: h, w: w) else { return }
             let stx = Int((cx - w / 2).rounded()), sty = Int((cy - h / 2).rounded())
             for i in 0..<patch.rows {
