@@ -88,12 +88,22 @@ public enum Simplify {
         RewriteRule("x*-1 → neg x", .b(.mul, .x, .c(-1))) { try $0.add(.unary(.neg), [$0["x"]]) },
         RewriteRule("-1*x → neg x", .b(.mul, .c(-1), .x)) { try $0.add(.unary(.neg), [$0["x"]]) },
         RewriteRule("neg x*neg y → x*y", .b(.mul, .u(.neg, .x), .u(.neg, .y))) { try $0.add(.binary(.mul), [$0["x"], $0["y"]]) },
+        RewriteRule("(x*c1)*c2 → x*(c1·c2) if exact", .b(.mul, .b(.mul, .x, .splat("c1")), .splat("c2"))) { m in
+            // Exact when one factor is a power of two (and nothing overflows or underflows).
+            let a = m.value("c1"), b = m.value("c2"), p = a * b
+            guard isPowerOfTwo(a) || isPowerOfTwo(b), p.isNormal,
+                  m.node.dtype != .f32 || Double(Float(p)) == p && Float(p).isNormal else { return nil }
+            return try m.add(.binary(.mul), [m["x"], m.splat(p)])
+        },
+        RewriteRule("neg x*c → x*(-c)", .b(.mul, .u(.neg, .x), .splat("c"))) { m in
+            try m.add(.binary(.mul), [m["x"], m.splat(-m.value("c"))])
+        },
         RewriteRule("x/1 → x", .b(.div, .x, .c(1))) { $0["x"] },
         RewriteRule("x/-1 → neg x", .b(.div, .x, .c(-1))) { try $0.add(.unary(.neg), [$0["x"]]) },
         RewriteRule("x/2ᵏ → x*2⁻ᵏ", .b(.div, .x, .splat("c"))) { m in
             let c = m.value("c")
             // Only when the reciprocal is exact: c a (normal) power of two.
-            guard c.isNormal, c.significand == 1, (1 / c).isNormal, Swift.abs(c) != 1 else { return nil }
+            guard isPowerOfTwo(c), (1 / c).isNormal, Swift.abs(c) != 1 else { return nil }
             return try m.add(.binary(.mul), [m["x"], m.splat(1 / c)])
         },
         RewriteRule("pow(x,1) → x", .b(.pow, .x, .c(1))) { $0["x"] },
@@ -337,6 +347,9 @@ public enum Simplify {
         }
     }
 }
+
+/// ±2ᵏ, a normal number (multiplying by it is exact unless the result overflows or underflows).
+func isPowerOfTwo(_ c: Double) -> Bool { c.isNormal && c.significand == 1 }
 
 /// Row-major strides of a shape.
 func rowMajorStrides(_ s: Shape) -> [Int] {
