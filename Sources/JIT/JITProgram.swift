@@ -1,6 +1,7 @@
 import CBLAS
 import Foundation
 import IR
+import Passes
 import Runtime
 
 /// The LLVM JIT backend: one compiled program per graph. Every non-GEMM node (fused kernels,
@@ -20,6 +21,8 @@ public final class JITProgram: Program {
     public let module: CompiledModule
     /// Number of JIT kernels and GEMM calls in the schedule.
     public private(set) var kernelCount = 0, gemmCount = 0
+    /// Where every buffer lives (one arena for intermediates, planned once).
+    public let memoryPlan: MemoryPlan
 
     private var buffers: [UnsafeMutablePointer<Float>?]
     private var owned: [UnsafeMutablePointer<Float>] = []
@@ -48,20 +51,30 @@ public final class JITProgram: Program {
     static let cacheLock = NSLock()
     nonisolated(unsafe) static var cache: [UInt64: CompiledModule] = [:]
 
-    /// Compiles `graph` (Float32). Throws `JITError` (naming the kernel and its IR) if LLVM
-    /// rejects a kernel, or `LoweringError` for an op the backend cannot lower.
-    public init(_ graph: Graph) throws {
+    /// Compiles `graph` (Float32) after running `pipeline` on it (nil: compile as is). Throws
+    /// `JITError` (naming the kernel and its IR) if LLVM rejects a kernel, `LoweringError` for an
+    /// op the backend cannot lower, `PassError` if a pass fails.
+    public init(_ input: Graph, pipeline: PassManager? = .default) throws {
+        let graph = try pipeline.map { try $0.run(input).graph } ?? input
         self.graph = graph
         buffers = Array(repeating: nil, count: graph.count)
         for (i, n) in graph.nodes.enumerated() where n.dtype != .f32 {
             throw LoweringError(description: "the JIT runs Float32 graphs; \(describeNode(graph, i)) is \(n.dtype.rawValue)")
         }
-        // 1. Buffers: leaves and constants own theirs, reshapes alias their operand.
+        // 1. Buffers: leaves and constants own theirs, intermediates share one planned arena,
+        //    reshapes alias their operand.
+        let plan = PlanMemory.plan(graph)
+        memoryPlan = plan
+        let arena = JITProgram.allocate(max(plan.arenaBytes / 4, 1))
+        owned.append(arena)
         for (i, n) in graph.nodes.enumerated() {
-            switch n.op {
-            case .reshape:
-                buffers[i] = buffers[n.inputs[0]]
-            default:
+            switch plan.storage[i] {
+            case .alias:
+                buffers[i] = buffers[plan.aliasOf[i]]
+            case .arena:
+                precondition(plan.offset[i] % 4 == 0)
+                buffers[i] = arena + plan.offset[i] / 4
+            case .persistent, .constant:
                 let p = JITProgram.allocate(max(n.elementCount, 1))
                 owned.append(p)
                 buffers[i] = p
@@ -75,11 +88,11 @@ public final class JITProgram: Program {
         for o in graph.outputs { outputIndex[o.name] = o.node }
         // 2. Lower every computing node to loop nests (deduplicated into kernel functions).
         var nests: [LoopNest] = [], nestIndex: [LoopNest: Int] = [:]
-        var plan: [(node: NodeID, nest: Int?, slots: [NodeID?])] = []
+        var schedule: [(node: NodeID, nest: Int?, slots: [NodeID?])] = []
         func addNest(_ nest: LoopNest, node: NodeID, slots: [NodeID?]) {
             let k: Int
             if let e = nestIndex[nest] { k = e } else { k = nests.count; nests.append(nest); nestIndex[nest] = k }
-            plan.append((node, k, slots))
+            schedule.append((node, k, slots))
         }
         for (i, n) in graph.nodes.enumerated() where n.elementCount > 0 {
             do {
@@ -87,7 +100,7 @@ public final class JITProgram: Program {
                 case .parameter, .input, .constant, .reshape, .arg:
                     continue
                 case .matmul(let m):
-                    plan.append((i, nil, []))
+                    schedule.append((i, nil, []))
                     if let e = m.epilogue {
                         let nest = try lowerBody(e.nodes, result: e.result, argSlots: Array(0..<(n.inputs.count - 1)),
                                                  slots: n.inputs.count - 1)
@@ -134,7 +147,7 @@ public final class JITProgram: Program {
             JITProgram.cacheLock.lock(); JITProgram.cache[key] = module; JITProgram.cacheLock.unlock()
         }
         // 4. The schedule.
-        for p in plan {
+        for p in schedule {
             let n = graph[p.node]
             if let k = p.nest {
                 let nest = nests[k]
@@ -177,8 +190,8 @@ public final class JITProgram: Program {
     }
 
     /// The module text and its O3-optimised form for `graph` (for `vsc ir llvm`).
-    public static func llvmIR(for graph: Graph) throws -> (before: String, after: String) {
-        let p = try JITProgram(graph)
+    public static func llvmIR(for graph: Graph, pipeline: PassManager? = .default) throws -> (before: String, after: String) {
+        let p = try JITProgram(graph, pipeline: pipeline)
         return (p.module.irBefore, p.module.irAfter)
     }
 

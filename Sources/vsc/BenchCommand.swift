@@ -37,11 +37,15 @@ struct BenchCommand: ParsableCommand {
         var results: [String: Any] = ["model": label, "matmul_gflop_per_step": flops / 1e9]
         var table: [(String, Stats)] = []
         var compileSeconds = 0.0, jitMedian: Double?, interpMedian: Double?
+        var planned: (peak: Int, total: Int, persistent: Int, kernels: Int, gemms: Int)?
         for b in [Backend.interp, .jit] where selected.contains(b.rawValue) {
             let t0 = Date()
             let p = try makeProgram(step, backend: b)
             let build = Date().timeIntervalSince(t0)
             if b == .jit { compileSeconds = build }
+            if let j = p as? JITProgram {
+                planned = (j.memoryPlan.peakBytes, j.memoryPlan.totalBufferBytes, j.memoryPlan.persistentBytes, j.kernelCount, j.gemmCount)
+            }
             try feed(p, params: params, graph: step)
             p.carryOutputs(prefix: "new.")
             let n = b == .jit ? steps : interpSteps
@@ -58,8 +62,9 @@ struct BenchCommand: ParsableCommand {
         if let j = jitMedian, let i = interpMedian { results["jit_speedup"] = i / j }
         let bytes = step.nodes.filter { if case .reshape = $0.op { return false }; return true }
             .map { $0.elementCount * $0.dtype.byteSize }.reduce(0, +)
-        results["buffer_bytes"] = bytes
-        results["peak_bytes"] = bytes
+        results["buffer_bytes"] = planned?.total ?? bytes
+        results["peak_bytes"] = planned.map { $0.peak + $0.persistent } ?? bytes
+        if let p = planned { results["jit_kernels"] = p.kernels; results["jit_gemms"] = p.gemms }
         if json {
             let d = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys])
             print(String(data: d, encoding: .utf8)!)
@@ -72,8 +77,11 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "%-8@ %10.2f %9.2f %9.2f %9.1f %12.1f", name as NSString, s.median, s.min, s.max, g, 100 * g / peak))
         }
         if let j = jitMedian, let i = interpMedian { print(String(format: "JIT speed-up over the interpreter: %.2f×", i / j)) }
-        print(String(format: "JIT compile time (whole step): %.3f s;  sgemm peak in this run: %.1f GFLOP/s;  buffers: %.1f MiB",
-                     compileSeconds, peak, Double(bytes) / 1048576))
+        print(String(format: "JIT compile time (whole step): %.3f s;  sgemm peak in this run: %.1f GFLOP/s", compileSeconds, peak))
+        if let p = planned {
+            print(String(format: "JIT program: %d kernels + %d sgemm calls; memory: peak %.1f MiB of intermediates (%.1f MiB without reuse) + %.1f MiB parameters/inputs",
+                         p.kernels, p.gemms, Double(p.peak) / 1048576, Double(p.total) / 1048576, Double(p.persistent) / 1048576))
+        }
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
