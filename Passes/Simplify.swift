@@ -70,7 +70,14 @@ public enum Simplify {
 
     /// Algebraic identities, tried in order (first match wins). `x`, `y` bind any node; `.c(v)`
     /// matches a splat constant of value v (any shape); `.splat("c")` binds any splat constant.
-    public static let rules: [RewriteRule] = [
+    public static let rules: [RewriteRule] = [BinaryOp.add, .mul, .max, .min].map { b in
+        // Canonical order (as CSE's): a constant operand of a commutative op goes right, so the
+        // `x ⊕ c` rows below see it.
+        RewriteRule("c \(b.rawValue) x → x \(b.rawValue) c", .b(b, .splat("c"), .x)) { m in
+            if case .constant = m.graph[m["x"]].op { return nil }
+            return try m.add(.binary(b), [m["x"], m["c"]])
+        }
+    } + [
         // Additive identities.
         RewriteRule("x+0 → x", .b(.add, .x, .c(0))) { $0["x"] },
         RewriteRule("0+x → x", .b(.add, .c(0), .x)) { $0["x"] },
