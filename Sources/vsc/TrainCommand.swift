@@ -63,7 +63,9 @@ struct TrainCommand: ParsableCommand {
 
         let t0 = Date()
         let data: SpecData
-        do { data = try loadSpecData(spec) } catch { throw CLIError("\(error)") }
+        do { data = try loadSpecData(spec) }
+        catch let e as TrainError { throw CLIError(e.message) }
+        catch { throw CLIError("\(error)") }
         let model = try makeModel(spec)
         let loadSeconds = Date().timeIntervalSince(t0)
         let options = TrainOptions(outDir: outDir, iterations: iterations, checkpointEvery: checkpointEvery,
@@ -79,9 +81,14 @@ struct TrainCommand: ParsableCommand {
             log("  train step: \(stats.nodes) nodes (\(stats.executable) executable, \(stats.matmuls) matmuls, \(stats.kernels) fused kernels), peak \(bytes(stats.peakBytes)), \(flops(stats.flops)) FLOPs/step; backend \(backend)")
             log("  setup: data \(String(format: "%.2f", loadSeconds)) s, graph + compile \(String(format: "%.2f", trainer.setupSeconds)) s")
             summary = try trainer.run()
-        } catch let e as TrainError { throw CLIError(e.description) }
-        catch let e as CheckpointError { throw CLIError(e.description) }
+        } catch let e as TrainError { throw CLIError(e.message) }
+        catch let e as CheckpointError { throw CLIError(e.message) }
 
+        if summary.iterations == summary.startIteration {
+            print("\(spec.name): already trained for \(summary.iterations) iterations; nothing to do (raise --iterations to continue)")
+            print("  checkpoint: \(summary.checkpointPath)")
+            return
+        }
         print("trained \(spec.name): iterations \(summary.startIteration + 1)…\(summary.iterations) of \(summary.iterations) on \(backend)"
               + (summary.startIteration > 0 ? " (resumed at \(summary.startIteration))" : ""))
         if let l = summary.last {
