@@ -210,3 +210,47 @@ struct LogCModel: GenerativeModel {
         ["w": (0..<(spec.inputDim * 2)).map { Float($0 % 5) * 0.1 - 0.2 }]
     }
 }
+
+@Suite struct SpecDataTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test func smileySpecLoadsAndTrains() throws {
+        var spec = try loadSpec(path: SpecDataTests.repo + "/Samples/vsc-smiley-tiny.yaml")
+        spec.data.count = 200
+        spec.data.testCount = 50
+        let data = try loadSpecData(spec)
+        #expect(data.train.count == 200 && data.test.count == 50)
+        #expect(data.train.dim == 1024 && data.train.imageShape?.h == 32)
+        // Same seed, same images; the test images differ from the training ones.
+        #expect(try loadSpecData(spec).train.x == data.train.x)
+        #expect(Array(data.test.x.prefix(1024)) != Array(data.train.x.prefix(1024)))
+        let dir = scratchDir("smiley-spec")
+        let t = try Trainer(model: try makeModel(spec), data: data.train, backend: interp,
+                            options: quiet(dir) { $0.iterations = 3; $0.specText = "(test)" })
+        let s = try t.run()
+        #expect(s.iterations == 3 && s.last!.isFinite)
+        let ck = try Checkpoint.load(path: dir + "/checkpoint.safetensors")
+        #expect(ck.metadata["iteration"] == "3" && ck.metadata["model_kind"] == "vsc" && ck.metadata["spec_name"] == "vsc-smiley-tiny")
+        // Parameters and both Adam moments of each, plus the step.
+        #expect(ck.tensors.count == 3 * t.parameterNames.count + 1)
+        #expect(ck.tensors["adam.t"]!.values == [3])
+    }
+
+    @Test func betaVAETrainsToo() throws {
+        var spec = try parseSpec(yaml: tinyVSCYAML.replacingOccurrences(of: "kind: vsc", with: "kind: vae\nbeta: 2")
+            .replacingOccurrences(of: "prior: {alpha: 0.3, pseudo_inputs: 3}\n", with: ""))
+        spec.iterations = 30
+        let dir = scratchDir("vae")
+        let s = try Trainer(model: try makeModel(spec), data: syntheticData(count: 100), backend: interp, options: quiet(dir)).run()
+        #expect(s.last!.sparsity == 0)
+        #expect(s.lastLosses!.loss < s.firstLosses!.loss)
+        #expect(try Checkpoint.load(path: dir + "/checkpoint.safetensors").metadata["model_kind"] == "vae(beta=2.0)")
+    }
+
+    @Test func wrongInputDimIsAClearError() throws {
+        let spec = try parseSpec(yaml: tinyVSCYAML)
+        #expect { try Trainer(model: try makeModel(spec), data: Dataset(name: "d", count: 3, dim: 5, x: Array(repeating: 0, count: 15)),
+                              backend: interp, options: quiet(scratchDir("dim"))) }
+            throws: { "\($0)".contains("5 features") && "\($0)".contains("input_dim 16") }
+    }
+}
