@@ -31,12 +31,15 @@ struct CompileCommand: ParsableCommand {
         let b = batch ?? spec.batchSize
         let forward = try model.trainGraph(batch: b)
         let step = try buildTrainStep(forward, loss: "loss", optimizer: .adam())
-        var pm = passes == "none" ? PassManager([]) : try PassManager(pipeline: passes)
+        var pm: PassManager
+        do { pm = passes == "none" ? PassManager([]) : try PassManager(pipeline: passes) }
+        catch let e as PassError { throw CLIError(e.message) }
         pm.dumpIRAfter = Set(dumpIRAfter)
         pm.collectStats = true
         pm.dumpHandler = { FileHandle.standardError.write($0.data(using: .utf8)!) }
         let result: PassManager.Result
-        do { result = try pm.run(step) } catch let e as PassError { throw CLIError(e.description) }
+        do { result = try pm.run(step) }
+        catch let e as PassError { throw CLIError((e.pass.map { "after pass '\($0)': " } ?? "") + e.message) }
         if !summaryOnly { print(IRPrinter.print(result.graph), terminator: "") }
         if passStats { print(PassManager.formatStats(result.stats), terminator: "") }
         let before = GraphStats(step), after = result.stats.last?.stats ?? GraphStats(result.graph)
@@ -47,6 +50,6 @@ struct CompileCommand: ParsableCommand {
         print("// parameters: \(result.graph.parameters.count) tensors, \(params) values; inputs \(result.graph.inputs.count); outputs \(result.graph.outputs.count)")
         let plan = PlanMemory.plan(result.graph)
         print("// peak intermediate memory: \(bytes(after.peakBytes)) (arena \(bytes(plan.arenaBytes)); without reuse \(bytes(plan.totalBufferBytes)); parameters, inputs and constants \(bytes(plan.persistentBytes)))")
-        print("// FLOPs per step: \(flops(after.flops))(\(after.flops))")
+        print("// FLOPs per step: \(flops(after.flops)) (\(after.flops))")
     }
 }

@@ -58,7 +58,9 @@ struct TrainCommand: ParsableCommand {
         var (spec, text) = try readSpec(self.spec)
         if let s = seed { spec.seed = s }
         let factory = try backendFactory(backend)
-        let pipeline: PassManager? = passes == "none" ? nil : try PassManager(pipeline: passes)
+        let pipeline: PassManager?
+        do { pipeline = passes == "none" ? nil : try PassManager(pipeline: passes) }
+        catch let e as PassError { throw CLIError(e.message) }
         let outDir = out ?? "runs/\(spec.name)"
 
         let t0 = Date()
@@ -82,6 +84,7 @@ struct TrainCommand: ParsableCommand {
             log("  setup: data \(String(format: "%.2f", loadSeconds)) s, graph + compile \(String(format: "%.2f", trainer.setupSeconds)) s")
             summary = try trainer.run()
         } catch let e as TrainError { throw CLIError(e.message) }
+        catch let e as PassError { throw CLIError((e.pass.map { "after pass '\($0)': " } ?? "") + e.message) }
         catch let e as CheckpointError { throw CLIError(e.message) }
 
         if summary.iterations == summary.startIteration {
@@ -119,5 +122,5 @@ func flops(_ n: Int) -> String {
     if d >= 1e9 { return String(format: "%.2f G", d / 1e9) }
     if d >= 1e6 { return String(format: "%.2f M", d / 1e6) }
     if d >= 1e3 { return String(format: "%.1f k", d / 1e3) }
-    return "\(n) "
+    return "\(n)"
 }
