@@ -86,11 +86,14 @@ struct JITBenchmarks {
         args[0] = UnsafeMutableRawPointer(a); args[1] = UnsafeMutableRawPointer(b); args[2] = UnsafeMutableRawPointer(c)
         let pool = ParallelFor()
 
+        // Median, and the minimum in brackets (the best case when both threads got a core).
+        var mins: [Double] = []
         func time(_ reps: Int, _ body: () -> Void) -> Double {
             for _ in 0..<20 { body() }
             var xs: [Double] = []
             xs.reserveCapacity(reps)
             for _ in 0..<reps { let s = now(); body(); xs.append(now() - s) }
+            mins.append(xs.min()! * 1e6)
             return median(xs) * 1e6
         }
         let reps = 400
@@ -102,6 +105,7 @@ struct JITBenchmarks {
         let d4 = time(reps) { pool.runWithDispatch(add, args: args, count: n, chunks: 4) }
         print(String(format: "[bench] 1M add: serial %.1f µs, ParallelFor k=2 %.1f µs, k=4 %.1f µs, k=8 %.1f µs; concurrentPerform k=2 %.1f µs, k=4 %.1f µs",
                      serial, p2, p4, p8, d2, d4))
+        print("[bench] 1M add minima (same order): \(mins.map { String(format: "%.1f", $0) })")
         let nopP = time(2000) { pool.run(nop, args: args, count: n, chunks: 2, serialBelow: 0) }
         let nopD = time(2000) { pool.runWithDispatch(nop, args: args, count: n, chunks: 2) }
         let nopS = time(2000) { nop(args, 0, Int64(n)) }
