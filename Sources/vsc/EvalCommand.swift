@@ -1,6 +1,85 @@
 import ArgumentParser
+import Data
+import Eval
+import Foundation
+import Models
+import Train
 
 struct EvalCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "eval", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("'vsc eval' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a checkpoint: test ELBO, active dims, |corr| with the Smiley sources, spike maps, figures.",
+        discussion: """
+            Writes DIR/report.json and PNG figures: correlation.png (Smiley: |corr| between the 18 \
+            sources and the latent posterior means, fig. 3), spike-map.png (mean spike probability \
+            per class, or with/without each Smiley attribute, fig. 5), reconstructions.png, \
+            conditional.png (fig. 6) and traversal.png (fig. 7) for image data. The test ELBO uses \
+            the train graph with λ = 1 and the final c, in nats per example. The spec comes from \
+            the checkpoint's metadata unless --spec is given; the test set is the spec's unless \
+            --data names another (fashion-mnist, uci-har:DIR, smiley:N, a data set file).
+            """)
+
+    @Option(help: "The checkpoint (safetensors written by 'vsc train').") var checkpoint: String
+    @Option(help: "The model spec (default: the YAML stored in the checkpoint).") var spec: String?
+    @Option(help: "Test data name (default: the spec's test set).") var data: String?
+    @Option(help: "Output folder (default: the checkpoint's folder + /eval).") var out: String?
+    @Option(help: "Noise samples per test example for the ELBO.") var samples: Int = 1
+    @Option(help: "Use only the first N test examples.") var count: Int?
+    @Option(help: "Backend: jit (LLVM) or interp (reference interpreter).") var backend: String = "jit"
+    @Option(help: "Batch size of the encode and ELBO programs.") var batchSize: Int = 500
+    @Option(help: "Seed of the figures' random draws.") var seed: UInt64 = 0
+    @Flag(help: "Skip the PNG figures.") var noFigures = false
+    @Flag(help: "No progress messages.") var quiet = false
+
+    func run() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1") }
+        guard count.map({ $0 >= 1 }) ?? true else { throw ValidationError("--count must be ≥ 1") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be ≥ 1") }
+        let factory = try backendFactory(backend)
+        let t0 = Date()
+        let trained: TrainedModel
+        do {
+            let override = try spec.map { try readSpec($0).0 }
+            trained = try TrainedModel.load(checkpoint: checkpoint, spec: override)
+        } catch let e as CheckpointError { throw CLIError(e.description) }
+        catch let e as EvalError { throw CLIError(e.description) }
+
+        var test: Dataset
+        do {
+            if let name = data { test = try DataSource.load(name, split: .test) }
+            else { test = try loadSpecData(trained.spec).test }
+        } catch { throw CLIError("\(error)") }
+        if let n = count { test = test.prefix(n) }
+        let outDir = out ?? (URL(fileURLWithPath: checkpoint).deletingLastPathComponent().path + "/eval")
+        log("vsc eval: \(trained.spec.name) (\(Trainer.kindText(trained.spec.kind))) at iteration \(trained.iteration.map(String.init) ?? "?") on \(test.name): \(test.count) examples; backend \(backend); data \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
+
+        let report: EvalReport
+        do {
+            report = try evaluate(trained, test: test, backend: factory,
+                                  options: EvalOptions(outDir: outDir, samples: samples, batchSize: batchSize, seed: seed,
+                                                       figures: !noFigures, backendName: backend, checkpointPath: checkpoint),
+                                  log: { log("  " + $0) })
+        } catch let e as EvalError { throw CLIError(e.description) }
+
+        func f(_ v: Double) -> String { String(format: "%.3f", v) }
+        let e = report.elbo
+        var rows: [(String, String)] = [
+            ("model", "\(report.specName) (\(report.modelKind)), J = \(report.latentDim), iteration \(report.iteration.map(String.init) ?? "?")"),
+            ("test set", "\(report.data), \(report.testExamples) examples"),
+            ("test ELBO (nats/example)", "\(f(e.elbo))  (recon \(f(e.recon)), KL \(f(e.kl)); L = \(e.samples), λ = 1, c = \(f(e.c)))"),
+            ("active dims", "\(report.activeDims.count) of \(report.latentDim)  [\(report.activeDims.indices.map(String.init).joined(separator: " "))]"),
+            ("active dims per example", "\(f(report.activeDims.perExampleMean)) mean (min \(report.activeDims.perExampleMin), max \(report.activeDims.perExampleMax))"),
+        ]
+        if let d = report.disentanglement {
+            rows.append(("mean best |corr|", f(d.meanBestAbsCorr)))
+            rows.append(("mean |corr| gap", f(d.meanGap)))
+        }
+        rows.append(("report", outDir + "/report.json"))
+        for name in report.figures.keys.sorted() { rows.append(("figure", outDir + "/" + name)) }
+        rows.append(("time", String(format: "%.1f s", report.seconds)))
+        let w = rows.map(\.0.count).max() ?? 0
+        for (k, v) in rows { print(k.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + v) }
+    }
+
+    func log(_ s: String) { if !quiet { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) } }
 }
