@@ -1,5 +1,6 @@
 import ArgumentParser
 import IR
+import Models
 import Runtime
 
 /// `vsc gradcheck FILE`: the symbolic gradient against central finite differences in Float64.
@@ -15,10 +16,9 @@ struct GradCheckCommand: ParsableCommand {
             """)
 
     @Argument(help: "The IR file.") var file: String?
-    // TODO(models): `--spec FILE` builds the model's loss graph from a spec (Sources/Models) and
-    // checks that instead of an IR file. Wire it here once Models exposes a graph builder:
-    //   let g = try <Models builder>(spec: spec); then proceed exactly as for an IR file.
-    @Option(help: "A model spec (YAML) instead of an IR file (not available yet).") var spec: String?
+    @Option(help: "A model spec (YAML) instead of an IR file: checks its training loss with λ = 1 and the noise fixed (step 7), at a small batch.")
+    var spec: String?
+    @Option(help: "Batch size for --spec.") var batch: Int = 4
     @Option(help: "The output to check.") var loss: String = "loss"
     @Option(help: "Seed for the parameter/input values and the element sample.") var seed: UInt64 = 0
     @Option(name: .customLong("max-elements"), help: "Check at most N seeded elements per parameter (default: all).")
@@ -33,15 +33,29 @@ struct GradCheckCommand: ParsableCommand {
     }
 
     func run() throws {
+        let path = file ?? spec!
+        let g: Graph
+        var feeds: [String: [Double]]
         if let spec {
-            throw CLIError("\(spec): error: --spec is not available yet (model specs cannot be differentiated from the CLI yet); export the model's graph as IR and check that")
+            let (s, _) = try readSpec(spec)
+            let model = try makeModel(s)
+            g = try model.trainGraph(batch: batch)
+            feeds = seededFeeds(g, seed: seed)
+            for (k, v) in model.initialParameters(seed: seed) {
+                // Biases off zero, so no ReLU sits exactly at its kink at initialisation.
+                feeds[k] = v.enumerated().map { i, x in Double(x) + (k.hasSuffix(".b") ? 0.05 + 0.1 * CounterRNG.uniform(base: 3, UInt32(i)) : 0) }
+            }
+            // Data in [0, 1] like the model's inputs; λ = 1 (the full objective), noise fixed.
+            feeds["x"] = (0..<(batch * s.inputDim)).map { CounterRNG.uniform(base: UInt32(truncatingIfNeeded: seed) &+ 11, UInt32($0)) }
+            feeds["lambda"] = [1]; feeds["c"] = [50]; feeds["step"] = [7]
+        } else {
+            g = try loadIR(path)
+            feeds = seededFeeds(g, seed: seed)
         }
-        let path = file!
-        let g = try loadIR(path)
         let report: GradCheckReport
         do {
-            report = try gradCheck(graph: g, loss: loss, feeds: seededFeeds(g, seed: seed),
-                                   maxElementsPerParameter: maxElements, seed: seed, epsilon: epsilon)
+            report = try gradCheck(graph: g, loss: loss, feeds: feeds,
+                                   maxElementsPerParameter: maxElements ?? (spec == nil ? nil : 12), seed: seed, epsilon: epsilon)
         } catch let e as IRError { throw CLIError("\(path): \(e)") }
         print("gradcheck @\(g.name): loss \"\(loss)\" = \(report.loss), epsilon \(epsilon), tolerance \(tolerance)")
         print(report, terminator: "")

@@ -11,7 +11,9 @@ import Train
 func backendFactory(_ name: String) throws -> BackendFactory {
     switch name {
     case "interp": return { InterpreterProgram($0) }
-    case "jit": return { try JITProgram($0) }
+    // The trainer (and eval) run the pass pipeline themselves (TrainOptions.optimize); the JIT
+    // compiles what it is given rather than optimising a second time.
+    case "jit": return { try JITProgram($0, pipeline: nil) }
     default: throw ValidationError("unknown backend '\(name)' (choose interp or jit)")
     }
 }
@@ -40,7 +42,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "The model spec (YAML).") var spec: String
     @Option(help: "Total iterations (default: the spec's).") var iterations: Int?
-    @Option(help: "Backend: interp (reference interpreter) or jit (LLVM).") var backend: String = "interp"
+    @Option(help: "Backend: jit (LLVM, fast) or interp (reference interpreter).") var backend: String = "jit"
     @Option(help: "Output folder (default: runs/<spec name>).") var out: String?
     @Flag(help: "Continue from the checkpoint in the output folder.") var resume = false
     @Option(help: "Checkpoint every N iterations (default: the spec's).") var checkpointEvery: Int?
