@@ -361,8 +361,8 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
             perSource: (0..<S).map { .init(source: names[$0], bestLatent: score.bestLatent[$0], best: score.best[$0], secondBest: score.secondBest[$0]) },
             sources: names, matrix: corr.nested, columnOrder: order,
             examplesPerSource: (0..<S).map { s in mask.filter { $0[s] }.count })
-        let latentsText = spec.isVSC ? "γ⊙μ" : "μ"
-        let c = correlationFigure(corr, sourceNames: names, order: order,
+        let latentsText = spec.isVSC ? "gamma * mu" : "mu"
+        let c = correlationFigure(corr, sourceNames: names, order: order, inactive: Set(0..<spec.latent).subtracting(act.indices),
                                   groupEnds: SmileyAttribute.allCases.map(\.sourceRange.upperBound),
                                   title: ["|corr| of Smiley sources and latent posterior means (\(latentsText))",
                                           header + ", \(test.count) test images",
@@ -375,7 +375,7 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
     let activity: Matrix = enc.gamma ?? Matrix(rows: enc.count, columns: enc.latent,
                                                values: enc.logvar.values.map { exp(Double($0)) < 0.5 ? 1 : 0 })
     let quantity = spec.isVSC ? "mean spike probability γ" : "fraction of examples with posterior variance < 0.5"
-    let legend = spec.isVSC ? "mean γ" : "frac. var<0.5"
+    let legend = spec.isVSC ? "mean spike prob." : "frac. var<0.5"
     if let labels = test.labels {
         let k = max((labels.max() ?? -1) + 1, test.classNames?.count ?? 0)
         let names = (0..<k).map { i in test.classNames.flatMap { i < $0.count ? $0[i] : nil } ?? "class \(i)" }

@@ -19,6 +19,8 @@ public struct HeatmapFigure {
     public var columnSeparators: [Int]
     /// Cell side in pixels (nil: chosen from the matrix size).
     public var cell: Int?
+    /// Per-column label colours (default black).
+    public var columnLabelColors: [RGB] = []
 
     public init(matrix: Matrix, rowLabels: [String], columnLabels: [String], title: [String], xTitle: String,
                 yTitle: String, colormap: Colormap = .viridis, legendTitle: String = "",
@@ -30,24 +32,31 @@ public struct HeatmapFigure {
 
     public func render() -> Canvas {
         let m = matrix
-        let cell = self.cell ?? (m.columns > 80 ? 10 : m.columns > 40 ? 14 : 18)
-        let ls = cell >= 16 ? 2 : 1                // label scale
+        // Cells and labels: column labels horizontal at scale 2 if the cells can be widened to fit
+        // them (figure ≤ ~1000 px), else horizontal at scale 1, else vertical.
+        let base = self.cell ?? (m.columns > 80 ? 10 : m.columns > 40 ? 14 : 18)
+        let w2 = columnLabels.map { BitmapFont.width($0, scale: 2) }.max() ?? 0
+        let w1 = columnLabels.map { BitmapFont.width($0, scale: 1) }.max() ?? 0
+        let cell: Int, ls: Int, verticalColumns: Bool
+        if max(base, w2 + 6) * m.columns <= 1000 { cell = max(base, w2 + 6); ls = 2; verticalColumns = false }
+        else if max(base, w1 + 3) * m.columns <= 1200 { cell = max(base, w1 + 3); ls = 1; verticalColumns = false }
+        else { cell = base; ls = base >= 16 ? 2 : 1; verticalColumns = true }
         let ts = 2                                  // title scale
         let lh = BitmapFont.height(scale: ls), th = BitmapFont.height(scale: ts)
         let margin = 12, gap = 8
         let rowLabelW = rowLabels.map { BitmapFont.width($0, scale: ls) }.max() ?? 0
-        let colLabelH = columnLabels.map { BitmapFont.width($0, scale: ls) }.max() ?? 0
+        let colLabelH = verticalColumns ? (columnLabels.map { BitmapFont.width($0, scale: ls) }.max() ?? 0) : BitmapFont.height(scale: ls)
         let gridW = m.columns * cell, gridH = m.rows * cell
         let titleH = title.count * (th + 6)
-        let barW = 20, tickW = BitmapFont.width("0.00", scale: ls)
+        let barW = 20, tickW = BitmapFont.width("0.00", scale: 2)
         let legendW = gap * 2 + barW + 4 + tickW + gap
         let yTitleW = yTitle.isEmpty ? 0 : th + gap
         let gx = margin + yTitleW + rowLabelW + gap
-        let gy = margin + titleH + (legendTitle.isEmpty ? 0 : th + 6)
+        let gy = margin + titleH + (legendTitle.isEmpty ? 0 : th + 10)
         let width0 = gx + gridW + legendW + margin
         let titleW = (title + [legendTitle]).map { BitmapFont.width($0, scale: ts) }.max() ?? 0
         let width = max(width0, margin * 2 + titleW, margin * 2 + BitmapFont.width(xTitle, scale: ts))
-        let height = gy + max(gridH, 6 * lh) + gap + colLabelH + gap + (xTitle.isEmpty ? 0 : th) + margin
+        let height = gy + max(gridH, 84) + gap + colLabelH + gap + (xTitle.isEmpty ? 0 : th) + margin
         var c = Canvas(width: width, height: height)
 
         for (i, line) in title.enumerated() { c.text(line, x: margin, y: margin + i * (th + 6), scale: ts) }
@@ -64,7 +73,12 @@ public struct HeatmapFigure {
         }
         // Column labels, vertical, starting just below the grid.
         for (k, label) in columnLabels.enumerated() where k < m.columns {
-            c.text(label, x: gx + k * cell + (cell - lh) / 2, y: gy + gridH + gap, scale: ls, vertical: true)
+            let color = k < columnLabelColors.count ? columnLabelColors[k] : .black
+            if verticalColumns {
+                c.text(label, x: gx + k * cell + (cell - lh) / 2, y: gy + gridH + gap, scale: ls, color: color, vertical: true)
+            } else {
+                c.text(label, x: gx + k * cell + (cell - BitmapFont.width(label, scale: ls) + 1) / 2, y: gy + gridH + gap, scale: ls, color: color)
+            }
         }
         if !xTitle.isEmpty {
             let w = BitmapFont.width(xTitle, scale: ts)
@@ -75,15 +89,15 @@ public struct HeatmapFigure {
             c.text(yTitle, x: margin, y: max(gy, gy + (gridH - w) / 2), scale: ts, vertical: true)
         }
         // Colour bar: 0 at the bottom, 1 at the top.
-        let bx = gx + gridW + gap * 2, bh = max(gridH, 6 * lh)
-        if !legendTitle.isEmpty { c.text(legendTitle, x: min(bx, width - margin - BitmapFont.width(legendTitle, scale: ts)), y: gy - th - 6, scale: ts) }
+        let bx = gx + gridW + gap * 2, bh = max(gridH, 84)
+        if !legendTitle.isEmpty { c.text(legendTitle, x: min(bx, width - margin - BitmapFont.width(legendTitle, scale: ts)), y: gy - th - 8, scale: ts) }
         for yy in 0..<bh { c.fill(x: bx, y: gy + yy, w: barW, h: 1, colormap.color(Float(bh - 1 - yy) / Float(max(1, bh - 1)))) }
         c.frame(x: bx - 1, y: gy - 1, w: barW + 2, h: bh + 2, .black)
         for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
             let yy = gy + Int((1 - t) * Double(bh - 1))
             c.fill(x: bx + barW, y: yy, w: 4, h: 1, .black)
             let label = t == 0 ? "0" : t == 1 ? "1" : String(format2(t))
-            c.text(label, x: bx + barW + 6, y: min(max(gy - lh / 2, yy - lh / 2), gy + bh - lh), scale: ls)
+            c.text(label, x: bx + barW + 6, y: min(max(gy, yy - 7), gy + bh - 14), scale: 2)
         }
         return c
     }
@@ -160,16 +174,19 @@ func format2(_ v: Double) -> String {
 
 /// Fig. 3/9: |corr| between the sources (rows, with their names) and the latents (columns, in
 /// `order`, labelled with their indices); lines separate the attribute groups.
-public func correlationFigure(_ corr: Matrix, sourceNames: [String], order: [Int], groupEnds: [Int],
-                              title: [String]) -> Canvas {
-    HeatmapFigure(matrix: corr.permutingColumns(order), rowLabels: sourceNames, columnLabels: order.map(String.init),
-                  title: title, xTitle: "latent dimension (grouped by best source)", yTitle: "source",
-                  colormap: .viridis, legendTitle: "|corr|", rowSeparators: groupEnds).render()
+/// Inactive latents' labels are drawn in grey.
+public func correlationFigure(_ corr: Matrix, sourceNames: [String], order: [Int], inactive: Set<Int> = [],
+                              groupEnds: [Int], title: [String]) -> Canvas {
+    var f = HeatmapFigure(matrix: corr.permutingColumns(order), rowLabels: sourceNames, columnLabels: order.map(String.init),
+                          title: title, xTitle: "latent dim, grouped by best source" + (inactive.isEmpty ? "" : " (grey: inactive)"),
+                          yTitle: "source", colormap: .viridis, legendTitle: "|corr|", rowSeparators: groupEnds)
+    f.columnLabelColors = order.map { inactive.contains($0) ? RGB(150, 150, 150) : .black }
+    return f.render()
 }
 
 /// Fig. 5: mean spike probability per class (rows: class names) and latent dimension (columns),
 /// black 0 (always inactive) to white 1 (always active).
-public func spikeMapFigure(_ means: Matrix, classNames: [String], title: [String], legend: String = "mean γ") -> Canvas {
+public func spikeMapFigure(_ means: Matrix, classNames: [String], title: [String], legend: String = "mean spike prob.") -> Canvas {
     HeatmapFigure(matrix: means, rowLabels: classNames, columnLabels: (0..<means.columns).map(String.init),
                   title: title, xTitle: "latent dimension", yTitle: "class", colormap: .grey, legendTitle: legend).render()
 }

@@ -84,10 +84,17 @@ struct GenerationFigures {
         let n = min(test.count, 1000)
         let sets = (0..<n).map { Set(enc.activeSet($0)) }
         var a = 0
-        if let labels = test.labels, test.classNames?.first?.lowercased().hasPrefix("t-shirt") == true,
-           let t = (0..<n).first(where: { labels[$0] == 0 && !sets[$0].isEmpty }),
-           let s = (0..<n).first(where: { labels[$0] == 6 && !sets[$0].isEmpty }) {
-            return (t, s)
+        if let labels = test.labels, test.classNames?.first?.lowercased().hasPrefix("t-shirt") == true {
+            // The paper's pair: a T-shirt and a shirt, preferring active sets that overlap but differ.
+            let ts = Array((0..<n).filter { labels[$0] == 0 && !sets[$0].isEmpty }.prefix(100))
+            let ss = Array((0..<n).filter { labels[$0] == 6 && !sets[$0].isEmpty }.prefix(100))
+            for need in [2, 1, 0] {
+                for t in ts {
+                    if let s = ss.first(where: { !sets[$0].isDisjoint(with: sets[t]) && sets[$0].symmetricDifference(sets[t]).count >= need }) {
+                        return (t, s)
+                    }
+                }
+            }
         }
         // A: an example with at least the median number of active dims.
         let counts = sets.map(\.count).sorted()

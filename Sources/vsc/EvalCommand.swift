@@ -66,7 +66,7 @@ struct EvalCommand: ParsableCommand {
         var rows: [(String, String)] = [
             ("model", "\(report.specName) (\(report.modelKind)), J = \(report.latentDim), iteration \(report.iteration.map(String.init) ?? "?")"),
             ("test set", "\(report.data), \(report.testExamples) examples"),
-            ("test ELBO (nats/example)", "\(f(e.elbo))  (recon \(f(e.recon)), KL \(f(e.kl)); L = \(e.samples), λ = 1, c = \(f(e.c)))"),
+            ("test ELBO (nats/example)", "\(f(e.elbo))  (recon \(f(e.recon)), KL \(f(e.kl)); L = \(e.samples)" + (report.modelKind == "vsc" ? ", λ = 1, c = \(f(e.c)))" : ")")),
             ("active dims", "\(report.activeDims.count) of \(report.latentDim)  [\(report.activeDims.indices.map(String.init).joined(separator: " "))]"),
             ("active dims per example", "\(f(report.activeDims.perExampleMean)) mean (min \(report.activeDims.perExampleMin), max \(report.activeDims.perExampleMax))"),
         ]
