@@ -4,7 +4,13 @@ import IR
 /// The decoder's output layer and its log-likelihood p(x | z) (supplementary A.1).
 /// - gaussian: heads "<name>.mean" and "<name>.logvar"; −log p = ½ Σ_d [log 2π + log σ²_d + (x_d − μ_d)² / σ²_d].
 /// - bernoulli: head "<name>.logits"; −log p = Σ_d [softplus(l_d) − x_d·l_d] (stable in l).
+///
+/// The Gaussian head's log-variance is floored at `minimumLogVariance`: on binary data (Smiley)
+/// the likelihood is unbounded as σ² → 0, and without a floor the decoder drives log σ² toward
+/// −∞ until exp(−log σ²) overflows (seen at iteration 1,500 of the paper's Smiley network).
 public struct LikelihoodHead {
+    /// log σ² ≥ −6 (σ ≥ 0.05): at most −2.08 nats per dimension from the variance term.
+    public static let minimumLogVariance = -6.0
     public var kind: ModelSpec.Likelihood
     public var name: String
     public var inputs: Int
@@ -20,7 +26,8 @@ public struct LikelihoodHead {
         switch kind {
         case .gaussian:
             let mean = try Dense(name + ".mean", inputs, outputs)(h, ctx, file: file, line: line)
-            let logvar = try Dense(name + ".logvar", inputs, outputs)(h, ctx, file: file, line: line)
+            let raw = try Dense(name + ".logvar", inputs, outputs)(h, ctx, file: file, line: line)
+            let logvar = try raw.maximum(LikelihoodHead.minimumLogVariance, file: file, line: line)
             return Output(mean: mean, logvar: logvar, logits: nil)
         case .bernoulli:
             let logits = try Dense(name + ".logits", inputs, outputs)(h, ctx, file: file, line: line)
