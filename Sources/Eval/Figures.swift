@@ -32,21 +32,24 @@ public struct HeatmapFigure {
 
     public func render() -> Canvas {
         let m = matrix
-        // Cells and labels: column labels horizontal at scale 2 if the cells can be widened to fit
-        // them (figure ≤ ~1000 px), else horizontal at scale 1, else vertical.
+        // Cells: rows 18 px high (row labels at scale 2) unless there are many; columns as narrow as
+        // the column labels allow: horizontal at scale 2 if the figure stays ≤ ~1000 px, else
+        // horizontal at scale 1, else vertical.
+        let cellH = self.cell ?? (m.rows > 60 ? 10 : 18)
+        let rs = cellH >= 16 ? 2 : 1               // row label scale
         let base = self.cell ?? (m.columns > 80 ? 10 : m.columns > 40 ? 14 : 18)
         let w2 = columnLabels.map { BitmapFont.width($0, scale: 2) }.max() ?? 0
         let w1 = columnLabels.map { BitmapFont.width($0, scale: 1) }.max() ?? 0
         let cell: Int, ls: Int, verticalColumns: Bool
         if max(base, w2 + 6) * m.columns <= 1000 { cell = max(base, w2 + 6); ls = 2; verticalColumns = false }
-        else if max(base, w1 + 3) * m.columns <= 1200 { cell = max(base, w1 + 3); ls = 1; verticalColumns = false }
+        else if max(base, w1 + 5) * m.columns <= 1200 { cell = max(base, w1 + 5); ls = 1; verticalColumns = false }
         else { cell = base; ls = base >= 16 ? 2 : 1; verticalColumns = true }
         let ts = 2                                  // title scale
         let lh = BitmapFont.height(scale: ls), th = BitmapFont.height(scale: ts)
         let margin = 12, gap = 8
-        let rowLabelW = rowLabels.map { BitmapFont.width($0, scale: ls) }.max() ?? 0
+        let rowLabelW = rowLabels.map { BitmapFont.width($0, scale: rs) }.max() ?? 0
         let colLabelH = verticalColumns ? (columnLabels.map { BitmapFont.width($0, scale: ls) }.max() ?? 0) : BitmapFont.height(scale: ls)
-        let gridW = m.columns * cell, gridH = m.rows * cell
+        let gridW = m.columns * cell, gridH = m.rows * cellH
         let titleH = title.count * (th + 6)
         let barW = 20, tickW = BitmapFont.width("0.00", scale: 2)
         let legendW = gap * 2 + barW + 4 + tickW + gap
@@ -62,14 +65,14 @@ public struct HeatmapFigure {
         for (i, line) in title.enumerated() { c.text(line, x: margin, y: margin + i * (th + 6), scale: ts) }
         // Cells.
         for r in 0..<m.rows {
-            for k in 0..<m.columns { c.fill(x: gx + k * cell, y: gy + r * cell, w: cell, h: cell, colormap.color(m[r, k])) }
+            for k in 0..<m.columns { c.fill(x: gx + k * cell, y: gy + r * cellH, w: cell, h: cellH, colormap.color(m[r, k])) }
         }
         c.frame(x: gx - 1, y: gy - 1, w: gridW + 2, h: gridH + 2, .black)
-        for s in rowSeparators where s > 0 && s < m.rows { c.fill(x: gx, y: gy + s * cell - 1, w: gridW, h: 2, .white) }
+        for s in rowSeparators where s > 0 && s < m.rows { c.fill(x: gx, y: gy + s * cellH - 1, w: gridW, h: 2, .white) }
         for s in columnSeparators where s > 0 && s < m.columns { c.fill(x: gx + s * cell - 1, y: gy, w: 2, h: gridH, .white) }
         // Row labels, right-aligned against the grid, centred on the row.
         for (r, label) in rowLabels.enumerated() where r < m.rows {
-            c.text(label, x: gx - gap - BitmapFont.width(label, scale: ls), y: gy + r * cell + (cell - lh) / 2, scale: ls)
+            c.text(label, x: gx - gap - BitmapFont.width(label, scale: rs), y: gy + r * cellH + (cellH - BitmapFont.height(scale: rs)) / 2, scale: rs)
         }
         // Column labels, vertical, starting just below the grid.
         for (k, label) in columnLabels.enumerated() where k < m.columns {
