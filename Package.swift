@@ -50,7 +50,8 @@ let package = Package(
 
         // Tests mirror targets.
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
-        .testTarget(name: "PassesTests", dependencies: ["IR", "Passes", "Runtime"], path: "Tests/PassesTests"),
+        .testTarget(name: "PassesTests", dependencies: ["IR", "Passes", "Runtime"], path: "Tests/PassesTests",
+                    exclude: ["Golden"]),
         .testTarget(name: "RuntimeTests", dependencies: ["IR", "Runtime"], path: "Tests/RuntimeTests"),
         .testTarget(name: "JITTests", dependencies: ["IR", "Passes", "Runtime", "JIT"], path: "Tests/JITTests"),
         .testTarget(name: "DataTests", dependencies: ["Data"], path: "Tests/DataTests"),
