@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "PassesTests", dependencies: ["IR", "Passes", "Runtime"], path: "Tests/PassesTests",
                     exclude: ["Golden"]),
         .testTarget(name: "RuntimeTests", dependencies: ["IR", "Runtime"], path: "Tests/RuntimeTests"),
-        .testTarget(name: "JITTests", dependencies: ["IR", "Passes", "Runtime", "JIT"], path: "Tests/JITTests"),
+        .testTarget(name: "JITTests", dependencies: ["IR", "Passes", "Runtime", "JIT", "Models"], path: "Tests/JITTests"),
         .testTarget(name: "DataTests", dependencies: ["Data"], path: "Tests/DataTests"),
         .testTarget(name: "ModelsTests", dependencies: ["IR", "Passes", "Runtime", "Models"], path: "Tests/ModelsTests"),
         .testTarget(name: "TrainTests", dependencies: ["IR", "Runtime", "Models", "Train", "Data"], path: "Tests/TrainTests"),
