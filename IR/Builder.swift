@@ -38,7 +38,9 @@ extension Graph {
             precondition(t.graph === self, "tensor from another graph")
             if let loc { adoptLocation(t.id, loc) }
         }
-        return Tensor(self, try add(op, inputs: inputs.map(\.id), shape: shape, dtype: dtype, location: loc))
+        let id = try add(op, inputs: inputs.map(\.id), shape: shape, dtype: dtype, location: loc)
+        if loc == nil { markUnlocated(id) }
+        return Tensor(self, id)
     }
 
     public func parameter(_ name: String, _ shape: Shape, dtype: DType = .f32,
@@ -211,6 +213,7 @@ extension Tensor {
             try x.graph.checkErrors()
             let (p, q) = try broadcastPair(x, y, b.rawValue, "", 0)
             let id = try x.graph.add(.binary(b), inputs: [p.id, q.id])
+            x.graph.markUnlocated(id)
             return Tensor(x.graph, id)
         } catch var e as IRError {
             if e.location?.line == 0 { e.location = nil }
@@ -219,7 +222,9 @@ extension Tensor {
         } catch { fatalError("unreachable: \(error)") }
     }
     fileprivate func scalar(_ v: Double) -> Tensor {
-        Tensor(graph, try! graph.add(.constant(.splat(v)), shape: [], dtype: dtype))
+        let id = try! graph.add(.constant(.splat(v)), shape: [], dtype: dtype)
+        graph.markUnlocated(id)
+        return Tensor(graph, id)
     }
     public static func + (a: Tensor, b: Tensor) -> Tensor { op(.add, a, b) }
     public static func - (a: Tensor, b: Tensor) -> Tensor { op(.sub, a, b) }
@@ -234,6 +239,8 @@ extension Tensor {
     public static func * (a: Double, b: Tensor) -> Tensor { op(.mul, b.scalar(a), b) }
     public static func / (a: Double, b: Tensor) -> Tensor { op(.div, b.scalar(a), b) }
     public static prefix func - (a: Tensor) -> Tensor {
-        Tensor(a.graph, try! a.graph.add(.unary(.neg), inputs: [a.id]))
+        let id = try! a.graph.add(.unary(.neg), inputs: [a.id])
+        a.graph.markUnlocated(id)
+        return Tensor(a.graph, id)
     }
 }

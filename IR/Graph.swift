@@ -52,10 +52,24 @@ public final class Graph {
         return nodes.count - 1
     }
 
-    /// Fills in the location of a node built without one (operators cannot capture `#line`; the
-    /// builder call consuming their result lends its own).
+    /// Nodes built by operators, still waiting for a location (see `adoptLocation`).
+    var unlocated = Set<NodeID>()
+
+    /// Marks a node built by an operator (`+ - * /`), which cannot capture `#line`.
+    func markUnlocated(_ id: NodeID) {
+        if nodes[id].location == nil { unlocated.insert(id) }
+    }
+
+    /// Lends `loc` to an operator-built node and, transitively, to the operator-built nodes it
+    /// consumes (the builder call that uses an expression's result names the line that wrote it).
+    /// Other nodes without a location (parsed from text without one, say) are left alone.
     public func adoptLocation(_ id: NodeID, _ loc: SourceLocation) {
-        if nodes[id].location == nil { nodes[id].location = loc }
+        var stack = [id]
+        while let i = stack.popLast() {
+            guard unlocated.remove(i) != nil, nodes[i].location == nil else { continue }
+            nodes[i].location = loc
+            stack.append(contentsOf: nodes[i].inputs)
+        }
     }
 
     /// Adds or replaces a named output.
@@ -135,6 +149,7 @@ public final class Graph {
     public func copy() -> Graph {
         let g = Graph(name: name)
         g.nodes = nodes; g.index = index; g.leafNames = leafNames; g.outputs = outputs; g.nextSeed = nextSeed
+        g.unlocated = unlocated
         return g
     }
 

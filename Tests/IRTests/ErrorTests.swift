@@ -96,3 +96,14 @@ func expectParseError(_ text: String, line: Int, column: Int? = nil, _ fragment:
     #expect(throws: IRError.self) { _ = try g.add(.reshape, inputs: [0], shape: [3]) }
     try g.verify()
 }
+
+@Test func onlyOperatorBuiltNodesBorrowALocation() throws {
+    let g = try IRParser.parse("graph @g {\n  %0 = parameter \"w\" : f32[3]\n  output %0 as \"w\"\n}\n")
+    let w = Tensor(g, g.leaf(named: "w")!)
+    let line = #line + 1
+    let y = try ((w * 2.0) + w).exp()
+    #expect(g[w.id].location == nil, "a parsed leaf keeps having no location")
+    let sum = g[y.node.inputs[0]], product = g[sum.inputs[0]]
+    #expect(sum.location?.line == line)
+    #expect(product.location?.line == line, "nested operator nodes borrow the consumer's line too")
+}
