@@ -233,7 +233,9 @@ public enum Simplify {
         let loc = n.location
         func round(_ v: Double) -> Double { n.dtype == .f32 ? Double(Float(v)) : v }
         if allSplat && n.op.isElementwise {
-            let v = round(Self.scalar(n.op, splats))
+            // One element of the op, by the reference semantics (IR's `Semantics`).
+            let one = Node(op: n.op, dtype: n.dtype, shape: [], inputs: n.inputs)
+            let v = round(Semantics.evaluate(one, splats.map { [$0] }, shapes: splats.map { _ in [] })![0])
             return try g.add(.constant(.splat(v)), shape: n.shape, dtype: n.dtype, location: loc)
         }
         guard n.elementCount <= maxFoldElements, n.inputs.allSatisfy({ g[$0].elementCount <= 16 * maxFoldElements }) else { return nil }
@@ -245,7 +247,7 @@ public enum Simplify {
             }
         }
         let shapes = n.inputs.map { g[$0].shape }
-        guard let out = evaluateDense(n, ins, shapes: shapes) else { return nil }
+        guard let out = Semantics.evaluate(n, ins, shapes: shapes) else { return nil }
         let vals = out.map(round)
         return try g.add(.constant(canonical(vals)), shape: n.shape, dtype: n.dtype, location: loc)
     }
@@ -255,135 +257,12 @@ public enum Simplify {
         if let f = vs.first, vs.allSatisfy({ $0.bitPattern == f.bitPattern }) { return .splat(f) }
         return .dense(vs)
     }
-
-    /// The value of an elementwise op on scalars (the interpreter's semantics, in Double).
-    static func scalar(_ op: Op, _ x: [Double]) -> Double {
-        switch op {
-        case .unary(let u):
-            let a = x[0]
-            switch u {
-            case .neg: return -a
-            case .exp: return exp(a)
-            case .log: return log(a)
-            case .log1p: return log1p(a)
-            case .sqrt: return a.squareRoot()
-            case .square: return a * a
-            case .relu: return a < 0 ? 0 : a
-            case .sigmoid:
-                if a >= 0 { return 1 / (1 + exp(-a)) }
-                let e = exp(a); return e / (1 + e)
-            case .softplus: return (a < 0 ? 0 : a) + log1p(exp(-Swift.abs(a)))
-            case .tanh: return tanh(a)
-            case .abs: return Swift.abs(a)
-            case .step: return a > 0 ? 1 : (a.isNaN ? a : 0)
-            }
-        case .binary(let b):
-            let a = x[0], c = x[1]
-            switch b {
-            case .add: return a + c
-            case .sub: return a - c
-            case .mul: return a * c
-            case .div: return a / c
-            case .max: return a.isNaN || a >= c ? a : c
-            case .min: return a.isNaN || a <= c ? a : c
-            case .pow: return pow(a, c)
-            }
-        case .compare(let c):
-            let a = x[0], b = x[1]
-            let r: Bool
-            switch c {
-            case .lt: r = a < b
-            case .le: r = a <= b
-            case .gt: r = a > b
-            case .ge: r = a >= b
-            case .eq: r = a == b
-            case .ne: r = a != b
-            }
-            return r ? 1 : 0
-        case .select: return x[0] != 0 ? x[1] : x[2]
-        default: fatalError("not elementwise: \(op.name)")
-        }
-    }
-
-    /// Evaluates a non-leaf node on dense operand values (nil for ops not folded).
-    static func evaluateDense(_ n: Node, _ ins: [[Double]], shapes: [Shape]) -> [Double]? {
-        let count = n.elementCount
-        switch n.op {
-        case .unary, .binary, .compare, .select:
-            return (0..<count).map { i in scalar(n.op, ins.map { $0[i] }) }
-        case .reshape:
-            return ins[0]
-        case .broadcast:
-            let s = shapes[0], t = n.shape, st = rowMajorStrides(s), off = t.count - s.count
-            let inStrides = (0..<t.count).map { d in d < off || s[d - off] == 1 ? 0 : st[d - off] }
-            return gatherIndices(t, inStrides, 0).map { ins[0][$0] }
-        case .transpose(let perm):
-            let st = rowMajorStrides(shapes[0])
-            return gatherIndices(n.shape, perm.map { st[$0] }, 0).map { ins[0][$0] }
-        case .slice(let start, _):
-            let st = rowMajorStrides(shapes[0])
-            return gatherIndices(n.shape, st, zip(start, st).map(*).reduce(0, +)).map { ins[0][$0] }
-        case .concat(let axis):
-            let outer = n.shape[..<axis].reduce(1, *)
-            var out: [Double] = []
-            let blocks = ins.map { outer == 0 ? 0 : $0.count / outer }
-            for o in 0..<outer { for (x, b) in zip(ins, blocks) { out.append(contentsOf: x[(o * b)..<((o + 1) * b)]) } }
-            return out
-        case .reduce(let r, let axes):
-            let s = shapes[0]
-            let keep = (0..<s.count).filter { !axes.contains($0) }
-            let ost = rowMajorStrides(keep.map { s[$0] })
-            var outStride = Array(repeating: 0, count: s.count)
-            for (k, d) in keep.enumerated() { outStride[d] = ost[k] }
-            var acc = Array(repeating: r == .max ? -Double.infinity : 0, count: count)
-            let idx = gatherIndices(s, outStride, 0)
-            for (i, o) in idx.enumerated() {
-                let v = ins[0][i]
-                switch r {
-                case .sum, .mean: acc[o] += v
-                case .max: if v > acc[o] || v.isNaN { acc[o] = v }
-                }
-            }
-            if r == .mean {
-                let k = Double(axes.map { s[$0] }.reduce(1, *))
-                return acc.map { $0 / k }
-            }
-            return acc
-        default:
-            return nil
-        }
-    }
 }
 
 /// ±2ᵏ, a normal number (multiplying by it is exact unless the result overflows or underflows).
 func isPowerOfTwo(_ c: Double) -> Bool { c.isNormal && c.significand == 1 }
 
-/// Row-major strides of a shape.
-func rowMajorStrides(_ s: Shape) -> [Int] {
-    var st = Array(repeating: 1, count: s.count)
-    var acc = 1
-    for d in stride(from: s.count - 1, through: 0, by: -1) { st[d] = acc; acc *= s[d] }
-    return st
-}
 
-/// For each index of `shape` in row-major order, `offset + Σ idx[d]·strides[d]`.
-func gatherIndices(_ shape: Shape, _ strides: [Int], _ offset: Int) -> [Int] {
-    let n = shape.elementCount
-    if n == 0 { return [] }
-    var out: [Int] = []; out.reserveCapacity(n)
-    var idx = Array(repeating: 0, count: shape.count)
-    var src = offset
-    for _ in 0..<n {
-        out.append(src)
-        var d = shape.count - 1
-        while d >= 0 {
-            idx[d] += 1; src += strides[d]
-            if idx[d] < shape[d] { break }
-            src -= strides[d] * idx[d]; idx[d] = 0; d -= 1
-        }
-    }
-    return out
-}
 
 // MARK: - Patterns
 

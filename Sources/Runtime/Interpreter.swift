@@ -70,21 +70,6 @@ public final class Interpreter<T: InterpScalar> {
             fatalError("leaves are fed, not evaluated")
         case .arg(let k):
             return args[k]
-        case .constant(let c):
-            switch c {
-            case .splat(let x): return [T](repeating: T(x), count: count)
-            case .dense(let xs): return xs.map { T($0) }
-            }
-        case .randomUniform(let seed):
-            let base = CounterRNG.base(seed: seed, key: ins.first.map { CounterRNG.key(Double($0[0])) } ?? 0)
-            return (0..<count).map { T(CounterRNG.uniform(base: base, UInt32(truncatingIfNeeded: $0))) }
-        case .randomNormal(let seed):
-            let base = CounterRNG.base(seed: seed, key: ins.first.map { CounterRNG.key(Double($0[0])) } ?? 0)
-            return (0..<count).map { i -> T in
-                let u1 = T(CounterRNG.uniform(base: base, UInt32(truncatingIfNeeded: 2 * i)))
-                let u2 = T(CounterRNG.uniform(base: base, UInt32(truncatingIfNeeded: 2 * i + 1)))
-                return T.sqrt(-2 * T.log(u1)) * T.cos(2 * T.pi * u2)
-            }
         case .matmul(let m):
             let a = ins[0], b = ins[1]
             let k = m.transA ? shapes[0][0] : shapes[0][1]
@@ -97,38 +82,10 @@ public final class Interpreter<T: InterpScalar> {
             }
             if let e = m.epilogue { return runKernel(e, args: [c] + ins.dropFirst(2)) }
             return c
-        case .broadcast:
-            return gather(ins[0], map: BroadcastMap(from: shapes[0], to: n.shape))
-        case .reshape:
-            return ins[0]
-        case .transpose(let perm):
-            return gather(ins[0], map: TransposeMap(perm: perm, outShape: n.shape))
-        case .slice(let start, _):
-            return gather(ins[0], map: SliceMap(start: start, outShape: n.shape, inShape: shapes[0]))
-        case .concat(let axis):
-            // Interleave blocks: outer = product of dims before axis; each operand contributes
-            // its axis extent × inner contiguous elements per outer index.
-            let outer = n.shape[..<axis].reduce(1, *)
-            var out: [T] = []; out.reserveCapacity(count)
-            let blocks = ins.map { $0.count / max(outer, 1) }
-            for o in 0..<outer { for (x, blk) in zip(ins, blocks) { out.append(contentsOf: x[(o * blk)..<((o + 1) * blk)]) } }
-            return out
-        case .unary(let u):
-            return ins[0].map { Elementwise.unary(u, $0) }
-        case .binary(let b):
-            let x = ins[0], y = ins[1]
-            return (0..<count).map { Elementwise.binary(b, x[$0], y[$0]) }
-        case .compare(let c):
-            let x = ins[0], y = ins[1]
-            return (0..<count).map { Elementwise.compare(c, x[$0], y[$0]) }
-        case .select:
-            let c = ins[0], x = ins[1], y = ins[2]
-            return (0..<count).map { c[$0] != 0 ? x[$0] : y[$0] }
-        case .reduce(let r, let axes):
-            let s = shapes[0]
-            return reduce(ins[0], shape: s, axes: axes, op: r, outCount: count)
         case .fused(let k):
             return runKernel(k, args: ins)
+        default:
+            return Semantics.evaluate(n, ins, shapes: shapes)!
         }
     }
 
