@@ -45,7 +45,7 @@ let package = Package(
             path: "Sources/vsc"),
 
         // A user's program: a custom VSC variant built with the Swift builder API, then trained.
-        .executableTarget(name: "custom-vsc", dependencies: ["IR", "Passes", "Models", "Train", "Data"],
+        .executableTarget(name: "custom-vsc", dependencies: ["IR", "Passes", "Runtime", "JIT", "Models", "Train", "Data"],
                           path: "Samples/CustomVSC"),
 
         // Tests mirror targets.
