@@ -54,7 +54,13 @@ public final class JITProgram: Program {
     /// Compiles `graph` (Float32) after running `pipeline` on it (nil: compile as is). Throws
     /// `JITError` (naming the kernel and its IR) if LLVM rejects a kernel, `LoweringError` for an
     /// op the backend cannot lower, `PassError` if a pass fails.
-    public init(_ input: Graph, pipeline: PassManager? = .default) throws {
+    public convenience init(_ input: Graph, pipeline: PassManager? = .default) throws {
+        try self.init(input, pipeline: pipeline, kernelTextTransform: nil)
+    }
+
+    /// `kernelTextTransform` rewrites each kernel's LLVM IR before compiling (tests use it to
+    /// break a kernel on purpose); programs built with it bypass the cache.
+    init(_ input: Graph, pipeline: PassManager?, kernelTextTransform: ((Int, String) -> String)?) throws {
         let graph = try pipeline.map { try $0.run(input).graph } ?? input
         self.graph = graph
         buffers = Array(repeating: nil, count: graph.count)
@@ -134,17 +140,28 @@ public final class JITProgram: Program {
         // 3. One module, compiled once (cached by the graph's structure).
         let key = graph.structuralHash
         JITProgram.cacheLock.lock()
-        let cached = JITProgram.cache[key]
+        let cached = kernelTextTransform == nil ? JITProgram.cache[key] : nil
         JITProgram.cacheLock.unlock()
         if let c = cached {
             module = c
         } else {
             let engine = try JITProgram.sharedEngine.get()
-            let text = JITProgram.moduleText(nests)
+            let kernels = nests.enumerated().map { k, n in
+                let text = Emitter.function(n, name: "k\(k)")
+                return kernelTextTransform?(k, text) ?? text
+            }
             let start = Date()
-            module = try engine.compile(moduleIR: text, name: "graph_\(graph.name)", symbols: nests.indices.map { "k\($0)" })
+            do {
+                module = try engine.compile(moduleIR: JITProgram.moduleText(kernels), name: "graph_\(graph.name)",
+                                            symbols: nests.indices.map { "k\($0)" })
+            } catch let e as JITError {
+                throw JITProgram.pinpoint(e, kernels: kernels, engine: engine, graph: graph,
+                                          nodesOf: { k in schedule.filter { $0.nest == k }.map(\.node) })
+            }
             compileSeconds = Date().timeIntervalSince(start)
-            JITProgram.cacheLock.lock(); JITProgram.cache[key] = module; JITProgram.cacheLock.unlock()
+            if kernelTextTransform == nil {
+                JITProgram.cacheLock.lock(); JITProgram.cache[key] = module; JITProgram.cacheLock.unlock()
+            }
         }
         // 4. The schedule.
         for p in schedule {
@@ -182,11 +199,24 @@ public final class JITProgram: Program {
         return p
     }
 
-    /// The LLVM module for a list of nests: math library, then `k0`, `k1`, ….
-    static func moduleText(_ nests: [LoopNest]) -> String {
-        var s = MathLibrary.declarations + MathLibrary.functions
-        for (k, n) in nests.enumerated() { s += "\n" + Emitter.function(n, name: "k\(k)") }
-        return s
+    /// The LLVM module for a list of kernel functions: the math library, then the kernels.
+    static func moduleText(_ kernels: [String]) -> String {
+        MathLibrary.declarations + MathLibrary.functions + kernels.map { "\n" + $0 }.joined()
+    }
+
+    /// When the whole module fails, compiles each kernel alone to name the one LLVM rejects, with
+    /// the graph nodes it computes and its IR.
+    static func pinpoint(_ e: JITError, kernels: [String], engine: LLVMEngine, graph: Graph,
+                         nodesOf: (Int) -> [NodeID]) -> JITError {
+        for (k, text) in kernels.enumerated() {
+            do { _ = try engine.compile(moduleIR: moduleText([text]), name: "k\(k)", symbols: ["k\(k)"]) }
+            catch let ek as JITError {
+                let nodes = nodesOf(k).map { describeNode(graph, $0) }.joined(separator: "\n")
+                return JITError(module: "kernel k\(k) of graph @\(graph.name)", stage: ek.stage,
+                                message: ek.message + "\n--- it computes ---\n" + nodes, irExcerpt: ek.irExcerpt)
+            } catch { continue }
+        }
+        return e
     }
 
     /// The module text and its O3-optimised form for `graph` (for `vsc ir llvm`).

@@ -153,3 +153,26 @@ func binaryOpsWithBroadcastAgree(b: BinaryOp) throws {
     let a = try JITProgram(build()), b = try JITProgram(build())
     #expect(a.module === b.module)
 }
+
+@Test func aKernelLLVMRejectsIsNamedWithItsNodeAndIR() throws {
+    let g = Graph(name: "broken")
+    let x = try g.input("x", [8])
+    try g.output("y", x.exp() * 2.0)
+    do {
+        // Break the first kernel: an undefined value LLVM's parser rejects.
+        _ = try JITProgram(g, pipeline: .default, kernelTextTransform: { k, text in
+            k == 0 ? text.replacingOccurrences(of: "ret void", with: "ret void %nosuch") : text
+        })
+        Issue.record("expected a JITError")
+    } catch let e as JITError {
+        #expect(e.module == "kernel k0 of graph @broken")
+        #expect(e.description.contains("it computes"))
+        #expect(e.description.contains("JITTests/JITBackendTests.swift:"), "the node's Swift source line")
+        #expect(e.irExcerpt.contains("nosuch"))
+    }
+    // The engine and the cache still work afterwards.
+    let ok = try JITProgram(g)
+    try ok.set("x", [Float](repeating: 1, count: 8))
+    try ok.run()
+    #expect(Swift.abs(ok.values("y")![0] - 2 * 2.7182817) < 1e-5)
+}
