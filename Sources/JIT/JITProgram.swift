@@ -28,6 +28,11 @@ public final class JITProgram: Program {
     private var owned: [UnsafeMutablePointer<Float>] = []
     private var steps: [Step] = []
     private var argArrays: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
+    /// For each kernel step, the node whose buffer each pointer slot holds (to re-bind pointers
+    /// when an output is redirected into a leaf's buffer).
+    private var argNodes: [[NodeID?]] = []
+    /// Outputs written in place into the leaf they replace (no copy after the run).
+    public private(set) var inPlaceCarries = 0
     private var leafIndex: [String: NodeID] = [:]
     private var outputIndex: [String: NodeID] = [:]
     private var carryCopies: [(src: UnsafeMutablePointer<Float>, dst: UnsafeMutablePointer<Float>, count: Int)] = []
@@ -169,8 +174,8 @@ public final class JITProgram: Program {
             if let k = p.nest {
                 let nest = nests[k]
                 let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: p.slots.count)
-                for (s, id) in p.slots.enumerated() { args[s] = id.map { UnsafeMutableRawPointer(buffers[$0]!) } }
                 argArrays.append(args)
+                argNodes.append(p.slots)
                 let fn: ParallelKernel = try module.function("k\(k)")
                 let parallel = nest.splittable && nest.elementCount >= 32_768 && nest.shape[0] >= 2
                 steps.append(Step(kind: .kernel, node: p.node, kernel: fn, args: args, n0: nest.shape[0],
@@ -184,6 +189,34 @@ public final class JITProgram: Program {
                 gemmCount += 1
             }
         }
+        bindPointers()
+    }
+
+    /// Fills every kernel's pointer slots and every GEMM's operands from `buffers`.
+    private func bindPointers() {
+        for (args, nodes) in zip(argArrays, argNodes) {
+            for (s, id) in nodes.enumerated() { args[s] = id.map { UnsafeMutableRawPointer(buffers[$0]!) } }
+        }
+        for k in steps.indices where steps[k].kind == .gemm {
+            let n = graph[steps[k].node]
+            steps[k].a = buffers[n.inputs[0]]; steps[k].b = buffers[n.inputs[1]]; steps[k].c = buffers[steps[k].node]
+        }
+    }
+
+    /// True if node `p` (an output replacing leaf `l`) can write straight into `l`'s buffer: it is
+    /// a same-index elementwise loop (each element read from `l` at the index it writes), and no
+    /// node after it reads `l`. Adam's "new.w" kernels are; the copy after each run disappears.
+    private func canWriteInPlace(_ p: NodeID, into l: NodeID) -> Bool {
+        let n = graph[p]
+        guard n.shape == graph[l].shape, memoryPlan.storage[p] == .arena else { return false }
+        switch n.op {
+        case .unary, .binary, .compare, .select: break
+        case .fused(let k):
+            if case .reduce = k.nodes[k.result].op { return false }
+        default: return false
+        }
+        let readsL = { (i: NodeID) in self.graph[i].inputs.contains { $0 == l || self.memoryPlan.aliasOf[$0] == l } }
+        return !((p + 1)..<graph.count).contains(where: readsL)
     }
 
     deinit {
@@ -226,6 +259,16 @@ public final class JITProgram: Program {
     }
 
     private func resolveCarries() {
+        var rebound = false
+        for c in carries {
+            guard let o = outputIndex[c.output], let l = leafIndex[c.leaf], buffers[o] != buffers[l],
+                  canWriteInPlace(o, into: l) else { continue }
+            buffers[o] = buffers[l]
+            for i in graph.nodes.indices where memoryPlan.aliasOf[i] == o { buffers[i] = buffers[l] }
+            rebound = true
+            inPlaceCarries += 1
+        }
+        if rebound { bindPointers() }
         carryCopies = carries.compactMap { c in
             guard let o = outputIndex[c.output], let l = leafIndex[c.leaf], let src = buffers[o], let dst = buffers[l],
                   src != dst else { return nil }

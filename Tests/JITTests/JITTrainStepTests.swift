@@ -72,3 +72,14 @@ func tinyModelTrainStepsAgree(name: String) throws {
     let worst = zip(a, b).map(relativeDifference).max()!
     #expect(worst < 1e-4, "\(name): worst relative loss difference over 20 steps: \(worst)\n\(a)\n\(b)")
 }
+
+@Test func adamUpdatesWriteInPlaceIntoTheirLeaves() throws {
+    let g = Graph(name: "inplace")
+    let x = try g.input("x", [16, 8]), w = try g.parameter("w", [8, 4]), b = try g.parameter("b", [4])
+    try g.output("loss", try (x.matmul(w) + b).square().mean())
+    let step = try buildTrainStep(g, loss: "loss", optimizer: .adam())
+    let p = try JITProgram(step)
+    p.carryOutputs(prefix: "new.")
+    // w, b and their two moments each: the update kernels write into the leaves, no copies.
+    #expect(p.inPlaceCarries == 6)
+}
