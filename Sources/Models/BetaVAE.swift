@@ -4,7 +4,7 @@ import IR
 /// the spike head, a standard normal prior, loss = recon + β·KL(q(z|x) ‖ N(0, I)) with
 /// KL = ½ Σ_j (μ² + σ² − 1 − log σ²). The train graph declares "lambda" and "c" like VSC's so the
 /// training loop feeds both models alike; they are unused.
-public struct BetaVAEModel: GenerativeModel {
+public struct BetaVAEModel: GraphBuilderModel {
     public let spec: ModelSpec
     public init(spec: ModelSpec) { self.spec = spec }
 
@@ -38,22 +38,6 @@ public struct BetaVAEModel: GenerativeModel {
         let e = try recognition(x, ctx)
         try g.output("mu", e.mu)
         try g.output("logvar", e.logvar)
-    }
-
-    public func buildDecode(_ ctx: ModelContext, batch: Int) throws {
-        let g = ctx.graph
-        let out = try generative(try g.input(GraphNames.z, [batch, spec.latent]), ctx)
-        try g.output("xmean", out.mean)
-        if let lv = out.logvar { try g.output("xlogvar", lv) }
-    }
-
-    public func trainGraph(batch: Int) throws -> Graph { try build("\(spec.name).train") { try buildTrain($0, batch: batch) } }
-    public func encodeGraph(batch: Int) throws -> Graph { try build("\(spec.name).encode") { try buildEncode($0, batch: batch) } }
-    public func decodeGraph(batch: Int) throws -> Graph { try build("\(spec.name).decode") { try buildDecode($0, batch: batch) } }
-    public func initialParameters(seed: UInt64) -> [String: [Float]] {
-        let ctx = ModelContext(graph: Graph(name: "init"))
-        try! buildTrain(ctx, batch: 1)
-        return ctx.initialValues(seed: seed)
     }
 }
 

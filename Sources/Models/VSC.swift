@@ -10,7 +10,7 @@ import IR
 /// - prior term: selection-weighted mean of the spike-and-slab KLs (`SpikeSlabKL`);
 /// - sparsity term J·KL_Bern(γ̄_u* ‖ α) (`SparsityTerm`);
 /// - loss (eq. 4, per example, batch mean) = recon + kl + sparsity; elbo = −(recon + kl).
-public struct VSCModel: GenerativeModel {
+public struct VSCModel: GraphBuilderModel {
     public let spec: ModelSpec
     public init(spec: ModelSpec) { self.spec = spec }
 
@@ -63,7 +63,17 @@ public struct VSCModel: GenerativeModel {
         try g.output("gamma", try SpikeHead(spec.spike).gamma(e.v!))
         try g.output("selection", try selection(x, ctx))
     }
+}
 
+/// A model written as builder functions on a `ModelContext`; the three graphs, the decoder and
+/// the initial values follow from them.
+public protocol GraphBuilderModel: GenerativeModel {
+    var generative: GenerativeNetwork { get }
+    func buildTrain(_ ctx: ModelContext, batch: Int) throws
+    func buildEncode(_ ctx: ModelContext, batch: Int) throws
+}
+
+extension GraphBuilderModel {
     public func buildDecode(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
         let out = try generative(try g.input(GraphNames.z, [batch, spec.latent]), ctx)
@@ -74,6 +84,7 @@ public struct VSCModel: GenerativeModel {
     public func trainGraph(batch: Int) throws -> Graph { try build("\(spec.name).train") { try buildTrain($0, batch: batch) } }
     public func encodeGraph(batch: Int) throws -> Graph { try build("\(spec.name).encode") { try buildEncode($0, batch: batch) } }
     public func decodeGraph(batch: Int) throws -> Graph { try build("\(spec.name).decode") { try buildDecode($0, batch: batch) } }
+    /// Seeded values for every parameter the train and encode graphs declare.
     public func initialParameters(seed: UInt64) -> [String: [Float]] {
         let ctx = ModelContext(graph: Graph(name: "init"))
         try! buildTrain(ctx, batch: 1)
