@@ -214,28 +214,8 @@ func comparisonsAndSelect(c: CompareOp) throws {
 }
 
 @Test func fusedKernelsAndEpiloguesRunAsTheirUnfusedForm() throws {
-    let text = """
-    graph @regions {
-      %0 = input "a" : f32[4,3]
-      %1 = input "b" : f32[3,5]
-      %2 = parameter "bias" : f32[5]
-      %3 = matmul(%0, %1, %2) : f32[4,5] {
-        %0 = arg 0 : f32[4,5]
-        %1 = arg 1 : f32[5]
-        %2 = broadcast(%1) : f32[4,5]
-        %3 = add(%0, %2) : f32[4,5]
-        %4 = relu(%3) : f32[4,5]
-        yield %4
-      }
-      %4 = fused(%3) : f32[4] {
-        %0 = arg 0 : f32[4,5]
-        %1 = exp(%0) : f32[4,5]
-        %2 = reduce_sum(%1) {axes=[1]} : f32[4]
-        yield %2
-      }
-      output %4 as "out"
-    }
-    """
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let text = try String(contentsOf: root.appendingPathComponent("Samples/ir/regions.ir"), encoding: .utf8)
     let fused = try IRParser.parse(text)
     let g = Graph()
     let a = try g.input("a", [4, 3]), b = try g.input("b", [3, 5]), bias = try g.parameter("bias", [5])
