@@ -49,6 +49,8 @@ public final class JITProgram: Program {
         var transA = false, transB = false
         var m: Int32 = 0, n: Int32 = 0, k: Int32 = 0
         var a: UnsafeMutablePointer<Float>?, b: UnsafeMutablePointer<Float>?, c: UnsafeMutablePointer<Float>?
+        /// Park the parallel-for worker before this (large) GEMM.
+        var parkFirst = false
     }
 
     /// The process-wide engine (LLVM is initialised once).
@@ -185,7 +187,8 @@ public final class JITProgram: Program {
                 let a = graph[n.inputs[0]].shape
                 steps.append(Step(kind: .gemm, node: p.node, transA: m.transA, transB: m.transB,
                                   m: Int32(n.shape[0]), n: Int32(n.shape[1]), k: Int32(m.transA ? a[0] : a[1]),
-                                  a: buffers[n.inputs[0]], b: buffers[n.inputs[1]], c: buffers[p.node]))
+                                  a: buffers[n.inputs[0]], b: buffers[n.inputs[1]], c: buffers[p.node],
+                                  parkFirst: n.shape[0] * n.shape[1] * (m.transA ? a[0] : a[1]) >= 4_000_000))
                 gemmCount += 1
             }
         }
@@ -286,9 +289,33 @@ public final class JITProgram: Program {
         return UnsafeBufferPointer(start: buffers[i], count: graph[i].elementCount)
     }
 
-    public func run() throws {
+    public func run() throws { try run(profile: nil as UnsafeMutablePointer<[UInt64]>?) }
+
+    /// Time spent in each step of the schedule, accumulated over `profile(runs:)`.
+    public struct StepProfile {
+        public var node: NodeID
+        public var isGEMM: Bool
+        public var seconds: Double
+        /// FLOPs of the step (2mnk for a GEMM, else 0).
+        public var flops: Double
+    }
+
+    /// Runs the program `runs` times timing every step (a profile by kernel; the timing itself
+    /// adds a clock read per step).
+    public func profile(runs: Int) throws -> [StepProfile] {
+        var ns = [UInt64](repeating: 0, count: steps.count)
+        for _ in 0..<runs { try run(profile: &ns) }
+        return steps.indices.map { k in
+            let s = steps[k]
+            let f = s.kind == .gemm ? 2 * Double(s.m) * Double(s.n) * Double(s.k) : 0
+            return StepProfile(node: s.node, isGEMM: s.kind == .gemm, seconds: Double(ns[k]) / 1e9 / Double(max(runs, 1)), flops: f)
+        }
+    }
+
+    private func run(profile: UnsafeMutablePointer<[UInt64]>?) throws {
         let pool = ParallelFor.shared
-        for s in steps {
+        for (index, s) in steps.enumerated() {
+            let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             switch s.kind {
             case .kernel:
                 if s.parallel {
@@ -297,9 +324,12 @@ public final class JITProgram: Program {
                     s.kernel!(s.args, 0, Int64(s.n0))
                 }
             case .gemm:
+                // OpenBLAS's own threads need both cores: stop our idle worker spinning first.
+                if s.parkFirst { pool.park() }
                 cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
                             s.m, s.n, s.k, 1, s.a, s.transA ? s.m : s.k, s.b, s.transB ? s.k : s.n, 0, s.c, s.n)
             }
+            if let p = profile { p.pointee[index] += DispatchTime.now().uptimeNanoseconds - t0 }
             if checkFinite { try checkStep(s) }
         }
         for c in carryCopies { c.dst.update(from: c.src, count: c.count) }

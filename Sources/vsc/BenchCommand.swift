@@ -28,6 +28,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Untimed warm-up steps per backend.") var warmup: Int = 2
     @Option(help: "Backends to run, comma-separated.") var backends: String = "interp,jit"
     @Flag(help: "Print one JSON object instead of a table.") var json = false
+    @Flag(help: "Also profile the JIT program by step: sgemm vs kernels, the most expensive steps.") var profile = false
 
     func run() throws {
         let (forward, params, label) = try buildForward()
@@ -38,11 +39,13 @@ struct BenchCommand: ParsableCommand {
         var table: [(String, Stats)] = []
         var compileSeconds = 0.0, jitMedian: Double?, interpMedian: Double?
         var planned: (peak: Int, total: Int, persistent: Int, kernels: Int, gemms: Int)?
+        var profileReport: String?
         for b in [Backend.interp, .jit] where selected.contains(b.rawValue) {
             let t0 = Date()
             let p = try makeProgram(step, backend: b)
             let build = Date().timeIntervalSince(t0)
             if b == .jit { compileSeconds = build }
+            if let j = p as? JITProgram, profile { profileReport = try profileText(j) }
             if let j = p as? JITProgram {
                 planned = (j.memoryPlan.peakBytes, j.memoryPlan.totalBufferBytes, j.memoryPlan.persistentBytes, j.kernelCount, j.gemmCount)
             }
@@ -65,6 +68,7 @@ struct BenchCommand: ParsableCommand {
         results["buffer_bytes"] = planned?.total ?? bytes
         results["peak_bytes"] = planned.map { $0.peak + $0.persistent } ?? bytes
         if let p = planned { results["jit_kernels"] = p.kernels; results["jit_gemms"] = p.gemms }
+        if let r = profileReport { FileHandle.standardError.write(r.data(using: .utf8)!) }
         if json {
             let d = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys])
             print(String(data: d, encoding: .utf8)!)
@@ -85,6 +89,29 @@ struct BenchCommand: ParsableCommand {
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
+
+    /// Where a JIT step's time goes: sgemm calls vs JIT kernels, and the most expensive steps.
+    func profileText(_ p: JITProgram) throws -> String {
+        for _ in 0..<warmup { try p.run() }
+        let prof = try p.profile(runs: max(3, steps / 2))
+        let total = prof.map(\.seconds).reduce(0, +)
+        let gemm = prof.filter(\.isGEMM), kernels = prof.filter { !$0.isGEMM }
+        let gemmS = gemm.map(\.seconds).reduce(0, +), kernelS = kernels.map(\.seconds).reduce(0, +)
+        var out = "profile of one JIT step (\(String(format: "%.2f", total * 1000)) ms, timed per step):\n"
+        out += String(format: "  sgemm   %3d calls  %8.2f ms  (%4.1f%%)  %6.1f GFLOP/s\n", gemm.count, gemmS * 1000, 100 * gemmS / total,
+                      gemm.map(\.flops).reduce(0, +) / gemmS / 1e9)
+        out += String(format: "  kernels %3d calls  %8.2f ms  (%4.1f%%)\n", kernels.count, kernelS * 1000, 100 * kernelS / total)
+        out += "  most expensive steps:\n"
+        for s in prof.sorted(by: { $0.seconds > $1.seconds }).prefix(12) {
+            let n = p.graph[s.node]
+            var what = "\(n.op.name) \(IRPrinter.type(n.dtype, n.shape))"
+            if s.isGEMM { what += String(format: "  %.1f GFLOP/s", s.flops / s.seconds / 1e9) }
+            if case .fused(let k) = n.op { what += " (\(k.nodes.count) body nodes)" }
+            if let l = n.location { what += "  // \(l)" }
+            out += String(format: "    %7.3f ms  %%%d  ", s.seconds * 1000, s.node) + what + "\n"
+        }
+        return out
+    }
 
     /// The forward graph (outputs "loss"), initial parameter values and a label.
     func buildForward() throws -> (Graph, [String: [Float]], String) {
