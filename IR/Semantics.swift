@@ -36,7 +36,7 @@ extension Double: ScalarMath {
 public enum Semantics {
     /// The value of `n` from its operand values and shapes; nil for leaves fed from outside,
     /// `arg`, matmul and fused kernels (the interpreter handles those).
-    public static func evaluate<T: ScalarMath>(_ n: Node, _ ins: [[T]], shapes: [Shape]) -> [T]? {
+    @inlinable public static func evaluate<T: ScalarMath>(_ n: Node, _ ins: [[T]], shapes: [Shape]) -> [T]? {
         let count = n.elementCount
         switch n.op {
         case .constant(let c):
@@ -137,7 +137,7 @@ public enum Elementwise {
 }
 
 /// Row-major strides of a shape.
-public func strides(_ s: Shape) -> [Int] {
+@inlinable public func strides(_ s: Shape) -> [Int] {
     var st = Array(repeating: 1, count: s.count)
     var acc = 1
     for d in stride(from: s.count - 1, through: 0, by: -1) { st[d] = acc; acc *= s[d] }
@@ -154,7 +154,7 @@ public protocol IndexMap {
 
 public struct BroadcastMap: IndexMap {
     public let outShape: Shape, inStrides: [Int], inOffset = 0
-    public init(from s: Shape, to t: Shape) {
+    @inlinable public init(from s: Shape, to t: Shape) {
         outShape = t
         let st = strides(s), off = t.count - s.count
         inStrides = (0..<t.count).map { d in d < off || s[d - off] == 1 ? 0 : st[d - off] }
@@ -163,7 +163,7 @@ public struct BroadcastMap: IndexMap {
 
 public struct TransposeMap: IndexMap {
     public let outShape: Shape, inStrides: [Int], inOffset = 0
-    public init(perm: [Int], outShape: Shape) {
+    @inlinable public init(perm: [Int], outShape: Shape) {
         self.outShape = outShape
         var inShape = Array(repeating: 0, count: perm.count)
         for (o, i) in perm.enumerated() { inShape[i] = outShape[o] }
@@ -174,14 +174,14 @@ public struct TransposeMap: IndexMap {
 
 public struct SliceMap: IndexMap {
     public let outShape: Shape, inStrides: [Int], inOffset: Int
-    public init(start: [Int], outShape: Shape, inShape: Shape) {
+    @inlinable public init(start: [Int], outShape: Shape, inShape: Shape) {
         self.outShape = outShape
         inStrides = strides(inShape)
         inOffset = zip(start, inStrides).map(*).reduce(0, +)
     }
 }
 
-public func gather<T>(_ x: [T], map: some IndexMap) -> [T] {
+@inlinable public func gather<T>(_ x: [T], map: some IndexMap) -> [T] {
     let n = map.outShape.elementCount
     if n == 0 { return [] }
     var out = [T](); out.reserveCapacity(n)
@@ -206,7 +206,7 @@ public func gather<T>(_ x: [T], map: some IndexMap) -> [T] {
 
 /// Reduces `x` (of `shape`) over `axes`, accumulating in Double (so the Float32 reference is not
 /// at the mercy of summation order).
-public func reduce<T: ScalarMath>(_ x: [T], shape: Shape, axes: [Int], op: ReduceOp, outCount: Int) -> [T] {
+@inlinable public func reduce<T: ScalarMath>(_ x: [T], shape: Shape, axes: [Int], op: ReduceOp, outCount: Int) -> [T] {
     var acc = [Double](repeating: op == .max ? -Double.infinity : 0, count: outCount)
     // Output stride per input axis (0 for reduced axes).
     let outShape = shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
