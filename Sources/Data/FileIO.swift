@@ -97,19 +97,16 @@ struct ByteReader {
         return v
     }
 
-    mutating func u32LE(_ what: String) throws -> UInt32 {
-        try need(4, what)
-        var v: UInt32 = 0
-        for k in (0..<4).reversed() { v = v << 8 | UInt32(bytes[offset + k]) }
-        offset += 4
-        return v
-    }
+    mutating func u32LE(_ what: String) throws -> UInt32 { try littleEndian(what) }
+    mutating func u64LE(_ what: String) throws -> UInt64 { try littleEndian(what) }
 
-    mutating func u64LE(_ what: String) throws -> UInt64 {
-        try need(8, what)
-        var v: UInt64 = 0
-        for k in (0..<8).reversed() { v = v << 8 | UInt64(bytes[offset + k]) }
-        offset += 8
+    /// A little-endian unsigned integer of T's width.
+    mutating func littleEndian<T: FixedWidthInteger & UnsignedInteger>(_ what: String) throws -> T {
+        let n = T.bitWidth / 8
+        try need(n, what)
+        var v: T = 0
+        for k in (0..<n).reversed() { v = v << 8 | T(bytes[offset + k]) }
+        offset += n
         return v
     }
 

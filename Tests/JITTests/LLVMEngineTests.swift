@@ -260,36 +260,7 @@ private let markKernel: ParallelKernel = { args, begin, end in
 }
 
 @Test func parallelForWithJITKernel() throws {
-    let ir = """
-    define void @add(i8** %args, i64 %begin, i64 %end) {
-    entry:
-      %pa = getelementptr i8*, i8** %args, i64 0
-      %pb = getelementptr i8*, i8** %args, i64 1
-      %pc = getelementptr i8*, i8** %args, i64 2
-      %a8 = load i8*, i8** %pa
-      %b8 = load i8*, i8** %pb
-      %c8 = load i8*, i8** %pc
-      %a = bitcast i8* %a8 to float*
-      %b = bitcast i8* %b8 to float*
-      %c = bitcast i8* %c8 to float*
-      %empty = icmp sge i64 %begin, %end
-      br i1 %empty, label %exit, label %loop
-    loop:
-      %i = phi i64 [ %begin, %entry ], [ %next, %loop ]
-      %qa = getelementptr inbounds float, float* %a, i64 %i
-      %qb = getelementptr inbounds float, float* %b, i64 %i
-      %qc = getelementptr inbounds float, float* %c, i64 %i
-      %va = load float, float* %qa
-      %vb = load float, float* %qb
-      %s = fadd float %va, %vb
-      store float %s, float* %qc
-      %next = add nsw i64 %i, 1
-      %done = icmp eq i64 %next, %end
-      br i1 %done, label %exit, label %loop
-    exit:
-      ret void
-    }
-    """
+    let ir = addKernelIR  // the 3-buffer add loop shared with JITBenchmarks.swift
     let engine = try LLVMEngine()
     let m = try engine.compile(moduleIR: ir, name: "add", symbols: ["add"])
     let add = try m.function("add", as: ParallelKernel.self)
