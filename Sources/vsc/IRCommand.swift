@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IR
 import JIT
+import Passes
 import Runtime
 
 /// Reads and parses an IR file, turning parse errors into `FILE:LINE:COL: error:` messages.
@@ -43,11 +44,12 @@ enum Backend: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// A program for `g` on the chosen backend; JIT compile errors name the kernel and its IR.
-func makeProgram(_ g: Graph, backend: Backend) throws -> Program {
+/// `pipeline` is what the JIT runs before lowering (nil when the caller has optimised already).
+func makeProgram(_ g: Graph, backend: Backend, pipeline: PassManager? = .default) throws -> Program {
     switch backend {
     case .interp: return InterpreterProgram(g)
     case .jit:
-        do { return try JITProgram(g) }
+        do { return try JITProgram(g, pipeline: pipeline) }
         catch let e as JITError { throw CLIError("error: JIT compilation failed: \(e)") }
         catch let e as LoweringError { throw CLIError("error: \(e)") }
     }

@@ -9,13 +9,10 @@ import Train
 
 /// The backends `--backend` accepts, as program factories.
 func backendFactory(_ name: String) throws -> BackendFactory {
-    switch name {
-    case "interp": return { InterpreterProgram($0) }
+    guard let b = Backend(rawValue: name) else { throw ValidationError("unknown backend '\(name)' (choose interp or jit)") }
     // The trainer (and eval) run the pass pipeline themselves (TrainOptions.optimize); the JIT
     // compiles what it is given rather than optimising a second time.
-    case "jit": return { try JITProgram($0, pipeline: nil) }
-    default: throw ValidationError("unknown backend '\(name)' (choose interp or jit)")
-    }
+    return { try makeProgram($0, backend: b, pipeline: nil) }
 }
 
 /// Reads a spec file, returning the parsed spec and its text (stored in checkpoints).
