@@ -120,7 +120,7 @@ public final class JITProgram: Program {
                         addNest(nest, node: i, slots: [i] + n.inputs.dropFirst(2).map { Optional($0) })
                     }
                 case .fused(let k):
-                    let nest = try lowerBody(k.nodes, result: k.result, argSlots: Array(1...max(1, n.inputs.count)).prefix(n.inputs.count).map { $0 },
+                    let nest = try lowerBody(k.nodes, result: k.result, argSlots: Array(1..<(n.inputs.count + 1)),
                                              slots: n.inputs.count + 1)
                     addNest(nest, node: i, slots: [i] + n.inputs.map { Optional($0) })
                 case .concat(let axis):
@@ -136,7 +136,7 @@ public final class JITProgram: Program {
                     }
                 default:
                     let body = standaloneBody(graph, i)
-                    let nest = try lowerBody(body, result: body.count - 1, argSlots: Array(1...max(1, n.inputs.count)).prefix(n.inputs.count).map { $0 },
+                    let nest = try lowerBody(body, result: body.count - 1, argSlots: Array(1..<(n.inputs.count + 1)),
                                              slots: n.inputs.count + 1)
                     addNest(nest, node: i, slots: [i] + n.inputs.map { Optional($0) })
                 }

@@ -65,8 +65,12 @@ public final class InterpreterProgram: Program {
     public func output(_ name: String) -> UnsafeBufferPointer<Float>? {
         outs[name].map { UnsafeBufferPointer($0) }
     }
+    /// Built once: its last-use table depends only on the graph.
+    private lazy var interpreter = Interpreter<Float>(graph)
+
     public func run() throws {
-        let interp = Interpreter<Float>(graph, checkFinite: checkFinite)
+        let interp = interpreter
+        interp.checkFinite = checkFinite
         let results = try interp.run(leaves.mapValues { Array($0) })
         for (name, v) in results {
             if outs[name] == nil { outs[name] = .allocate(capacity: v.count) }
