@@ -155,17 +155,10 @@ public final class ModelRunner {
         let p = try program("encode", batch: B)
         var mu = [Float](), lv = [Float](), gamma = [Float]()
         mu.reserveCapacity(n * J); lv.reserveCapacity(n * J)
-        var start = 0
-        while start < n {
-            let k = min(B, n - start)
-            var chunk = Array(x[start * d..<(start + k) * d])
-            if k < B { chunk += [Float](repeating: 0, count: (B - k) * d) }
-            try p.set("x", chunk)
-            try p.run()
+        try runBatched(p, input: "x", values: x, rowSize: d, batch: B) { k in
             mu += try out(p, "mu").prefix(k * J)
             lv += try out(p, "logvar").prefix(k * J)
             if spec.isVSC { gamma += try out(p, "gamma").prefix(k * J) }
-            start += k
         }
         return Encodings(mu: Matrix(rows: n, columns: J, values: mu), logvar: Matrix(rows: n, columns: J, values: lv),
                          gamma: spec.isVSC ? Matrix(rows: n, columns: J, values: gamma) : nil)
@@ -179,15 +172,8 @@ public final class ModelRunner {
         let B = min(64, max(n, 1))
         let p = try program("decode", batch: B)
         var out = [Float]()
-        var start = 0
-        while start < n {
-            let k = min(B, n - start)
-            var chunk = Array(z[start * J..<(start + k) * J])
-            if k < B { chunk += [Float](repeating: 0, count: (B - k) * J) }
-            try p.set("z", chunk)
-            try p.run()
+        try runBatched(p, input: "z", values: z, rowSize: J, batch: B) { k in
             out += try self.out(p, "xmean").prefix(k * d)
-            start += k
         }
         return out
     }
@@ -221,6 +207,23 @@ public final class ModelRunner {
         recon /= total; kl /= total; sparsity /= total
         return ELBOEstimate(elbo: -(recon + kl), recon: recon, kl: kl, sparsity: sparsity,
                             samples: max(1, samples), lambda: 1, c: c)
+    }
+
+    /// Feeds `values` (rows of `rowSize`) to `p`'s `input` in batches of `batch` rows, padding
+    /// the last batch with zeros, runs it, and hands each batch's real row count to `body`.
+    func runBatched(_ p: Program, input: String, values: [Float], rowSize: Int, batch: Int,
+                    _ body: (Int) throws -> Void) throws {
+        let n = values.count / rowSize
+        var start = 0
+        while start < n {
+            let k = min(batch, n - start)
+            var chunk = Array(values[start * rowSize..<(start + k) * rowSize])
+            if k < batch { chunk += [Float](repeating: 0, count: (batch - k) * rowSize) }
+            try p.set(input, chunk)
+            try p.run()
+            try body(k)
+            start += k
+        }
     }
 
     func out(_ p: Program, _ name: String) throws -> UnsafeBufferPointer<Float> {
