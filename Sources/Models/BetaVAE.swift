@@ -33,11 +33,7 @@ public struct BetaVAEModel: GraphBuilderModel {
     }
 
     public func buildEncode(_ ctx: ModelContext, batch: Int) throws {
-        let g = ctx.graph
-        let x = try normaliseInputs(try g.input(GraphNames.x, [batch, spec.inputDim]), spec.inputNormalisation)
-        let e = try recognition(x, ctx)
-        try g.output("mu", e.mu)
-        try g.output("logvar", e.logvar)
+        _ = try encodeOutputs(ctx, batch: batch)
     }
 }
 

@@ -56,10 +56,7 @@ public struct VSCModel: GraphBuilderModel {
 
     public func buildEncode(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
-        let x = try normaliseInputs(try g.input(GraphNames.x, [batch, spec.inputDim]), spec.inputNormalisation)
-        let e = try recognition(x, ctx)
-        try g.output("mu", e.mu)
-        try g.output("logvar", e.logvar)
+        let (x, e) = try encodeOutputs(ctx, batch: batch)
         try g.output("gamma", try SpikeHead(spec.spike).gamma(e.v!))
         try g.output("selection", try selection(x, ctx))
     }
@@ -68,12 +65,24 @@ public struct VSCModel: GraphBuilderModel {
 /// A model written as builder functions on a `ModelContext`; the three graphs, the decoder and
 /// the initial values follow from them.
 public protocol GraphBuilderModel: GenerativeModel {
+    var recognition: RecognitionNetwork { get }
     var generative: GenerativeNetwork { get }
     func buildTrain(_ ctx: ModelContext, batch: Int) throws
     func buildEncode(_ ctx: ModelContext, batch: Int) throws
 }
 
 extension GraphBuilderModel {
+    /// The encode graph's input "x" (normalised as the spec says), the recognition network's
+    /// output, and its "mu" / "logvar" outputs: what every model's encode graph starts with.
+    public func encodeOutputs(_ ctx: ModelContext, batch: Int) throws -> (x: Tensor, encoding: RecognitionNetwork.Output) {
+        let g = ctx.graph
+        let x = try normaliseInputs(try g.input(GraphNames.x, [batch, spec.inputDim]), spec.inputNormalisation)
+        let e = try recognition(x, ctx)
+        try g.output("mu", e.mu)
+        try g.output("logvar", e.logvar)
+        return (x, e)
+    }
+
     public func buildDecode(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
         let out = try generative(try g.input(GraphNames.z, [batch, spec.latent]), ctx)
