@@ -23,18 +23,37 @@ public enum Optimizer: Hashable, Sendable {
 /// - outputs `"new.<p>"` for every updated parameter, and (Adam) `"new.adam.m.<p>"`, `"new.adam.v.<p>"`;
 /// - the original outputs are kept, unchanged and in their order, before the new ones.
 ///
+/// - with `clipNorm`: output `"grad_norm"` — the global L2 norm ‖g‖₂ of all parameters' gradients
+///   before clipping; every gradient is scaled by min(1, clipNorm / ‖g‖₂) before the update
+///   (one rare huge gradient would otherwise poison Adam's second moment for thousands of steps).
+///
 /// Parameters the loss does not depend on are left alone (no update output). Throws if `loss` is
 /// not an output, if the loss is not differentiable with respect to the parameters (see `grad`), or
 /// if one of the names above is already used by a leaf.
-public func buildTrainStep(_ g: Graph, loss: String, optimizer: Optimizer) throws -> Graph {
+public func buildTrainStep(_ g: Graph, loss: String, optimizer: Optimizer, clipNorm: Double? = nil) throws -> Graph {
     guard let lossID = g.output(loss) else {
         throw IRError("buildTrainStep: the graph @\(g.name) has no output \"\(loss)\" (outputs: \(g.outputs.map(\.name).joined(separator: ", ")))")
     }
     let step = g.copy()
     let live = step.live(from: [lossID])
     let params = step.parameters.filter { live[$0.node] }
-    let grads = try grad(of: lossID, wrt: params.map(\.node), in: step)
+    var grads = try grad(of: lossID, wrt: params.map(\.node), in: step)
     let dtype = step[lossID].dtype
+    if let clipNorm {
+        guard clipNorm > 0, clipNorm.isFinite else { throw IRError("buildTrainStep: clipNorm must be a positive number, got \(clipNorm)") }
+        var total: Tensor?
+        for gp in grads {
+            let s = try Tensor(step, gp).square().sum()
+            total = try total.map { try $0.binary(.add, s) } ?? s
+        }
+        if let total {
+            let norm = try total.sqrt()
+            try step.output("grad_norm", norm)
+            // min(1, clip / (‖g‖ + tiny)): exactly 1 (no change) while the norm is below the bound.
+            let scale = try step.constant(clipNorm, dtype: dtype).binary(.div, norm.binary(.add, 1e-12)).binary(.min, step.constant(1, dtype: dtype))
+            grads = try grads.map { try Tensor(step, $0).binary(.mul, scale).id }
+        }
+    }
 
     let lr = try step.input("lr", [], dtype: dtype)
     switch optimizer {

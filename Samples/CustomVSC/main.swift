@@ -52,12 +52,11 @@ struct TwoLayerBernoulliVSC: GenerativeModel {
     }
 
     /// Encodes into a spike-and-slab, with the warm-up λ applied when given.
-    func encode(_ x: Tensor, lambda: Tensor?, _ ctx: ModelContext) throws -> (q: SpikeSlab, gamma: Tensor) {
+    // The un-warmed posterior q_φ: Algorithm 1 uses it in the KL, and the warmed one only for the draw.
+    func encode(_ x: Tensor, _ ctx: ModelContext) throws -> (q: SpikeSlab, gamma: Tensor) {
         let e = try encoder(x, ctx)
         let gamma = try SpikeHead(spec.spike).gamma(e.v!)
-        var (mu, logvar) = (e.mu, e.logvar)
-        if let lambda { (mu, logvar) = try SpikeWarmup(spec.warmupForm)(mu: mu, logvar: logvar, lambda: lambda) }
-        return (try SpikeSlab(mu: mu, logvar: logvar, gamma: gamma), gamma)
+        return (try SpikeSlab(mu: e.mu, logvar: e.logvar, gamma: gamma), gamma)
     }
 
     // The training graph, following the conventions of `GenerativeModel`: inputs "x", "lambda",
@@ -67,15 +66,18 @@ struct TwoLayerBernoulliVSC: GenerativeModel {
         let x = try g.input("x", [batch, spec.inputDim])
         let lambda = try g.input("lambda", []), c = try g.input("c", []), step = try g.input("step", [])
 
-        let (q, gamma) = try encode(x, lambda: lambda, ctx)
-        let z = try SpikeSlabSampler(seed: spec.seed)(mu: q.mu, logvar: q.logvar, gamma: gamma, c: c, key: step)
+        let (q, gamma) = try encode(x, ctx)
+        let warm = try SpikeWarmup(spec.warmupForm)(mu: q.mu, logvar: q.logvar, lambda: lambda)
+        let z = try SpikeSlabSampler(seed: spec.seed)(mu: warm.mu, logvar: warm.logvar, gamma: gamma, c: c, key: step)
         let out = try decoder(z, ctx)
         let recon = try (out.logits!.softplus() - x * out.logits!).sum(axes: [1])   // Bernoulli −log p(x|z)
 
         let prior = PseudoInputPrior(count: spec.prior.pseudoInputs, inputs: spec.inputDim)
-        let (p, pseudoGamma) = try encode(try prior.pseudoInputs(ctx), lambda: lambda, ctx)
+        let (p0, rawPseudoGamma) = try encode(try prior.pseudoInputs(ctx), ctx)
+        let pseudoGamma = try priorSpike(rawPseudoGamma, sharpness: spec.prior.spikeSharpness)
+        let p = try SpikeSlab(mu: p0.mu, logvar: p0.logvar, gamma: pseudoGamma)
         let weights = try SelectionFunction(inputs: spec.inputDim, pseudoInputs: spec.prior.pseudoInputs,
-                                            a: spec.prior.selection.a, b: spec.prior.selection.b)(x, ctx)
+                                            selection: spec.prior.selection)(x, ctx)
         let kl = try PseudoInputPrior.weightedKL(q: q, p: p, weights: weights)
         let sparsity = try SparsityTerm(alpha: spec.prior.alpha)(pseudoGamma: pseudoGamma, weights: weights)
 

@@ -22,9 +22,8 @@ public struct BetaVAEModel: GraphBuilderModel {
 
     public func buildTrain(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
-        let (x0, _, _, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
-        let x = try normaliseInputs(x0, spec.inputNormalisation)
-        let e = try recognition(x, ctx)
+        let (x, _, _, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
+        let e = try recognition(try normaliseInputs(x, spec.inputNormalisation), ctx)
         let eps = try g.randomNormal(e.mu.shape, key: step, seed: spec.seed &* 2 &+ 1)
         let z = e.mu + (try (e.logvar * 0.5).exp()) * eps
         let recon = try generative.head.negativeLogLikelihood(try generative(z, ctx), x)

@@ -77,11 +77,13 @@ public struct MLP {
     }
 }
 
-/// Input normalisation (`input_normalisation`), applied inside the graphs to the data and to
-/// VSC's pseudo-inputs alike: `unit_l2` scales each row to unit L2 norm (the authors' code).
+/// The encoder's view of an input (`input_normalisation`), applied inside the graphs to the data
+/// and to VSC's pseudo-inputs alike (the likelihood models the raw data): `unit_l2` scales each
+/// row to unit L2 norm (the authors' code), `signed` maps [0, 1] to [−1, 1].
 public func normaliseInputs(_ x: Tensor, _ mode: ModelSpec.InputNormalisation) throws -> Tensor {
     switch mode {
     case .none: return x
+    case .signed: return try (x * 2 - 1).reshape(x.shape)
     case .unitL2:
         let norm = try x.square().sum(axes: [-1], keepDims: true).maximum(1e-12).sqrt()
         return try (x / norm).reshape(x.shape)

@@ -32,11 +32,21 @@ public struct ModelSpec: Equatable, Sendable {
         /// Smooth: log γ = −softplus(−v).
         case logsigmoid
     }
+    public enum SelectionKind: String, Equatable, Sendable, CaseIterable {
+        /// Supplementary A.3 as printed: a ReLU layer, normalised to unit sum, u* = sigmoid(a·(u − b)).
+        /// With the weighted mean this is a softmax of temperature 1/a: at a = 60 it picks one
+        /// pseudo-input for every example from step 0 (the audit's F1).
+        case paper
+        /// The authors' code (`_calc_selection`): a sigmoid layer (Xavier, bias 0), L2-normalised.
+        /// The weights start near-uniform, so every pseudo-input receives gradient.
+        case authors
+    }
     public struct Selection: Equatable, Sendable {
-        /// Sharpness a and offset b of sigmoid(a·(u − b)).
+        public var kind: SelectionKind
+        /// Sharpness a and offset b of sigmoid(a·(u − b)) (kind paper only).
         public var a: Double
         public var b: Double
-        public init(a: Double = 60, b: Double = 0.5) { self.a = a; self.b = b }
+        public init(kind: SelectionKind = .authors, a: Double = 60, b: Double = 0.5) { self.kind = kind; self.a = a; self.b = b }
     }
     public struct Prior: Equatable, Sendable {
         /// Prior spike probability α ∈ (0, 1).
@@ -44,8 +54,12 @@ public struct ModelSpec: Equatable, Sendable {
         /// Number of learned pseudo-inputs U.
         public var pseudoInputs: Int
         public var selection: Selection
-        public init(alpha: Double = 0.5, pseudoInputs: Int = 100, selection: Selection = Selection()) {
-            self.alpha = alpha; self.pseudoInputs = pseudoInputs; self.selection = selection
+        /// ν of the bounded prior spike γ_u' = sigmoid(ν·(γ_u − ½)) (the authors' code; the paper is
+        /// silent): γ_u' ∈ [0.0067, 0.9933] at ν = 10, so switching on a dimension the prior has
+        /// switched off costs at most log(1/0.0067) ≈ 5 nats. nil: the raw γ_u (the paper).
+        public var spikeSharpness: Double?
+        public init(alpha: Double = 0.5, pseudoInputs: Int = 100, selection: Selection = Selection(), spikeSharpness: Double? = 10) {
+            self.alpha = alpha; self.pseudoInputs = pseudoInputs; self.selection = selection; self.spikeSharpness = spikeSharpness
         }
     }
     public enum CSchedule: Equatable, Sendable {
@@ -70,16 +84,36 @@ public struct ModelSpec: Equatable, Sendable {
         public var learningRate: [LearningRatePhase]
         /// Reset Adam's moments when the learning rate changes phase (the authors' code).
         public var freshAdamAtDrop: Bool
+        /// Global-norm gradient clipping: the gradients of all parameters are scaled by
+        /// min(1, clip / ‖g‖₂) before the optimiser sees them. nil: no clipping.
+        public var clipGradNorm: Double?
         public init(warmupIterations: Int = 0, rampIterations: Int = 0, c: CSchedule = .linear(start: 50, end: 200, iterations: 0),
-                    learningRate: [LearningRatePhase] = [LearningRatePhase(until: nil, lr: 1e-3)], freshAdamAtDrop: Bool = false) {
+                    learningRate: [LearningRatePhase] = [LearningRatePhase(until: nil, lr: 1e-3)], freshAdamAtDrop: Bool = false,
+                    clipGradNorm: Double? = nil) {
             self.warmupIterations = warmupIterations; self.rampIterations = rampIterations; self.c = c
-            self.learningRate = learningRate; self.freshAdamAtDrop = freshAdamAtDrop
+            self.learningRate = learningRate; self.freshAdamAtDrop = freshAdamAtDrop; self.clipGradNorm = clipGradNorm
         }
     }
-    public enum InputNormalisation: String, Equatable, Sendable {
+    /// What the encoder (recognition network, selection function, pseudo-inputs) sees of an input.
+    /// The likelihood always models the data as given.
+    public enum InputNormalisation: String, Equatable, Sendable, CaseIterable {
         case none
         /// Each input scaled to unit L2 norm (the authors' code).
         case unitL2 = "unit_l2"
+        /// 2x − 1: binary pixels as ±1. Every Smiley image then has the same squared norm, so the
+        /// early "switch off" pressure on the spikes no longer falls hardest on the images with the
+        /// most on-pixels (those with a hat or a bow tie), which made VSC code attributes by their
+        /// absence (the audit's F3).
+        case signed
+    }
+    /// Soft bounds on the slab parameters inside the prior term (both q and the pseudo-inputs'
+    /// components): log σ² → L·tanh(log σ² / L), μ → M·tanh(μ / M). The decoder sees the raw μ.
+    /// On dimensions switched off, nothing else holds the slabs, and their drift (log σ² of +26
+    /// and −31, |μ| of 42 in the audit's F6) made the KL explode once γ moved.
+    public struct SlabBounds: Equatable, Sendable {
+        public var logvar: Double
+        public var mu: Double
+        public init(logvar: Double = 8, mu: Double = 10) { self.logvar = logvar; self.mu = mu }
     }
     public enum WarmupForm: String, Equatable, Sendable {
         /// Slab N(λμ, λσ² + (1−λ)) (eq. 7).
@@ -102,6 +136,8 @@ public struct ModelSpec: Equatable, Sendable {
     public var schedules: Schedules
     public var inputNormalisation: InputNormalisation
     public var warmupForm: WarmupForm
+    /// VSC only; nil: unbounded (the paper).
+    public var slabBounds: SlabBounds?
     public var batchSize: Int
     public var iterations: Int
     public var seed: UInt64
@@ -111,14 +147,18 @@ public struct ModelSpec: Equatable, Sendable {
     public init(name: String, kind: Kind, data: DataSpec, inputDim: Int, hidden: [Int], latent: Int,
                 likelihood: Likelihood, spike: SpikeHead = .relu, prior: Prior = Prior(),
                 schedules: Schedules = Schedules(), inputNormalisation: InputNormalisation = .none,
-                warmupForm: WarmupForm = .paper, batchSize: Int, iterations: Int, seed: UInt64 = 0,
+                warmupForm: WarmupForm = .paper, slabBounds: SlabBounds? = nil, batchSize: Int, iterations: Int, seed: UInt64 = 0,
                 checkpointEvery: Int = 1000, evalEvery: Int = 1000) {
         self.name = name; self.kind = kind; self.data = data; self.inputDim = inputDim; self.hidden = hidden
         self.latent = latent; self.likelihood = likelihood; self.spike = spike; self.prior = prior
         self.schedules = schedules; self.inputNormalisation = inputNormalisation; self.warmupForm = warmupForm
+        self.slabBounds = slabBounds
         self.batchSize = batchSize; self.iterations = iterations; self.seed = seed
         self.checkpointEvery = checkpointEvery; self.evalEvery = evalEvery
     }
+
+    /// The spec parser's `schedules.clip_grad_norm` for VSC.
+    public static let defaultClipGradNorm = 100.0
 
     public var isVSC: Bool { if case .vsc = kind { return true } else { return false } }
     public var beta: Double { if case .vae(let b) = kind { return b } else { return 1 } }

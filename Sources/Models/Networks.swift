@@ -42,6 +42,16 @@ public struct GenerativeNetwork {
 public enum GraphNames {
     public static let x = "x", z = "z", lambda = "lambda", c = "c", step = "step"
     public static let loss = "loss", recon = "recon", kl = "kl", sparsity = "sparsity", elbo = "elbo"
+    /// The train graph's optional diagnostic outputs (VSC), read by the training loop when it logs.
+    public enum Diagnostic: String, CaseIterable, Sendable {
+        /// Selection weights u* [B, U].
+        case selection
+        /// The data's spike probabilities γ [B, J].
+        case gamma
+        /// The prior components' spike probabilities as the prior term uses them [U, J].
+        case priorGamma = "prior_gamma"
+        public var output: String { "diag." + rawValue }
+    }
 }
 
 /// Declares the train graph's inputs: x [batch, D] and the scalars λ, c, step.

@@ -46,7 +46,13 @@ public func loadSpec(path: String) throws -> ModelSpec {
 /// prior:                      # vsc only
 ///   alpha: 0.5                # prior spike probability α ∈ (0, 1)       (default 0.5)
 ///   pseudo_inputs: 100        # U > 0                                      (default 100)
-///   selection: {a: 60, b: 0.5}  # u* = sigmoid(a·(u − b)); a > 0, b ∈ (0, 1) (defaults 60, 0.5)
+///   selection: {kind: authors} # authors: sigmoid layer, L2-normalised (the authors' code; default)
+///                             # | paper: A.3's ReLU layer, unit sum, u* = sigmoid(a·(u − b)):
+///   #  selection: {kind: paper, a: 60, b: 0.5}   # a > 0, b ∈ (0, 1) (defaults 60, 0.5)
+///   spike_sharpness: 10       # ν > 0 of the bounded prior spike sigmoid(ν(γ_u − ½)), or none
+///                             # (the raw γ_u, the paper)                   (default 10)
+/// slab_bounds: {logvar: 8, mu: 10}  # vsc only: soft bounds L·tanh(·/L) on the slabs inside the
+///                             # prior term, or none                         (default {8, 10})
 /// schedules:
 ///   warmup_iterations: 0      # spike pre-training with λ = 0 (Algorithm 1's N_warmup) ≥ 0 (default 0)
 ///   ramp_iterations: 0        # then λ rises linearly 0 → 1 over this many iterations ≥ 0 (default 0)
@@ -55,7 +61,10 @@ public func loadSpec(path: String) throws -> ModelSpec {
 ///   learning_rate: 1.0e-3     # a number, or phases [{until: 60000, lr: 5.0e-4}, {lr: 5.0e-5}]
 ///                             # (`until` exclusive and increasing; the last phase may omit it)
 ///   fresh_adam_at_drop: false # reset Adam's moments at each phase change (the authors' code)
-/// input_normalisation: none   # none | unit_l2 (each input scaled to unit L2 norm, authors' code)
+///   clip_grad_norm: 100       # global-norm gradient clipping bound > 0, or none
+///                             # (default: 100 for vsc, none for vae)
+/// input_normalisation: none   # the encoder's view of x: none | unit_l2 (each input scaled to unit
+///                             # L2 norm, authors' code) | signed (2x − 1); the likelihood sees x
 /// warmup_form: paper          # paper: slab N(λμ, λσ² + 1 − λ) | authors: N(λμ, (σ²)^λ)
 /// batch_size: 100             # > 0 (default 100)
 /// iterations: 10000           # > 0 (default 10000)
@@ -147,6 +156,11 @@ struct SpecReader {
         guard v > 0 && v < 1 else { throw error(n, key, "must be in (0, 1), got \(v)") }
         return v
     }
+    /// `none` (nil), or a value read by `read`.
+    func optional<T>(_ n: Node, _ key: String, _ read: (Node, String) throws -> T) throws -> T? {
+        if n.scalar?.string == "none" { return nil }
+        return try read(n, key)
+    }
     func string(_ n: Node, _ key: String) throws -> String {
         guard let s = n.scalar else { throw error(n, key, "expected a string, got \(describe(n))") }
         return s.string
@@ -168,7 +182,7 @@ struct SpecReader {
     }
 
     static let topKeys = ["name", "kind", "beta", "data", "input_dim", "hidden", "latent", "likelihood", "spike",
-                          "prior", "schedules", "input_normalisation", "warmup_form", "batch_size", "iterations",
+                          "prior", "schedules", "input_normalisation", "warmup_form", "slab_bounds", "batch_size", "iterations",
                           "seed", "checkpoint_every", "eval_every"]
 
     func read(_ root: Node, defaultName: String) throws -> ModelSpec {
@@ -184,7 +198,7 @@ struct SpecReader {
             kind = .vsc
         case "vae", "betavae", "beta-vae":
             let beta = try f["beta"].map { try positive($0, "beta") } ?? 1
-            for k in ["prior", "spike", "warmup_form"] where f[k] != nil {
+            for k in ["prior", "spike", "warmup_form", "slab_bounds"] where f[k] != nil {
                 throw error(f.keyNode(k), k, "only for kind vsc (this spec is kind vae)")
             }
             kind = .vae(beta: beta)
@@ -234,22 +248,31 @@ struct SpecReader {
         // prior
         var prior = ModelSpec.Prior()
         if let pn = f["prior"] {
-            let p = try fields(pn, "prior", allowed: ["alpha", "pseudo_inputs", "selection"])
+            let p = try fields(pn, "prior", allowed: ["alpha", "pseudo_inputs", "selection", "spike_sharpness"])
             if let a = p["alpha"] { prior.alpha = try open01(a, "prior.alpha") }
             if let u = p["pseudo_inputs"] { prior.pseudoInputs = try int(u, "prior.pseudo_inputs", min: 1) }
             if let sn = p["selection"] {
-                let s = try fields(sn, "prior.selection", allowed: ["a", "b"])
+                let s = try fields(sn, "prior.selection", allowed: ["kind", "a", "b"])
+                if let k = s["kind"] {
+                    prior.selection.kind = try choice(k, "prior.selection.kind", ModelSpec.SelectionKind.self, ModelSpec.SelectionKind.allCases)
+                }
+                for k in ["a", "b"] where s[k] != nil && prior.selection.kind != .paper {
+                    throw error(s.keyNode(k), "prior.selection." + k, "only for selection kind paper (A.3's sigmoid(a·(u − b)))")
+                }
                 if let a = s["a"] { prior.selection.a = try positive(a, "prior.selection.a") }
                 if let b = s["b"] { prior.selection.b = try open01(b, "prior.selection.b") }
             }
+            if let nu = p["spike_sharpness"] { prior.spikeSharpness = try optional(nu, "prior.spike_sharpness") { try positive($0, $1) } }
         }
 
         let iterations = try f["iterations"].map { try int($0, "iterations", min: 1) } ?? 10_000
 
         // schedules
         var sched = ModelSpec.Schedules()
+        if kind == .vsc { sched.clipGradNorm = ModelSpec.defaultClipGradNorm }
         if let sn = f["schedules"] {
-            let s = try fields(sn, "schedules", allowed: ["warmup_iterations", "ramp_iterations", "c", "learning_rate", "fresh_adam_at_drop"])
+            let s = try fields(sn, "schedules", allowed: ["warmup_iterations", "ramp_iterations", "c", "learning_rate", "fresh_adam_at_drop", "clip_grad_norm"])
+            if let cn = s["clip_grad_norm"] { sched.clipGradNorm = try optional(cn, "schedules.clip_grad_norm") { try positive($0, $1) } }
             if let w = s["warmup_iterations"] { sched.warmupIterations = try int(w, "schedules.warmup_iterations", min: 0) }
             if let r = s["ramp_iterations"] { sched.rampIterations = try int(r, "schedules.ramp_iterations", min: 0) }
             if let cn = s["c"] { sched.c = try cSchedule(cn) }
@@ -258,8 +281,18 @@ struct SpecReader {
         }
 
         let norm = try f["input_normalisation"].map {
-            try choice($0, "input_normalisation", ModelSpec.InputNormalisation.self, [.none, .unitL2])
+            try choice($0, "input_normalisation", ModelSpec.InputNormalisation.self, ModelSpec.InputNormalisation.allCases)
         } ?? .none
+        var slabBounds: ModelSpec.SlabBounds? = kind == .vsc ? ModelSpec.SlabBounds() : nil
+        if let bn = f["slab_bounds"] {
+            if bn.scalar?.string == "none" { slabBounds = nil } else {
+                let b = try fields(bn, "slab_bounds", allowed: ["logvar", "mu"])
+                var v = ModelSpec.SlabBounds()
+                if let l = b["logvar"] { v.logvar = try positive(l, "slab_bounds.logvar") }
+                if let m = b["mu"] { v.mu = try positive(m, "slab_bounds.mu") }
+                slabBounds = v
+            }
+        }
         let warm = try f["warmup_form"].map { try choice($0, "warmup_form", ModelSpec.WarmupForm.self, [.paper, .authors]) } ?? .paper
         let batch = try f["batch_size"].map { try int($0, "batch_size", min: 1) } ?? 100
         let seed = try f["seed"].map { try int($0, "seed", min: 0) } ?? 0
@@ -268,7 +301,7 @@ struct SpecReader {
 
         return ModelSpec(name: name, kind: kind, data: data, inputDim: inputDim, hidden: hidden, latent: latent,
                          likelihood: likelihood, spike: spike, prior: prior, schedules: sched,
-                         inputNormalisation: norm, warmupForm: warm, batchSize: batch, iterations: iterations,
+                         inputNormalisation: norm, warmupForm: warm, slabBounds: slabBounds, batchSize: batch, iterations: iterations,
                          seed: UInt64(seed), checkpointEvery: ckpt, evalEvery: evalEvery)
     }
 

@@ -101,24 +101,57 @@ public struct SpikeSlabSampler {
     }
 }
 
-/// The selection function C_ω (supplementary A.3, D.1): one fully connected layer with a ReLU on
-/// the observations, normalised to unit sum, then u* = sigmoid(a·(u − b)). [B, D] → [B, U].
-/// Parameters "<name>.w" [D, U], "<name>.b" [U].
+/// The selection function C_ω: observations [B, D] → weights u* [B, U] over the pseudo-inputs
+/// (only their ratios matter: the prior term is their weighted mean). Parameters "<name>.w"
+/// [D, U], "<name>.b" [U].
+/// - paper (supplementary A.3, D.1): one fully connected ReLU layer (He, bias 0.01), normalised
+///   to unit sum, then u* = sigmoid(a·(u − b)). The weighted mean divides out the common factor,
+///   so u* ∝ exp(a·u): a softmax of temperature 1/a that, at a = 60, hands every example the same
+///   pseudo-input from the first step, and the other pseudo-inputs never train.
+/// - authors (`_calc_selection` in the authors' code): a sigmoid layer (Xavier, bias 0),
+///   L2-normalised. It starts near-uniform, so every pseudo-input trains, and sharpens as the
+///   layer learns.
 public struct SelectionFunction {
     public var name: String
     public var inputs: Int
     public var pseudoInputs: Int
-    public var a: Double
-    public var b: Double
-    public init(name: String = "select", inputs: Int, pseudoInputs: Int, a: Double, b: Double) {
-        self.name = name; self.inputs = inputs; self.pseudoInputs = pseudoInputs; self.a = a; self.b = b
+    public var selection: ModelSpec.Selection
+    public init(name: String = "select", inputs: Int, pseudoInputs: Int, selection: ModelSpec.Selection) {
+        self.name = name; self.inputs = inputs; self.pseudoInputs = pseudoInputs; self.selection = selection
     }
     public func callAsFunction(_ x: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> Tensor {
-        let r = try Dense(name, inputs, pseudoInputs, activation: .relu, bias: 0.01)(x, ctx, file: file, line: line)
-        let total = try r.sum(axes: [-1], keepDims: true).maximum(1e-12)
-        let u = r / total
-        return try ((u - b) * a).sigmoid()
+        switch selection.kind {
+        case .paper:
+            let r = try Dense(name, inputs, pseudoInputs, activation: .relu, bias: 0.01)(x, ctx, file: file, line: line)
+            let total = try r.sum(axes: [-1], keepDims: true).maximum(1e-12)
+            let u = r / total
+            return try ((u - selection.b) * selection.a).sigmoid()
+        case .authors:
+            let s = try Dense(name, inputs, pseudoInputs)(x, ctx, file: file, line: line).sigmoid(file: file, line: line)
+            let norm = try s.square().sum(axes: [-1], keepDims: true).maximum(1e-24).sqrt()
+            return try (s / norm).reshape(s.shape)
+        }
     }
+}
+
+/// The prior's spike probabilities as the prior term and the sparsity term use them: the raw γ_u
+/// (the paper), or bounded as γ_u' = sigmoid(ν·(γ_u − ½)) (the authors' code, `spike_sharpness`
+/// ν). Unbounded, the sparsity term drives the unused dimensions' γ_u to ~1e-8, and switching one
+/// on then costs log(1/γ_u) ≈ 14 nats per example: the model cannot recruit new dimensions.
+public func priorSpike(_ gamma: Tensor, sharpness: Double?) throws -> Tensor {
+    guard let nu = sharpness else { return gamma }
+    return try ((gamma - 0.5) * nu).sigmoid()
+}
+
+/// Soft bounds on a spike-and-slab's slab parameters (`slab_bounds`): log σ² → L·tanh(log σ²/L),
+/// μ → M·tanh(μ/M). Smooth (the gradient never vanishes abruptly as a clamp's does) and the
+/// identity to first order near 0.
+public func boundedSlab(_ s: SpikeSlab, _ bounds: ModelSpec.SlabBounds?) throws -> SpikeSlab {
+    guard let bounds else { return s }
+    var r = s
+    r.logvar = try (s.logvar * (1 / bounds.logvar)).tanh() * bounds.logvar
+    r.mu = try (s.mu * (1 / bounds.mu)).tanh() * bounds.mu
+    return r
 }
 
 /// The pseudo-input prior (section 3.2): U learned pseudo-inputs x_u (parameter "<name>" [U, D],

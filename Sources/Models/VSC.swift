@@ -1,15 +1,19 @@
 import IR
 
-/// Variational Sparse Coding (Tonolini et al., UAI 2019), as issue 6 states it:
-/// - recognition net → μ, log σ², log γ (`SpikeHead`: −relu(−v) or −softplus(−v));
-/// - spike warm-up (eq. 7, `SpikeWarmup`) applied to the slabs of q(z|x) and of the prior's
-///   components alike (the whole recognition model is q_{φ,λ});
-/// - draw z = sigmoid(c·(η − 1 + γ)) ⊙ (μ + σ ⊙ ε) (`SpikeSlabSampler`, noise keyed by "step");
-/// - U learned pseudo-inputs through the same recognition net (`PseudoInputPrior`), selected by
-///   `SelectionFunction` on the observations;
-/// - prior term: selection-weighted mean of the spike-and-slab KLs (`SpikeSlabKL`);
-/// - sparsity term J·KL_Bern(γ̄_u* ‖ α) (`SparsityTerm`);
+/// Variational Sparse Coding (Tonolini et al., UAI 2019), Algorithm 1:
+/// - recognition net → μ, log σ², log γ (`SpikeHead`: −relu(−v) or −softplus(−v)) on the
+///   encoder's view of x (`input_normalisation`);
+/// - the draw (Algorithm 1 line 4) from the warmed posterior q_{φ,λ} (eq. 7, `SpikeWarmup`):
+///   z = sigmoid(c·(η − 1 + γ)) ⊙ (μ_λ + σ_λ ⊙ ε) (`SpikeSlabSampler`, noise keyed by "step");
+/// - the prior term (line 7) on the un-warmed q_φ(z|x) and prior components q_φ(z|x_u): the
+///   slabs get the KL's gradient from the first step, also while λ = 0;
+/// - U learned pseudo-inputs through the same recognition net (`PseudoInputPrior`), weighted by
+///   `SelectionFunction` on the observations; their spikes bounded by `priorSpike` (ν);
+/// - the KL's slab parameters soft-bounded (`slab_bounds`, `boundedSlab`);
+/// - sparsity term J·KL_Bern(γ̄_u* ‖ α) (`SparsityTerm`) on the same prior spikes;
 /// - loss (eq. 4, per example, batch mean) = recon + kl + sparsity; elbo = −(recon + kl).
+/// The train graph also outputs the collapse diagnostics (`GraphNames.diagnostics`): the
+/// selection weights, the data's and the prior's spike probabilities.
 public struct VSCModel: GraphBuilderModel {
     public let spec: ModelSpec
     public init(spec: ModelSpec) { self.spec = spec }
@@ -23,35 +27,39 @@ public struct VSCModel: GraphBuilderModel {
     }
     public var prior: PseudoInputPrior { PseudoInputPrior(count: spec.prior.pseudoInputs, inputs: spec.inputDim) }
     public var selection: SelectionFunction {
-        SelectionFunction(inputs: spec.inputDim, pseudoInputs: spec.prior.pseudoInputs,
-                          a: spec.prior.selection.a, b: spec.prior.selection.b)
+        SelectionFunction(inputs: spec.inputDim, pseudoInputs: spec.prior.pseudoInputs, selection: spec.prior.selection)
     }
 
-    /// Encodes `x` (already normalised) into a spike-and-slab with the warm-up λ applied.
-    func encode(_ x: Tensor, lambda: Tensor?, _ ctx: ModelContext) throws -> (q: SpikeSlab, rawGamma: Tensor) {
+    /// Encodes `x` (the encoder's view) into the un-warmed spike-and-slab q_φ and its raw γ.
+    func encode(_ x: Tensor, _ ctx: ModelContext) throws -> (q: SpikeSlab, rawGamma: Tensor) {
         let e = try recognition(x, ctx)
         let gamma = try SpikeHead(spec.spike).gamma(e.v!)
-        var mu = e.mu, lv = e.logvar
-        if let lambda { (mu, lv) = try SpikeWarmup(spec.warmupForm)(mu: mu, logvar: lv, lambda: lambda) }
-        return (try SpikeSlab(mu: mu, logvar: lv, gamma: gamma), gamma)
+        return (try SpikeSlab(mu: e.mu, logvar: e.logvar, gamma: gamma), gamma)
     }
 
     public func buildTrain(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
-        let (x0, lambda, c, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
-        let x = try normaliseInputs(x0, spec.inputNormalisation)
+        let (x, lambda, c, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
+        let xe = try normaliseInputs(x, spec.inputNormalisation)
 
-        let (q, gamma) = try encode(x, lambda: lambda, ctx)
-        let z = try SpikeSlabSampler(seed: spec.seed)(mu: q.mu, logvar: q.logvar, gamma: gamma, c: c, key: step)
+        let (q, gamma) = try encode(xe, ctx)
+        let warm = try SpikeWarmup(spec.warmupForm)(mu: q.mu, logvar: q.logvar, lambda: lambda)
+        let z = try SpikeSlabSampler(seed: spec.seed)(mu: warm.mu, logvar: warm.logvar, gamma: gamma, c: c, key: step)
         let recon = try generative.head.negativeLogLikelihood(try generative(z, ctx), x)
 
         let pseudo = try normaliseInputs(try prior.pseudoInputs(ctx), spec.inputNormalisation)
-        let (p, pseudoGamma) = try encode(pseudo, lambda: lambda, ctx)
-        let weights = try selection(x, ctx)
-        let kl = try PseudoInputPrior.weightedKL(q: q, p: p, weights: weights)
+        let (p0, rawPseudoGamma) = try encode(pseudo, ctx)
+        let pseudoGamma = try priorSpike(rawPseudoGamma, sharpness: spec.prior.spikeSharpness)
+        let p = try SpikeSlab(mu: p0.mu, logvar: p0.logvar, gamma: pseudoGamma)
+        let weights = try selection(xe, ctx)
+        let kl = try PseudoInputPrior.weightedKL(q: try boundedSlab(q, spec.slabBounds), p: try boundedSlab(p, spec.slabBounds),
+                                                 weights: weights)
         let sparsity = try SparsityTerm(alpha: spec.prior.alpha)(pseudoGamma: pseudoGamma, weights: weights)
 
         try trainOutputs(g, recon: recon, kl: kl, sparsity: sparsity, loss: recon + kl + sparsity)
+        try g.output(GraphNames.Diagnostic.selection.output, weights)
+        try g.output(GraphNames.Diagnostic.gamma.output, gamma)
+        try g.output(GraphNames.Diagnostic.priorGamma.output, pseudoGamma)
     }
 
     public func buildEncode(_ ctx: ModelContext, batch: Int) throws {

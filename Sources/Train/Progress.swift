@@ -12,10 +12,13 @@ public struct StepRecord: Equatable, Sendable {
     public var lambda: Double
     public var c: Double
     public var learningRate: Double
+    /// The global gradient norm before clipping (steps built with clipping only).
+    public var gradNorm: Float?
     public init(iteration: Int, loss: Float, recon: Float, kl: Float, sparsity: Float, elbo: Float,
-                lambda: Double, c: Double, learningRate: Double) {
+                lambda: Double, c: Double, learningRate: Double, gradNorm: Float? = nil) {
         self.iteration = iteration; self.loss = loss; self.recon = recon; self.kl = kl
         self.sparsity = sparsity; self.elbo = elbo; self.lambda = lambda; self.c = c; self.learningRate = learningRate
+        self.gradNorm = gradNorm
     }
     public var isFinite: Bool { loss.isFinite && recon.isFinite && kl.isFinite && sparsity.isFinite && elbo.isFinite }
 }
@@ -34,6 +37,8 @@ public final class ProgressBar {
     var lastLineLength = 0
     /// Write hook (stderr by default); tests capture it.
     var sink: (String) -> Void
+    /// Appended to every line until replaced (the training loop's collapse diagnostics).
+    public var note: String?
 
     public init(total: Int, startIteration: Int = 0, isTTY: Bool? = nil, plainEvery: Double = 10,
                 sink: ((String) -> Void)? = nil) {
@@ -58,6 +63,7 @@ public final class ProgressBar {
         let it = String(repeating: " ", count: max(0, width - String(r.iteration).count)) + "\(r.iteration)"
         var s = "\(pct) \(it)/\(total)  \(fmt(rate, 1)) it/s  ETA \(duration(eta))"
         s += "  loss \(fmt(r.loss))  recon \(fmt(r.recon))  kl \(fmt(r.kl))  sparsity \(fmt(r.sparsity))"
+        if let note { s += "  " + note }
         return s
     }
 
@@ -130,13 +136,14 @@ public final class MetricsWriter {
     }
     deinit { close(fd) }
 
-    public func log(_ r: StepRecord, time: Double, itPerSec: Double) throws {
+    /// One line: the record, then `extra` fields (diagnostics) in their order.
+    public func log(_ r: StepRecord, time: Double, itPerSec: Double, extra: [(String, Double)] = []) throws {
         let fields: [(String, String)] = [
             ("iteration", "\(r.iteration)"), ("time", json(time)), ("loss", json(Double(r.loss))),
             ("recon", json(Double(r.recon))), ("kl", json(Double(r.kl))), ("sparsity", json(Double(r.sparsity))),
             ("elbo", json(Double(r.elbo))), ("lambda", json(r.lambda)), ("c", json(r.c)),
             ("lr", json(r.learningRate)), ("it_per_s", json(itPerSec)),
-        ]
+        ] + extra.map { ($0.0, json($0.1)) }
         try writeAll("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}\n")
     }
 

@@ -60,6 +60,16 @@ public struct TrainOptions {
     }
 }
 
+extension GenerativeModel {
+    /// The whole training step as one graph: the model's train graph, its gradients and the Adam
+    /// update, with the spec's gradient clipping (`schedules.clip_grad_norm`). The one definition
+    /// `vsc train`, `vsc compile` and `vsc bench` share.
+    public func trainStepGraph(batch: Int) throws -> Graph {
+        try buildTrainStep(try trainGraph(batch: batch), loss: GraphNames.loss, optimizer: .adam(),
+                           clipNorm: spec.schedules.clipGradNorm)
+    }
+}
+
 /// What a finished run reports.
 public struct TrainSummary {
     /// Iterations completed in total (including those before a resume) and in this run.
@@ -141,8 +151,7 @@ public final class Trainer {
         guard data.dim == spec.inputDim else {
             throw TrainError("the training set \"\(data.name)\" has \(data.dim) features per example, the spec \"\(spec.name)\" expects input_dim \(spec.inputDim)")
         }
-        let forward = try model.trainGraph(batch: spec.batchSize)
-        let raw = try buildTrainStep(forward, loss: "loss", optimizer: .adam())
+        let raw = try model.trainStepGraph(batch: spec.batchSize)
         let step = try options.optimize?(raw) ?? raw
         stepGraph = step
         program = try backend(step)
@@ -201,7 +210,21 @@ public final class Trainer {
         iteration += 1
         return StepRecord(iteration: iteration, loss: out("loss"), recon: out("recon"), kl: out("kl"),
                           sparsity: out("sparsity"), elbo: out("elbo"),
-                          lambda: sv.lambda, c: sv.c, learningRate: sv.learningRate)
+                          lambda: sv.lambda, c: sv.c, learningRate: sv.learningRate,
+                          gradNorm: program.output(gradNormOutput).flatMap { $0.first })
+    }
+
+    let gradNormOutput = "grad_norm"
+
+    /// The collapse diagnostics of the last step's minibatch, if the model's train graph has the
+    /// diagnostic outputs (VSC).
+    public func diagnostics() -> CollapseDiagnostics? {
+        typealias D = GraphNames.Diagnostic
+        guard let sel = program.output(D.selection.output), let gamma = program.output(D.gamma.output),
+              let prior = program.output(D.priorGamma.output) else { return nil }
+        let u = spec.prior.pseudoInputs, j = spec.latent, b = spec.batchSize
+        guard sel.count == b * u, gamma.count == b * j, prior.count == u * j else { return nil }
+        return CollapseDiagnostics(selection: sel, gamma: gamma, priorGamma: prior, batch: b, pseudoInputs: u, latent: j)
     }
 
     func setScalar(_ name: String, _ v: Double) {
@@ -318,6 +341,7 @@ public final class Trainer {
         var lastLogTime = t0, lastLogIteration = start
         var records: [StepRecord] = []
         var last: StepRecord?
+        var window = WindowStatistics()
         defer { bar?.finish() }
 
         while iteration < totalIterations {
@@ -330,11 +354,21 @@ public final class Trainer {
             if !r.isFinite { try diagnoseNonFinite(r) }
             last = r
             records.append(r)
+            window.add(kl: r.kl, gradNorm: r.gradNorm, clip: spec.schedules.clipGradNorm)
             let now = Date()
             if r.iteration % max(1, options.logEvery) == 0 || r.iteration == totalIterations {
                 let rate = Double(r.iteration - lastLogIteration) / max(now.timeIntervalSince(lastLogTime), 1e-9)
-                try metrics.log(r, time: now.timeIntervalSince(t0), itPerSec: rate)
+                var extra: [(String, Double)] = [("max_kl_window", Double(window.maxKL)), ("median_kl_window", Double(window.medianKL))]
+                if let g = r.gradNorm {
+                    extra += [("grad_norm", Double(g)), ("max_grad_norm_window", Double(window.maxGradNorm ?? g)),
+                              ("clipped_steps_window", Double(window.clippedSteps))]
+                }
+                var note = "maxKL \(fmt(window.maxKL))"
+                if let d = diagnostics() { extra += d.fields; note = d.summary + "  " + note }
+                bar?.note = note
+                try metrics.log(r, time: now.timeIntervalSince(t0), itPerSec: rate, extra: extra)
                 lastLogTime = now; lastLogIteration = r.iteration
+                window = WindowStatistics()
             }
             bar?.update(r)
             try onStep?(r)
@@ -363,7 +397,7 @@ public final class Trainer {
         func m(_ f: (StepRecord) -> Float) -> Float { rs.map(f).reduce(0, +) / n }
         return StepRecord(iteration: lastR.iteration, loss: m(\.loss), recon: m(\.recon), kl: m(\.kl),
                           sparsity: m(\.sparsity), elbo: m(\.elbo), lambda: lastR.lambda, c: lastR.c,
-                          learningRate: lastR.learningRate)
+                          learningRate: lastR.learningRate, gradNorm: lastR.gradNorm)
     }
 
     /// A step produced a non-finite loss term. Replays from the last checkpoint's state (held in

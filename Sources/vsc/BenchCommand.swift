@@ -31,8 +31,8 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also profile the JIT program by step: sgemm vs kernels, the most expensive steps.") var profile = false
 
     func run() throws {
-        let (forward, params, label) = try buildForward()
-        let step = try buildTrainStep(forward, loss: "loss", optimizer: .adam())
+        let (forward, params, label, clip) = try buildForward()
+        let step = try buildTrainStep(forward, loss: "loss", optimizer: .adam(), clipNorm: clip)
         let flops = matmulFlops(step)
         let selected = Set(backends.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         var results: [String: Any] = ["model": label, "matmul_gflop_per_step": flops / 1e9]
@@ -114,12 +114,13 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// The forward graph (outputs "loss"), initial parameter values and a label.
-    func buildForward() throws -> (Graph, [String: [Float]], String) {
+    /// The forward graph, its initial parameters, a label, and the gradient clipping of the spec.
+    func buildForward() throws -> (Graph, [String: [Float]], String, Double?) {
         if let path = spec {
             let s = try loadSpec(path: path)
             let model = try makeModel(s)
             let b = batch ?? s.batchSize
-            return (try model.trainGraph(batch: b), model.initialParameters(seed: 1), "\(s.name) (batch \(b))")
+            return (try model.trainGraph(batch: b), model.initialParameters(seed: 1), "\(s.name) (batch \(b))", s.schedules.clipGradNorm)
         }
         let b = batch ?? 256
         let g = Graph(name: "mlp_bench")
@@ -134,7 +135,7 @@ struct BenchCommand: ParsableCommand {
             let n = g[id].elementCount, fan = Float(g[id].shape[0])
             params[name] = (0..<n).map { i in Float(CounterRNG.uniform(base: 99, UInt32(i)) - 0.5) * 2 / fan.squareRoot() }
         }
-        return (g, params, "MLP 784→1024→784 (batch \(b))")
+        return (g, params, "MLP 784→1024→784 (batch \(b))", nil)
     }
 
     func feed(_ p: Program, params: [String: [Float]], graph: Graph) throws {

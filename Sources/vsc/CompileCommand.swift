@@ -29,8 +29,7 @@ struct CompileCommand: ParsableCommand {
         let (spec, _) = try readSpec(self.spec)
         let model = try makeModel(spec)
         let b = batch ?? spec.batchSize
-        let forward = try model.trainGraph(batch: b)
-        let step = try buildTrainStep(forward, loss: "loss", optimizer: .adam())
+        let step = try model.trainStepGraph(batch: b)
         var pm: PassManager
         do { pm = passes == "none" ? PassManager([]) : try PassManager(pipeline: passes) }
         catch let e as PassError { throw CLIError(e.message) }

@@ -32,7 +32,7 @@ func dataBatch(_ spec: ModelSpec, seed: UInt64) -> [Double] {
 struct Variant: CustomTestStringConvertible, Sendable {
     var spec: ModelSpec
     var testDescription: String {
-        "\(spec.kind) \(spec.likelihood) \(spec.spike) \(spec.warmupForm) \(spec.inputNormalisation)"
+        "\(spec.kind) \(spec.likelihood) \(spec.spike) \(spec.warmupForm) \(spec.inputNormalisation) \(spec.prior.selection.kind)"
     }
 }
 
@@ -42,6 +42,7 @@ let variants: [Variant] = [
     Variant(spec: smallSpec(spike: .logsigmoid)),
     Variant(spec: smallSpec(likelihood: .bernoulli, spike: .logsigmoid)),
     Variant(spec: smallSpec(warmup: .authors, normalisation: .unitL2)),
+    Variant(spec: smallSpec(likelihood: .bernoulli, spike: .logsigmoid, normalisation: .signed)),
     Variant(spec: smallSpec(kind: .vae(beta: 1))),
     Variant(spec: smallSpec(kind: .vae(beta: 4), likelihood: .bernoulli)),
 ]
@@ -113,18 +114,29 @@ let variants: [Variant] = [
         #expect(w.allSatisfy { Swift.abs($0) <= bound } && w.contains { Swift.abs($0) > bound / 2 })
     }
 
-    /// At λ = 0 the slabs of q and of every prior component are N(0, 1): the prior term is
-    /// then the spike part alone, independent of μ and σ.
-    @Test func warmupAtZeroLeavesOnlySpikeKL() throws {
+    /// Algorithm 1: the prior term uses the un-warmed q_φ and prior (line 7); λ only warms the
+    /// draw (line 4). So the KL does not depend on λ, and at λ = 0 it still depends on the slabs
+    /// (the μ and log σ² heads get the KL's gradient during the pre-training).
+    @Test func klIsOnTheUnwarmedPosterior() throws {
         let spec = smallSpec()
         let model = try makeModel(spec)
         let g = try model.trainGraph(batch: spec.batchSize)
         var f = feeds(model, g, x: dataBatch(spec, seed: 3), lambda: 0)
-        let kl0 = try Interpreter<Double>(g).run(f)["kl"]![0]
+        func run(_ f: [String: [Double]]) throws -> (kl: Double, recon: Double) {
+            let o = try Interpreter<Double>(g).run(f)
+            return (o["kl"]![0], o["recon"]![0])
+        }
+        let at0 = try run(f)
+        f["lambda"] = [0.5]
+        let atHalf = try run(f)
+        f["lambda"] = [1]
+        let at1 = try run(f)
+        #expect(Swift.abs(at0.kl - atHalf.kl) < 1e-12 && Swift.abs(at0.kl - at1.kl) < 1e-12)
+        #expect(at0.recon != at1.recon, "λ warms the draw the decoder sees")
+        f["lambda"] = [0]
         f["enc.mu.b"] = f["enc.mu.b"]!.map { $0 + 3 }
         f["enc.logvar.b"] = f["enc.logvar.b"]!.map { $0 - 2 }
-        let kl1 = try Interpreter<Double>(g).run(f)["kl"]![0]
-        #expect(Swift.abs(kl0 - kl1) < 1e-12)
+        #expect(Swift.abs(try run(f).kl - at0.kl) > 1e-3, "at λ = 0 the KL still sees μ and σ")
     }
 
     /// With one pseudo-input the prior term is exactly the spike-and-slab KL to its encoding,
@@ -146,7 +158,8 @@ let variants: [Variant] = [
         for b in 0..<spec.batchSize {
             for d in 0..<j {
                 let (m, lv, gm) = (e["mu"]![b * j + d], e["logvar"]![b * j + d], e["gamma"]![b * j + d])
-                let (mp, lvp, gp) = (ep["mu"]![d], ep["logvar"]![d], ep["gamma"]![d])
+                let (mp, lvp, rawGp) = (ep["mu"]![d], ep["logvar"]![d], ep["gamma"]![d])
+                let gp = 1 / (1 + exp(-spec.prior.spikeSharpness! * (rawGp - 0.5)))   // the bounded prior spike
                 total += gm * (0.5 * (lvp - lv) + (exp(lv) + (m - mp) * (m - mp)) / (2 * exp(lvp)) - 0.5)
                     + (1 - gm) * log((1 - gm) / (1 - gp)) + gm * log(gm / gp)
             }

@@ -138,4 +138,21 @@ struct HandAdam {
         }
         for (a, b) in zip(program.values("w")!, wHand) { #expect(Swift.abs(Double(a) - b) < 1e-5) }
     }
+
+    /// Global-norm clipping: the step outputs ‖g‖₂ before clipping, and SGD moves by
+    /// lr·g·min(1, clip/‖g‖₂): unchanged below the bound, scaled onto it above.
+    @Test(arguments: [0.01, 1e6])
+    func clippingScalesTheGradientOntoTheBound(clip: Double) throws {
+        let step = try buildTrainStep(try leastSquares(), loss: "loss", optimizer: .sgd, clipNorm: clip)
+        let x: [Double] = [1, 2, 3, 0, 1, -1, 2, 0, 1, -2, 1, 0.5], y: [Double] = [1, -1, 2, 0]
+        let w: [Double] = [0.3, -0.2, 0.1], b = 0.05, lr = 0.1
+        let out = try Interpreter<Double>(step).run(["x": x, "y": y, "w": w, "b": [b], "unused": [0, 0], "lr": [lr]])
+        let (dw, db) = leastSquaresGradient(x: x, y: y, w: w, b: b)
+        let norm = (dw.map { $0 * $0 }.reduce(0, +) + db * db).squareRoot()
+        #expect(Swift.abs(out["grad_norm"]![0] - norm) < 1e-12 * norm)
+        let scale = min(1, clip / norm)
+        for j in 0..<3 { #expect(Swift.abs(out["new.w"]![j] - (w[j] - lr * scale * dw[j])) < 1e-12) }
+        #expect(Swift.abs(out["new.b"]![0] - (b - lr * scale * db)) < 1e-12)
+        #expect(throws: IRError.self) { try buildTrainStep(try leastSquares(), loss: "loss", optimizer: .sgd, clipNorm: 0) }
+    }
 }

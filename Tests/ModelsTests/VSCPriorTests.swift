@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import IR
+import Runtime
+@testable import Models
+
+/// The prior's pieces that keep it a mixture and keep the code recruitable: the selector options,
+/// the bounded prior spike, the soft slab bounds, and the spec keys that choose them.
+@Suite struct VSCPriorTests {
+    /// Binary images sharing a common disc (as every Smiley image shares the head) plus a few
+    /// random pixels each: the case where A.3's selector collapses.
+    func sharedDiscImages(_ n: Int, d: Int, seed: UInt64) -> [Double] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<n * d).map { i in (i % d) < d / 3 ? 1 : (rng.uniform() < 0.2 ? 1 : 0) }
+    }
+
+    func selectionWeights(_ kind: ModelSpec.SelectionKind, n: Int = 200, d: Int = 256, u: Int = 20) throws -> [[Double]] {
+        let g = Graph(name: "select")
+        let ctx = ModelContext(graph: g)
+        let x = try g.input("x", [n, d])
+        let sel = SelectionFunction(inputs: d, pseudoInputs: u, selection: .init(kind: kind))
+        try g.output("w", try sel(x, ctx))
+        var f = ctx.initialValues(seed: 1).mapValues { $0.map(Double.init) }
+        f["x"] = sharedDiscImages(n, d: d, seed: 2)
+        let w = try Interpreter<Double>(g).run(f)["w"]!
+        return (0..<n).map { i in
+            let row = Array(w[i * u..<(i + 1) * u]); let s = row.reduce(0, +)
+            return row.map { $0 / s }
+        }
+    }
+
+    @Test func paperSelectorPicksOnePseudoInputAtInitialisation() throws {
+        let w = try selectionWeights(.paper)
+        let meanMax = w.map { $0.max()! }.reduce(0, +) / Double(w.count)
+        #expect(meanMax > 0.5, "A.3 at a = 60 is a softmax of temperature 1/60: mean max weight \(meanMax)")
+    }
+
+    @Test func authorsSelectorStartsNearUniform() throws {
+        let w = try selectionWeights(.authors)
+        let meanMax = w.map { $0.max()! }.reduce(0, +) / Double(w.count)
+        #expect(meanMax < 0.1, "20 pseudo-inputs: uniform is 0.05, got a mean max weight of \(meanMax)")
+        let meanMin = w.map { $0.min()! }.reduce(0, +) / Double(w.count)
+        #expect(meanMin > 0.01, "every pseudo-input gets weight, so every one trains: mean min weight \(meanMin)")
+    }
+
+    @Test func boundedPriorSpikeStaysInsideItsBounds() throws {
+        let g = Graph(name: "spike")
+        let gamma = try g.input("g", [5])
+        try g.output("b", try priorSpike(gamma, sharpness: 10))
+        try g.output("raw", try priorSpike(gamma, sharpness: nil))
+        let o = try Interpreter<Double>(g).run(["g": [0, 1e-8, 0.5, 0.9, 1]])
+        let lo = 1 / (1 + exp(5.0)), hi = 1 / (1 + exp(-5.0))
+        #expect(Swift.abs(o["b"]![0] - lo) < 1e-12 && Swift.abs(o["b"]![4] - hi) < 1e-12)
+        #expect(Swift.abs(o["b"]![2] - 0.5) < 1e-12)
+        #expect(o["b"]!.allSatisfy { $0 >= lo - 1e-15 && $0 <= hi + 1e-15 })
+        #expect(o["raw"]! == [0, 1e-8, 0.5, 0.9, 1], "no sharpness: the paper's raw γ_u")
+        // The cost of switching on a dimension the prior has switched off is bounded: log(1/lo) ≈ 5 nats.
+        #expect(Foundation.log(1 / lo) < 5.01)
+    }
+
+    @Test func slabBoundsAreSoftAndBounded() throws {
+        let g = Graph(name: "slab")
+        let mu = try g.input("mu", [4]), lv = try g.input("lv", [4]), gm = try g.input("g", [4])
+        let s = try boundedSlab(try SpikeSlab(mu: mu, logvar: lv, gamma: gm), .init(logvar: 8, mu: 10))
+        try g.output("mu", s.mu); try g.output("lv", s.logvar)
+        let o = try Interpreter<Double>(g).run(["mu": [0, 0.1, 42, -1e6], "lv": [0, -0.1, 26, -31], "g": [0.5, 0.5, 0.5, 0.5]])
+        #expect(o["mu"]!.allSatisfy { Swift.abs($0) <= 10 } && o["lv"]!.allSatisfy { Swift.abs($0) <= 8 })
+        #expect(Swift.abs(o["mu"]![1] - 0.1) < 1e-4 && Swift.abs(o["lv"]![1] + 0.1) < 1e-4, "≈ identity near 0")
+        #expect(o["mu"]![2] > 9.9 && o["lv"]![3] < -7.9)
+    }
+
+    @Test func specKeysAndDefaults() throws {
+        let base = "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\n"
+        let d = try parseSpec(yaml: base)
+        #expect(d.prior.selection.kind == .authors && d.prior.spikeSharpness == 10)
+        #expect(d.slabBounds == ModelSpec.SlabBounds(logvar: 8, mu: 10))
+        #expect(d.schedules.clipGradNorm == ModelSpec.defaultClipGradNorm)
+        let off = try parseSpec(yaml: base + "prior: {spike_sharpness: none, selection: {kind: paper, a: 30, b: 0.4}}\nslab_bounds: none\nschedules: {clip_grad_norm: none}\ninput_normalisation: signed\n")
+        #expect(off.prior.spikeSharpness == nil && off.slabBounds == nil && off.schedules.clipGradNorm == nil)
+        #expect(off.prior.selection == ModelSpec.Selection(kind: .paper, a: 30, b: 0.4) && off.inputNormalisation == .signed)
+        let vae = try parseSpec(yaml: "kind: vae\ndata: smiley\nhidden: [8]\nlatent: 4\n")
+        #expect(vae.schedules.clipGradNorm == nil && vae.slabBounds == nil)
+        #expect(specError(base + "prior: {selection: {a: 60}}")?.key == "prior.selection.a", "a belongs to kind paper")
+        #expect(specError(base + "prior: {selection: {kind: softmax}}")?.key == "prior.selection.kind")
+        #expect(specError(base + "prior: {spike_sharpness: -1}")?.key == "prior.spike_sharpness")
+        #expect(specError(base + "slab_bounds: {logvar: 0}")?.key == "slab_bounds.logvar")
+        #expect(specError(base + "schedules: {clip_grad_norm: 0}")?.key == "schedules.clip_grad_norm")
+        #expect(specError("kind: vae\ndata: smiley\nhidden: [8]\nlatent: 4\nslab_bounds: none\n")?.key == "slab_bounds")
+    }
+
+    /// Signed inputs: the encoder sees 2x − 1 (a `none` model fed 2x − 1 encodes identically); the
+    /// likelihood keeps the raw pixels as its target.
+    @Test func signedNormalisationIsTheEncodersView() throws {
+        var spec = smallSpec(likelihood: .bernoulli, spike: .logsigmoid, normalisation: .signed)
+        let signedModel = try makeModel(spec)
+        spec.inputNormalisation = .none
+        let plainModel = try makeModel(spec)
+        let x = dataBatch(spec, seed: 7)
+        let e1 = try signedModel.encodeGraph(batch: spec.batchSize), e2 = try plainModel.encodeGraph(batch: spec.batchSize)
+        let a = try Interpreter<Double>(e1).run(feeds(signedModel, e1, x: x))
+        let b = try Interpreter<Double>(e2).run(feeds(plainModel, e2, x: x.map { 2 * $0 - 1 }))
+        for k in ["mu", "logvar", "gamma", "selection"] {
+            #expect(zip(a[k]!, b[k]!).allSatisfy { Swift.abs($0 - $1) < 1e-12 }, "\(k)")
+        }
+        // The train graph's target is x itself: a model fed ±1 pixels would see targets of −1.
+        let g = try signedModel.trainGraph(batch: spec.batchSize)
+        let recon = try Interpreter<Double>(g).run(feeds(signedModel, g, x: x))["recon"]![0]
+        let gPlain = try plainModel.trainGraph(batch: spec.batchSize)
+        let reconOfSigned = try Interpreter<Double>(gPlain).run(feeds(plainModel, gPlain, x: x.map { 2 * $0 - 1 }))["recon"]![0]
+        #expect(recon.isFinite && Swift.abs(recon - reconOfSigned) > 1e-6)
+    }
+}
