@@ -273,7 +273,11 @@ public struct EvalReport: Codable {
         public var best: Float
         public var secondBest: Float
     }
+    /// A sources × latents |corr| metric: the masked posterior mean (`disentanglement`), the
+    /// authors' fig. 3 metric (`paper_metric`, A) or the emitted-code metric (`emitted_code_metric`, B).
     public struct Disentanglement: Codable {
+        /// Which metric, and how it is computed.
+        public var metric: String
         /// What was correlated.
         public var latents: String
         public var meanBestAbsCorr: Double
@@ -285,6 +289,35 @@ public struct EvalReport: Codable {
         /// The figure's column order (latent indices).
         public var columnOrder: [Int]
         public var examplesPerSource: [Int]
+        /// (A) only: the c and the seed of the spike-and-slab sample correlated (λ = 1).
+        public var sampleC: Double? = nil
+        public var sampleSeed: UInt64? = nil
+    }
+    public struct AttributeScore: Codable {
+        public var attribute: String
+        /// The latent whose indicator correlates most with the attribute's presence flag.
+        public var bestLatent: Int
+        /// Whether that latent is among the active dims.
+        public var bestLatentActive: Bool
+        public var bestAbsCorr: Float
+        /// The signed corr of that latent: negative means it codes the attribute's absence.
+        public var signedCorr: Float
+        /// "presence" or "absence" (the sign in words).
+        public var codes: String
+    }
+    /// (C): presence recovery.
+    public struct PresenceRecovery: Codable {
+        public var metric: String
+        /// What is correlated with each 0/1 presence flag (γ or |μ|).
+        public var indicator: String
+        /// Mean over attributes of the best |corr|.
+        public var meanBestAbsCorr: Double
+        public var perAttribute: [AttributeScore]
+        public var attributes: [String]
+        /// Signed corr, attributes × latents in latent index order.
+        public var matrix: [[Float]]
+        /// Pearson corr(number of attributes present, number of dims active) over the test examples.
+        public var activeVsAttributesCorr: Double
     }
     public struct SpikeMap: Codable {
         public var quantity: String
@@ -301,7 +334,15 @@ public struct EvalReport: Codable {
     public var backend: String
     public var elbo: ELBOEstimate
     public var activeDims: Active
+    /// The project's original metric, the "masked posterior mean": |corr| of γ⊙μ (VSC) or μ with
+    /// each source over the examples where its attribute is present (kept for comparability).
     public var disentanglement: Disentanglement?
+    /// (A) the authors' fig. 3 metric: |corr(|S·V|, |z sample|)| over all examples, λ = 1.
+    public var paperMetric: Disentanglement?
+    /// (B) the masked metric on the emitted code (1[γ > 0.5]·μ or μ), active dims only.
+    public var emittedCodeMetric: Disentanglement?
+    /// (C) presence recovery and corr(#present, #active).
+    public var presenceRecovery: PresenceRecovery?
     public var spikeMap: SpikeMap?
     /// PNG file name → what it shows.
     public var figures: [String: String]
@@ -348,29 +389,77 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
         figures[name] = what
     }
 
-    // |corr| between sources and latents (Smiley).
-    var dis: EvalReport.Disentanglement?
-    if let src = test.sources, let pres = test.presence, test.sourcesPerExample == SmileyAttribute.sourceCount {
+    // |corr| between sources and latents (Smiley): the masked posterior mean (the project's
+    // original metric), (A) the authors' fig. 3 metric, (B) the masked metric on the emitted code.
+    var dis: EvalReport.Disentanglement?, paper: EvalReport.Disentanglement?, emitted: EvalReport.Disentanglement?
+    let inactive = Set(0..<spec.latent).subtracting(act.indices)
+    if let src = test.sources, let pres = test.presence, test.sourcesPerExample == SmileyAttribute.sourceCount,
+       test.presencePerExample == SmileyAttribute.allCases.count {
         let S = SmileyAttribute.sourceCount, A = SmileyAttribute.allCases.count
         let sources = Matrix(rows: test.count, columns: S, values: src)
         let mask = sourcePresence(flags: pres, attributes: A, attributeOfSource: SmileyAttribute.attributeOfSource.map(\.rawValue))
-        let corr = absoluteCorrelation(sources: sources, latents: enc.posteriorMeans, present: mask)
-        let score = disentanglementScore(corr)
-        let order = groupingPermutation(corr)
         let names = SmileyAttribute.allSourceNames
-        dis = EvalReport.Disentanglement(
-            latents: spec.isVSC ? "gamma*mu (posterior mean)" : "mu (posterior mean)",
-            meanBestAbsCorr: score.meanBest, meanGap: score.meanGap,
-            perSource: (0..<S).map { .init(source: names[$0], bestLatent: score.bestLatent[$0], best: score.best[$0], secondBest: score.secondBest[$0]) },
-            sources: names, matrix: corr.nested, columnOrder: order,
-            examplesPerSource: (0..<S).map { s in mask.filter { $0[s] }.count })
-        let latentsText = spec.isVSC ? "gamma * mu" : "mu"
-        let c = correlationFigure(corr, sourceNames: names, order: order, inactive: Set(0..<spec.latent).subtracting(act.indices),
-                                  groupEnds: SmileyAttribute.allCases.map(\.sourceRange.upperBound),
-                                  title: ["|corr| of Smiley sources and latent posterior means (\(latentsText))",
-                                          header + ", \(test.count) test images",
-                                          "mean best |corr| \(format2(score.meanBest)), mean gap \(format2(score.meanGap)), active dims \(act.count)"])
-        try save(c, "correlation.png", "|corr| between the 18 Smiley sources (rows, grouped by attribute) and the latent posterior means (columns, permuted to group each latent with its best source; labels are latent indices), each source over the examples where its attribute is present (fig. 3/9)")
+        let presentPerSource = (0..<S).map { s in mask.filter { $0[s] }.count }
+        func entry(_ corr: Matrix, metric: String, latents: String, examples: [Int]) -> EvalReport.Disentanglement {
+            let score = disentanglementScore(corr)
+            return EvalReport.Disentanglement(
+                metric: metric, latents: latents, meanBestAbsCorr: score.meanBest, meanGap: score.meanGap,
+                perSource: (0..<S).map { .init(source: names[$0], bestLatent: score.bestLatent[$0], best: score.best[$0], secondBest: score.secondBest[$0]) },
+                sources: names, matrix: corr.nested, columnOrder: groupingPermutation(corr), examplesPerSource: examples)
+        }
+        func figure(_ d: EvalReport.Disentanglement, _ corr: Matrix, _ what: String) -> Canvas {
+            correlationFigure(corr, sourceNames: names, order: d.columnOrder, inactive: inactive,
+                              groupEnds: SmileyAttribute.allCases.map(\.sourceRange.upperBound),
+                              title: [what, header + ", \(test.count) test images",
+                                      "mean best |corr| \(format2(d.meanBestAbsCorr)), mean gap \(format2(d.meanGap)), active dims \(act.count)"])
+        }
+
+        let corr = absoluteCorrelation(sources: sources, latents: enc.posteriorMeans, present: mask)
+        dis = entry(corr, metric: "masked posterior mean: |corr(source, latent)| over the examples where the source's attribute is present",
+                    latents: spec.isVSC ? "gamma*mu (posterior mean)" : "mu (posterior mean)", examples: presentPerSource)
+
+        // (A): one sample at λ = 1 and the run's final c, as the authors' encode returns it.
+        let c = schedule(spec, iteration: max(0, trained.totalIterations - 1)).c
+        let z = spikeAndSlabSample(mu: enc.mu, logvar: enc.logvar, gamma: enc.gamma, c: c, seed: options.seed)
+        let corrA = authorsCorrelation(sources: sources, present: mask, sample: z)
+        var a = entry(corrA, metric: "authors' fig. 3: |corr(|S*V|, |z|)| over all test examples (no mask), S*V = source x presence (absent -> 0)",
+                      latents: spec.isVSC ? "|z|, one spike-and-slab sample sigmoid(c(eta-1+gamma)) * (mu + sigma*eps), lambda = 1"
+                                          : "|z|, one sample mu + sigma*eps",
+                      examples: [Int](repeating: test.count, count: S))
+        if spec.isVSC { a.sampleC = c }
+        a.sampleSeed = options.seed
+        paper = a
+
+        // (B): the masked metric on the code the decoder sees, switched-off dims zeroed.
+        let corrB = emittedCodeCorrelation(sources: sources, present: mask, mu: enc.mu, gamma: enc.gamma, active: act.indices)
+        let b = entry(corrB, metric: "emitted code: |corr(source, latent)| over the examples where the source's attribute is present, active dims only (inactive columns 0)",
+                      latents: spec.isVSC ? "1[gamma > 0.5]*mu on active dims" : "mu on active dims", examples: presentPerSource)
+        emitted = b
+
+        let zText = spec.isVSC ? "one sample z, λ = 1, c = \(format2(c))" : "one sample z"
+        try save(figure(a, corrA, "(A) authors' fig. 3 metric: |corr(|S*V|, |z|)|, \(zText), all examples"),
+                 "correlation.png", "(A) the authors' fig. 3 metric: |corr(|S·V|, |z|)| between the 18 Smiley sources times their attribute's presence (rows, grouped by attribute) and one spike-and-slab sample of the code at λ = 1 (columns, permuted to group each latent with its best source; labels are latent indices, grey: inactive), over all test examples")
+        try save(figure(b, corrB, "(B) emitted code |corr|: \(spec.isVSC ? "1[γ > 0.5]*μ" : "μ"), active dims only, each source where present"),
+                 "correlation-emitted.png", "(B) |corr| between the 18 Smiley sources (rows) and the emitted code (\(spec.isVSC ? "1[γ > 0.5]·μ" : "μ")) on the active dims (columns, grouped by best source; inactive dims are 0), each source over the examples where its attribute is present")
+    }
+
+    // (C) presence recovery: which latent tells whether each attribute is there, and its sign.
+    var presenceScore: EvalReport.PresenceRecovery?
+    if let pres = test.presence, test.presencePerExample == SmileyAttribute.allCases.count {
+        let A = SmileyAttribute.allCases.count
+        let r = presenceRecovery(presence: pres, attributes: A, indicators: presenceIndicators(mu: enc.mu, gamma: enc.gamma))
+        let activeCorr = activeVsAttributesCorrelation(presentCount: presentAttributeCounts(presence: pres, attributes: A),
+                                                       activeCount: act.perExample)
+        presenceScore = .init(
+            metric: "presence recovery: per attribute, max over latents of |corr(presence flag 0/1, indicator)|, with the signed corr of that latent",
+            indicator: spec.isVSC ? "gamma (spike probability)" : "|mu|",
+            meanBestAbsCorr: r.meanBest,
+            perAttribute: SmileyAttribute.allCases.map { a in
+                let k = a.rawValue
+                return .init(attribute: a.name, bestLatent: r.bestLatent[k], bestLatentActive: !inactive.contains(r.bestLatent[k]),
+                             bestAbsCorr: r.best[k], signedCorr: r.signedBest[k], codes: r.signedBest[k] < 0 ? "absence" : "presence")
+            },
+            attributes: SmileyAttribute.allCases.map(\.name), matrix: r.signed.nested, activeVsAttributesCorr: activeCorr)
     }
 
     // Spike map: per class (labelled data) or per attribute present/absent (Smiley).
@@ -413,7 +502,8 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
     let report = EvalReport(checkpoint: options.checkpointPath, specName: spec.name, modelKind: kind,
                             iteration: trained.iteration, latentDim: spec.latent, data: test.name,
                             testExamples: test.count, backend: options.backendName, elbo: elbo,
-                            activeDims: active, disentanglement: dis, spikeMap: spikeMap, figures: figures,
+                            activeDims: active, disentanglement: dis, paperMetric: paper, emittedCodeMetric: emitted,
+                            presenceRecovery: presenceScore, spikeMap: spikeMap, figures: figures,
                             seconds: Date().timeIntervalSince(t0))
     try writeReport(report, to: options.outDir + "/report.json")
     return report

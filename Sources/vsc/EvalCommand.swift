@@ -10,13 +10,20 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate a checkpoint: test ELBO, active dims, |corr| with the Smiley sources, spike maps, figures.",
         discussion: """
-            Writes DIR/report.json and PNG figures: correlation.png (Smiley: |corr| between the 18 \
-            sources and the latent posterior means, fig. 3), spike-map.png (mean spike probability \
+            Writes DIR/report.json and PNG figures: correlation.png (Smiley: the authors' fig. 3 \
+            metric (A), |corr(|S·V|, |z|)| between the 18 sources times presence and one \
+            spike-and-slab sample at λ = 1, over all examples), correlation-emitted.png (B: |corr| \
+            of the emitted code 1[γ > 0.5]·μ, or μ, on the active dims with each source where its \
+            attribute is present), spike-map.png (mean spike probability \
             per class, or with/without each Smiley attribute, fig. 5), reconstructions.png, \
             conditional.png (fig. 6) and traversal.png (fig. 7) for image data. The test ELBO uses \
             the train graph with λ = 1 and the final c, in nats per example. The spec comes from \
             the checkpoint's metadata unless --spec is given; the test set is the spec's unless \
-            --data names another (fashion-mnist, uci-har:DIR, smiley:N, a data set file).
+            --data names another (fashion-mnist, uci-har:DIR, smiley:N, a data set file). \
+            On Smiley, report.json holds four metrics for every model: disentanglement (the masked \
+            posterior mean: γ⊙μ or μ, each source where present), paper_metric (A), \
+            emitted_code_metric (B) and presence_recovery (C: per attribute, the latent whose γ, or \
+            |μ|, best tells presence, with its sign; and corr(#present, #active)).
             """)
 
     @Option(help: "The checkpoint (safetensors written by 'vsc train').") var checkpoint: String
@@ -27,7 +34,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Use only the first N test examples.") var count: Int?
     @Option(help: "Backend: jit (LLVM) or interp (reference interpreter).") var backend: String = "jit"
     @Option(help: "Batch size of the encode and ELBO programs.") var batchSize: Int = 500
-    @Option(help: "Seed of the figures' random draws.") var seed: UInt64 = 0
+    @Option(help: "Seed of the figures' random draws and of metric (A)'s code sample.") var seed: UInt64 = 0
     @Flag(help: "Skip the PNG figures.") var noFigures = false
     @Flag(help: "No progress messages.") var quiet = false
 
@@ -70,9 +77,20 @@ struct EvalCommand: ParsableCommand {
             ("active dims", "\(report.activeDims.count) of \(report.latentDim)  [\(report.activeDims.indices.map(String.init).joined(separator: " "))]"),
             ("active dims per example", "\(f(report.activeDims.perExampleMean)) mean (min \(report.activeDims.perExampleMin), max \(report.activeDims.perExampleMax))"),
         ]
+        func bestGap(_ d: EvalReport.Disentanglement) -> String { "best \(f(d.meanBestAbsCorr)) gap \(f(d.meanGap))" }
+        let vsc = report.modelKind == "vsc"
         if let d = report.disentanglement {
-            rows.append(("mean best |corr|", f(d.meanBestAbsCorr)))
-            rows.append(("mean |corr| gap", f(d.meanGap)))
+            rows.append(("masked posterior mean |corr|", bestGap(d) + (vsc ? "  (γ⊙μ, each source where present)" : "  (μ, each source where present)")))
+        }
+        if let d = report.paperMetric {
+            rows.append(("(A) authors' |corr(|S·V|, |z|)|", bestGap(d) + "  (one sample z" + (d.sampleC.map { ", λ = 1, c = \(f($0))" } ?? "") + ", all examples)"))
+        }
+        if let d = report.emittedCodeMetric {
+            rows.append(("(B) emitted-code |corr|", bestGap(d) + (vsc ? "  (1[γ > 0.5]·μ" : "  (μ") + ", active dims, each source where present)"))
+        }
+        if let p = report.presenceRecovery {
+            let per = p.perAttribute.map { "\($0.attribute) \($0.signedCorr < 0 ? "-" : "+")\(f(Double($0.bestAbsCorr))) (dim \($0.bestLatent))" }
+            rows.append(("(C) presence recovery", "best \(f(p.meanBestAbsCorr))  [" + per.joined(separator: ", ") + "]; corr(#present, #active) \(f(p.activeVsAttributesCorr))"))
         }
         rows.append(("report", outDir + "/report.json"))
         for name in report.figures.keys.sorted() { rows.append(("figure", outDir + "/" + name)) }
