@@ -46,13 +46,7 @@ public struct ModelSpec: Equatable, Sendable {
         /// Sharpness a and offset b of sigmoid(a·(u − b)) (kind paper only).
         public var a: Double
         public var b: Double
-        /// Weight of the usage-balancing term w·KL(ū ‖ uniform), ū the batch mean of the normalised
-        /// weights (mixture-of-experts load balancing; not in the paper): each example may still
-        /// choose one pseudo-input sharply, but the batch is pushed to use them all. nil: none.
-        public var balance: Double?
-        public init(kind: SelectionKind = .authors, a: Double = 60, b: Double = 0.5, balance: Double? = nil) {
-            self.kind = kind; self.a = a; self.b = b; self.balance = balance
-        }
+        public init(kind: SelectionKind = .authors, a: Double = 60, b: Double = 0.5) { self.kind = kind; self.a = a; self.b = b }
     }
     public struct Prior: Equatable, Sendable {
         /// Prior spike probability α ∈ (0, 1).

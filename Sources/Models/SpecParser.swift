@@ -49,7 +49,6 @@ public func loadSpec(path: String) throws -> ModelSpec {
 ///   selection: {kind: authors} # authors: sigmoid layer, L2-normalised (the authors' code; default)
 ///                             # | paper: A.3's ReLU layer, unit sum, u* = sigmoid(a·(u − b)):
 ///   #  selection: {kind: paper, a: 60, b: 0.5}   # a > 0, b ∈ (0, 1) (defaults 60, 0.5)
-///   #  selection: {balance: 5}  # weight > 0 of KL(batch usage ‖ uniform), or none (default none)
 ///   spike_sharpness: 10       # ν > 0 of the bounded prior spike sigmoid(ν(γ_u − ½)), or none
 ///                             # (the raw γ_u, the paper)                   (default 10)
 /// slab_bounds: {logvar: 8, mu: 10}  # vsc only: soft bounds L·tanh(·/L) on the slabs inside the
@@ -253,8 +252,7 @@ struct SpecReader {
             if let a = p["alpha"] { prior.alpha = try open01(a, "prior.alpha") }
             if let u = p["pseudo_inputs"] { prior.pseudoInputs = try int(u, "prior.pseudo_inputs", min: 1) }
             if let sn = p["selection"] {
-                let s = try fields(sn, "prior.selection", allowed: ["kind", "a", "b", "balance"])
-                if let w = s["balance"] { prior.selection.balance = try optional(w, "prior.selection.balance") { try positive($0, $1) } }
+                let s = try fields(sn, "prior.selection", allowed: ["kind", "a", "b"])
                 if let k = s["kind"] {
                     prior.selection.kind = try choice(k, "prior.selection.kind", ModelSpec.SelectionKind.self, ModelSpec.SelectionKind.allCases)
                 }

@@ -134,16 +134,6 @@ public struct SelectionFunction {
     }
 }
 
-/// The usage-balancing term KL(ū ‖ uniform) = Σ_u ū_u log(U·ū_u), ū the batch mean of each
-/// example's normalised selection weights [B, U]: 0 when the batch uses every pseudo-input
-/// equally, log U when it uses one. A scalar.
-public func selectionImbalance(_ weights: Tensor) throws -> Tensor {
-    let u = weights.shape[1]
-    let normalised = weights / (try weights.sum(axes: [-1], keepDims: true).maximum(1e-30))
-    let usage = try normalised.mean(axes: [0]).maximum(1e-30)
-    return try (usage * (try (usage * Double(u)).log())).sum()
-}
-
 /// The prior's spike probabilities as the prior term and the sparsity term use them: the raw γ_u
 /// (the paper), or bounded as γ_u' = sigmoid(ν·(γ_u − ½)) (the authors' code, `spike_sharpness`
 /// ν). Unbounded, the sparsity term drives the unused dimensions' γ_u to ~1e-8, and switching one

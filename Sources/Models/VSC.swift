@@ -56,11 +56,7 @@ public struct VSCModel: GraphBuilderModel {
                                                  weights: weights)
         let sparsity = try SparsityTerm(alpha: spec.prior.alpha)(pseudoGamma: pseudoGamma, weights: weights)
 
-        var loss = recon + kl + sparsity
-        if let w = spec.prior.selection.balance {
-            loss = try loss + (try selectionImbalance(weights) * w).broadcast(to: loss.shape)
-        }
-        try trainOutputs(g, recon: recon, kl: kl, sparsity: sparsity, loss: loss)
+        try trainOutputs(g, recon: recon, kl: kl, sparsity: sparsity, loss: recon + kl + sparsity)
         try g.output(GraphNames.Diagnostic.selection.output, weights)
         try g.output(GraphNames.Diagnostic.gamma.output, gamma)
         try g.output(GraphNames.Diagnostic.priorGamma.output, pseudoGamma)

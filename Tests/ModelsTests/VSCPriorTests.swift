@@ -111,15 +111,4 @@ import Runtime
         let reconOfSigned = try Interpreter<Double>(gPlain).run(feeds(plainModel, gPlain, x: x.map { 2 * $0 - 1 }))["recon"]![0]
         #expect(recon.isFinite && Swift.abs(recon - reconOfSigned) > 1e-6)
     }
-
-    @Test func imbalanceIsZeroForEvenUsageAndLogUForOne() throws {
-        let g = Graph(name: "balance")
-        let w = try g.input("w", [4, 4])
-        try g.output("kl", try selectionImbalance(w))
-        let even = try Interpreter<Double>(g).run(["w": (0..<16).map { Double($0 % 4 == $0 / 4 ? 5 : 1) }])["kl"]![0]
-        let one = try Interpreter<Double>(g).run(["w": (0..<16).map { $0 % 4 == 0 ? 1 : 1e-12 }])["kl"]![0]
-        #expect(Swift.abs(even) < 1e-12, "each example prefers another component: the batch is balanced")
-        #expect(Swift.abs(one - Foundation.log(4)) < 1e-6)
-        #expect(try parseSpec(yaml: "data: smiley\nhidden: [8]\nlatent: 4\nprior: {selection: {balance: 5}}\n").prior.selection.balance == 5)
-    }
 }
