@@ -32,7 +32,7 @@ func dataBatch(_ spec: ModelSpec, seed: UInt64) -> [Double] {
 struct Variant: CustomTestStringConvertible, Sendable {
     var spec: ModelSpec
     var testDescription: String {
-        "\(spec.kind) \(spec.likelihood) \(spec.spike) \(spec.warmupForm) \(spec.inputNormalisation) \(spec.prior.selection.kind)"
+        "\(spec.kind) \(spec.likelihood) \(spec.spike) \(spec.warmupForm) \(spec.inputNormalisation) \(spec.prior.selection.kind) ν=\(spec.prior.spikeSharpness.map { "\($0)" } ?? "none") bounds=\(spec.slabBounds.map { "\($0.logvar),\($0.mu)" } ?? "none")"
     }
 }
 
@@ -43,6 +43,9 @@ let variants: [Variant] = [
     Variant(spec: smallSpec(likelihood: .bernoulli, spike: .logsigmoid)),
     Variant(spec: smallSpec(warmup: .authors, normalisation: .unitL2)),
     Variant(spec: smallSpec(likelihood: .bernoulli, spike: .logsigmoid, normalisation: .signed)),
+    Variant(spec: { var s = smallSpec(likelihood: .bernoulli, spike: .logsigmoid, normalisation: .signed)
+                    s.slabBounds = .init(logvar: 2, mu: 1); s.prior.spikeSharpness = 4; return s }()),
+    Variant(spec: { var s = smallSpec(); s.prior.selection = .init(kind: .paper, a: 5, b: 0.5); s.prior.spikeSharpness = nil; return s }()),
     Variant(spec: smallSpec(kind: .vae(beta: 1))),
     Variant(spec: smallSpec(kind: .vae(beta: 4), likelihood: .bernoulli)),
 ]
