@@ -142,7 +142,6 @@ struct SyntheticSmiley {
     @Test func switchedOffVSCDimIsIgnoredThoughItsPosteriorMeanCorrelates() {
         // Latent 0 copies source 0 in μ, but its spike is γ = 1e-3: the decoder never sees it.
         // The masked posterior mean γ⊙μ still correlates perfectly (Pearson ignores scale): leakage.
-        // (`pearson` treats a variance below ~1e-12 as constant, so γ is not taken smaller here.)
         let d = Self.data
         var mu = Matrix(rows: d.n, columns: 2), gamma = Matrix(rows: d.n, columns: 2)
         let noise = normals(d.n, seed: 5)
