@@ -89,7 +89,7 @@ struct EvalCommand: ParsableCommand {
             rows.append(("(B) emitted-code |corr|", bestGap(d) + (vsc ? "  (1[γ > 0.5]·μ" : "  (μ") + ", active dims, each source where present)"))
         }
         if let p = report.presenceRecovery {
-            let per = p.perAttribute.map { "\($0.attribute) \($0.signedCorr < 0 ? "-" : "+")\(f(Double($0.bestAbsCorr))) (dim \($0.bestLatent))" }
+            let per = p.perAttribute.map { "\($0.attribute) \($0.signedCorr < 0 ? "-" : "+")\(f(Double($0.bestAbsCorr))) (dim \($0.bestLatent)\($0.bestLatentActive ? "" : ", inactive"))" }
             rows.append(("(C) presence recovery", "best \(f(p.meanBestAbsCorr))  [" + per.joined(separator: ", ") + "]; corr(#present, #active) \(f(p.activeVsAttributesCorr))"))
         }
         rows.append(("report", outDir + "/report.json"))
