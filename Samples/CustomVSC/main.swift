@@ -51,8 +51,8 @@ struct TwoLayerBernoulliVSC: GenerativeModel {
         return try LikelihoodHead(.bernoulli, name: "dec", inputs: width, outputs: spec.inputDim)(h, ctx)
     }
 
-    /// Encodes into a spike-and-slab, with the warm-up λ applied when given.
-    // The un-warmed posterior q_φ: Algorithm 1 uses it in the KL, and the warmed one only for the draw.
+    /// Encodes into the un-warmed spike-and-slab q_φ: Algorithm 1 uses it in the KL, and warms
+    /// it (eq. 7) only for the draw.
     func encode(_ x: Tensor, _ ctx: ModelContext) throws -> (q: SpikeSlab, gamma: Tensor) {
         let e = try encoder(x, ctx)
         let gamma = try SpikeHead(spec.spike).gamma(e.v!)

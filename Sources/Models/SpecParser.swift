@@ -285,12 +285,12 @@ struct SpecReader {
         } ?? .none
         var slabBounds: ModelSpec.SlabBounds? = kind == .vsc ? ModelSpec.SlabBounds() : nil
         if let bn = f["slab_bounds"] {
-            if bn.scalar?.string == "none" { slabBounds = nil } else {
-                let b = try fields(bn, "slab_bounds", allowed: ["logvar", "mu"])
+            slabBounds = try optional(bn, "slab_bounds") { n, key in
+                let b = try fields(n, key, allowed: ["logvar", "mu"])
                 var v = ModelSpec.SlabBounds()
-                if let l = b["logvar"] { v.logvar = try positive(l, "slab_bounds.logvar") }
-                if let m = b["mu"] { v.mu = try positive(m, "slab_bounds.mu") }
-                slabBounds = v
+                if let l = b["logvar"] { v.logvar = try positive(l, key + ".logvar") }
+                if let m = b["mu"] { v.mu = try positive(m, key + ".mu") }
+                return v
             }
         }
         let warm = try f["warmup_form"].map { try choice($0, "warmup_form", ModelSpec.WarmupForm.self, [.paper, .authors]) } ?? .paper
