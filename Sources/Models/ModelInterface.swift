@@ -22,6 +22,16 @@ public protocol GenerativeModel {
     func decodeGraph(batch: Int) throws -> Graph
     /// Seeded initial values for every parameter, by name.
     func initialParameters(seed: UInt64) -> [String: [Float]]
+    /// The same, for a training run that has data: `examples(n)` returns n distinct training
+    /// examples (n × inputDim values, row-major, drawn with the run's seed). A model whose
+    /// parameters start from data (VSC's `pseudo_input_init: training_images`) overrides it.
+    func initialParameters(seed: UInt64, examples: (_ count: Int) throws -> [Float]) throws -> [String: [Float]]
+}
+
+extension GenerativeModel {
+    public func initialParameters(seed: UInt64, examples: (_ count: Int) throws -> [Float]) throws -> [String: [Float]] {
+        initialParameters(seed: seed)
+    }
 }
 
 /// The values of the schedules at one iteration (0-based).

@@ -48,6 +48,27 @@ public struct ModelSpec: Equatable, Sendable {
         public var b: Double
         public init(kind: SelectionKind = .authors, a: Double = 60, b: Double = 0.5) { self.kind = kind; self.a = a; self.b = b }
     }
+    /// How the pseudo-inputs x_u start (`prior.pseudo_input_init`).
+    public enum PseudoInputInit: String, Equatable, Sendable, CaseIterable {
+        /// Uniform in (0, 1) (the paper's supplementary is silent; the authors' code).
+        case uniform
+        /// U distinct training images, drawn with the run's seed (as the VampPrior's authors
+        /// suggest): the components start as encodings of real, different examples, so the
+        /// selection has distinct components to choose from from the first step.
+        case trainingImages = "training_images"
+    }
+    /// Which prior spikes the sparsity term J·KL(γ̄ ‖ α) averages (`prior.sparsity`).
+    public enum SparsityForm: String, Equatable, Sendable, CaseIterable {
+        /// Eq. 4 and the authors' code: γ̄ of the example's selected (selection-weighted) pseudo-input.
+        /// The selector then also minimises the sparsity term, so it prefers the sparsest
+        /// component whatever the example.
+        case selected
+        /// Section 3.2's wording ("the average spike probability of each pseudo-input's recognition
+        /// model γ̄_u ... to match α"): the mean over u of J·KL(γ̄_u ‖ α), the same for every
+        /// example. The selector then only fits the prior term: each example picks the
+        /// component that describes it best.
+        case everyPseudoInput = "every_pseudo_input"
+    }
     public struct Prior: Equatable, Sendable {
         /// Prior spike probability α ∈ (0, 1).
         public var alpha: Double
@@ -58,8 +79,12 @@ public struct ModelSpec: Equatable, Sendable {
         /// silent): γ_u' ∈ [0.0067, 0.9933] at ν = 10, so switching on a dimension the prior has
         /// switched off costs at most log(1/0.0067) ≈ 5 nats. nil: the raw γ_u (the paper).
         public var spikeSharpness: Double?
-        public init(alpha: Double = 0.5, pseudoInputs: Int = 100, selection: Selection = Selection(), spikeSharpness: Double? = 10) {
+        public var pseudoInputInit: PseudoInputInit
+        public var sparsity: SparsityForm
+        public init(alpha: Double = 0.5, pseudoInputs: Int = 100, selection: Selection = Selection(), spikeSharpness: Double? = 10,
+                    pseudoInputInit: PseudoInputInit = .uniform, sparsity: SparsityForm = .selected) {
             self.alpha = alpha; self.pseudoInputs = pseudoInputs; self.selection = selection; self.spikeSharpness = spikeSharpness
+            self.pseudoInputInit = pseudoInputInit; self.sparsity = sparsity
         }
     }
     public enum CSchedule: Equatable, Sendable {

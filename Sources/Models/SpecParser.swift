@@ -51,6 +51,10 @@ public func loadSpec(path: String) throws -> ModelSpec {
 ///   #  selection: {kind: paper, a: 60, b: 0.5}   # a > 0, b ∈ (0, 1) (defaults 60, 0.5)
 ///   spike_sharpness: 10       # ν > 0 of the bounded prior spike sigmoid(ν(γ_u − ½)), or none
 ///                             # (the raw γ_u, the paper)                   (default 10)
+///   pseudo_input_init: uniform # uniform in (0, 1) | training_images: U distinct training
+///                             # images drawn with the run's seed         (default uniform)
+///   sparsity: selected        # γ̄ of the selected pseudo-input (eq. 4) | every_pseudo_input:
+///                             # mean over u of J·KL(γ̄_u ‖ α) (section 3.2) (default selected)
 /// slab_bounds: {logvar: 8, mu: 10}  # vsc only: soft bounds L·tanh(·/L) on the slabs inside the
 ///                             # prior term, or none                         (default {8, 10})
 /// schedules:
@@ -187,7 +191,15 @@ struct SpecReader {
 
     func read(_ root: Node, defaultName: String) throws -> ModelSpec {
         let f = try fields(root, "", allowed: Self.topKeys)
-        let name = try f["name"].map { try string($0, "name") } ?? defaultName
+        let name = try f["name"].map { n -> String in
+            let v = try string(n, "name")
+            // The name becomes a folder (runs/<name>) and file names: one path component only.
+            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+            guard !v.isEmpty, v.count <= 128, !v.hasPrefix("."), v.allSatisfy({ allowed.contains($0) }) else {
+                throw error(n, "name", "must be 1–128 letters, digits, '.', '_' or '-', not starting with '.' (it names the run folder), got \"\(v)\"")
+            }
+            return v
+        } ?? defaultName
 
         // kind and beta
         let kindName = try f["kind"].map { try string($0, "kind") } ?? "vsc"
@@ -248,7 +260,7 @@ struct SpecReader {
         // prior
         var prior = ModelSpec.Prior()
         if let pn = f["prior"] {
-            let p = try fields(pn, "prior", allowed: ["alpha", "pseudo_inputs", "selection", "spike_sharpness"])
+            let p = try fields(pn, "prior", allowed: ["alpha", "pseudo_inputs", "selection", "spike_sharpness", "pseudo_input_init", "sparsity"])
             if let a = p["alpha"] { prior.alpha = try open01(a, "prior.alpha") }
             if let u = p["pseudo_inputs"] { prior.pseudoInputs = try int(u, "prior.pseudo_inputs", min: 1) }
             if let sn = p["selection"] {
@@ -261,6 +273,12 @@ struct SpecReader {
                 }
                 if let a = s["a"] { prior.selection.a = try positive(a, "prior.selection.a") }
                 if let b = s["b"] { prior.selection.b = try open01(b, "prior.selection.b") }
+            }
+            if let i = p["pseudo_input_init"] {
+                prior.pseudoInputInit = try choice(i, "prior.pseudo_input_init", ModelSpec.PseudoInputInit.self, ModelSpec.PseudoInputInit.allCases)
+            }
+            if let f = p["sparsity"] {
+                prior.sparsity = try choice(f, "prior.sparsity", ModelSpec.SparsityForm.self, ModelSpec.SparsityForm.allCases)
             }
             if let nu = p["spike_sharpness"] { prior.spikeSharpness = try optional(nu, "prior.spike_sharpness") { try positive($0, $1) } }
         }

@@ -184,14 +184,23 @@ public struct PseudoInputPrior {
 /// The sparsity term J·KL_Bernoulli(γ̄ ‖ α) (eq. 4), per example: γ̄ is the pseudo-inputs' spike
 /// probability averaged over the J latents, selection-weighted like the prior term.
 /// `pseudoGamma` [U, J] (raw γ), `weights` u* [B, U]. Returns [B].
+/// `form` every_pseudo_input: the mean over u of J·KL(γ̄_u ‖ α), broadcast to every example.
 public struct SparsityTerm {
     public var alpha: Double
-    public init(alpha: Double) { self.alpha = alpha }
+    public var form: ModelSpec.SparsityForm
+    public init(alpha: Double, form: ModelSpec.SparsityForm = .selected) { self.alpha = alpha; self.form = form }
     public func callAsFunction(pseudoGamma: Tensor, weights: Tensor) throws -> Tensor {
         let j = Double(pseudoGamma.shape[1]), u = pseudoGamma.shape[0], b = weights.shape[0]
-        let perPseudo = try pseudoGamma.mean(axes: [1]).reshape([1, u]).broadcast(to: [b, u])   // γ̄_u
-        let gbar = try PseudoInputPrior.weightedMean(perPseudo, weights).clamp(spikeEpsilon, 1 - spikeEpsilon)
-        return try Self.bernoulliKL(gbar, alpha) * j
+        let gbarU = try pseudoGamma.mean(axes: [1])   // γ̄_u [U]
+        switch form {
+        case .selected:
+            let perPseudo = try gbarU.reshape([1, u]).broadcast(to: [b, u])
+            let gbar = try PseudoInputPrior.weightedMean(perPseudo, weights).clamp(spikeEpsilon, 1 - spikeEpsilon)
+            return try Self.bernoulliKL(gbar, alpha) * j
+        case .everyPseudoInput:
+            let perPseudo = try Self.bernoulliKL(try gbarU.clamp(spikeEpsilon, 1 - spikeEpsilon), alpha)
+            return try (perPseudo.mean(axes: [0]) * j).reshape([1]).broadcast(to: [b])
+        }
     }
     /// KL(Bernoulli(p) ‖ Bernoulli(α)) for p in (0, 1).
     public static func bernoulliKL(_ p: Tensor, _ alpha: Double) throws -> Tensor {

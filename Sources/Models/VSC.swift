@@ -54,12 +54,26 @@ public struct VSCModel: GraphBuilderModel {
         let weights = try selection(xe, ctx)
         let kl = try PseudoInputPrior.weightedKL(q: try boundedSlab(q, spec.slabBounds), p: try boundedSlab(p, spec.slabBounds),
                                                  weights: weights)
-        let sparsity = try SparsityTerm(alpha: spec.prior.alpha)(pseudoGamma: pseudoGamma, weights: weights)
+        let sparsity = try SparsityTerm(alpha: spec.prior.alpha, form: spec.prior.sparsity)(pseudoGamma: pseudoGamma, weights: weights)
 
         try trainOutputs(g, recon: recon, kl: kl, sparsity: sparsity, loss: recon + kl + sparsity)
         try g.output(GraphNames.Diagnostic.selection.output, weights)
         try g.output(GraphNames.Diagnostic.gamma.output, gamma)
         try g.output(GraphNames.Diagnostic.priorGamma.output, pseudoGamma)
+    }
+
+    /// The seeded values, with the pseudo-inputs replaced by U training images when the spec's
+    /// `pseudo_input_init` says so.
+    public func initialParameters(seed: UInt64, examples: (_ count: Int) throws -> [Float]) throws -> [String: [Float]] {
+        var p = initialParameters(seed: seed)
+        switch spec.prior.pseudoInputInit {
+        case .uniform: break
+        case .trainingImages:
+            let images = try examples(prior.count)
+            precondition(images.count == prior.count * prior.inputs, "examples(\(prior.count)) returned \(images.count) values")
+            p[prior.name] = images
+        }
+        return p
     }
 
     public func buildEncode(_ ctx: ModelContext, batch: Int) throws {

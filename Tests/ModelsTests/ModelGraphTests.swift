@@ -32,7 +32,7 @@ func dataBatch(_ spec: ModelSpec, seed: UInt64) -> [Double] {
 struct Variant: CustomTestStringConvertible, Sendable {
     var spec: ModelSpec
     var testDescription: String {
-        "\(spec.kind) \(spec.likelihood) \(spec.spike) \(spec.warmupForm) \(spec.inputNormalisation) \(spec.prior.selection.kind) ν=\(spec.prior.spikeSharpness.map { "\($0)" } ?? "none") bounds=\(spec.slabBounds.map { "\($0.logvar),\($0.mu)" } ?? "none")"
+        "\(spec.kind) \(spec.likelihood) \(spec.spike) \(spec.warmupForm) \(spec.inputNormalisation) \(spec.prior.selection.kind) ν=\(spec.prior.spikeSharpness.map { "\($0)" } ?? "none") bounds=\(spec.slabBounds.map { "\($0.logvar),\($0.mu)" } ?? "none") sparsity=\(spec.prior.sparsity)"
     }
 }
 
@@ -46,6 +46,7 @@ let variants: [Variant] = [
     Variant(spec: { var s = smallSpec(likelihood: .bernoulli, spike: .logsigmoid, normalisation: .signed)
                     s.slabBounds = .init(logvar: 2, mu: 1); s.prior.spikeSharpness = 4; return s }()),
     Variant(spec: { var s = smallSpec(); s.prior.selection = .init(kind: .paper, a: 5, b: 0.5); s.prior.spikeSharpness = nil; return s }()),
+    Variant(spec: { var s = smallSpec(spike: .logsigmoid, normalisation: .signed); s.prior.sparsity = .everyPseudoInput; return s }()),
     Variant(spec: smallSpec(kind: .vae(beta: 1))),
     Variant(spec: smallSpec(kind: .vae(beta: 4), likelihood: .bernoulli)),
 ]

@@ -114,4 +114,15 @@ func monteCarloKL(q: (Double, Double, Double), p: (Double, Double, Double), n: I
         let expected = 3 * (gbar * log(gbar / 0.1) + (1 - gbar) * log((1 - gbar) / 0.9))
         #expect(Swift.abs(out - expected) < 1e-12)
     }
+
+    /// every_pseudo_input: the mean over u of J·KL(γ̄_u ‖ α), whatever the selection weights.
+    @Test func sparsityOverEveryPseudoInputIgnoresTheSelection() throws {
+        let g = Graph(name: "sparsity")
+        let pg = try g.input("pg", [2, 3]), w = try g.input("w", [2, 2])
+        try g.output("s", try SparsityTerm(alpha: 0.1, form: .everyPseudoInput)(pseudoGamma: pg, weights: w))
+        let out = try Interpreter<Double>(g).run(["pg": [0.2, 0.4, 0.6, 0.1, 0.1, 0.1], "w": [3, 1, 0, 1]])["s"]!
+        func kl(_ p: Double) -> Double { p * log(p / 0.1) + (1 - p) * log((1 - p) / 0.9) }
+        let expected = 3 * (kl(0.4) + kl(0.1)) / 2
+        #expect(out.count == 2 && out.allSatisfy { Swift.abs($0 - expected) < 1e-12 })
+    }
 }

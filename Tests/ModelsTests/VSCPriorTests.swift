@@ -85,9 +85,31 @@ import Runtime
         #expect(specError(base + "prior: {selection: {a: 60}}")?.key == "prior.selection.a", "a belongs to kind paper")
         #expect(specError(base + "prior: {selection: {kind: softmax}}")?.key == "prior.selection.kind")
         #expect(specError(base + "prior: {spike_sharpness: -1}")?.key == "prior.spike_sharpness")
+        #expect(d.prior.pseudoInputInit == .uniform && d.prior.sparsity == .selected)
+        let alt = try parseSpec(yaml: base + "prior: {pseudo_input_init: training_images, sparsity: every_pseudo_input}\n")
+        #expect(alt.prior.pseudoInputInit == .trainingImages && alt.prior.sparsity == .everyPseudoInput)
+        #expect(specError(base + "prior: {pseudo_input_init: zeros}")?.key == "prior.pseudo_input_init")
+        #expect(specError(base + "prior: {sparsity: aggregate}")?.key == "prior.sparsity")
         #expect(specError(base + "slab_bounds: {logvar: 0}")?.key == "slab_bounds.logvar")
         #expect(specError(base + "schedules: {clip_grad_norm: 0}")?.key == "schedules.clip_grad_norm")
         #expect(specError("kind: vae\ndata: smiley\nhidden: [8]\nlatent: 4\nslab_bounds: none\n")?.key == "slab_bounds")
+    }
+
+    /// pseudo_input_init training_images: the pseudo-inputs start as the examples the trainer
+    /// hands over; every other parameter is the seeded value; uniform ignores the examples.
+    @Test func pseudoInputsStartFromTrainingImages() throws {
+        var spec = smallSpec(spike: .logsigmoid)
+        let plain = try makeModel(spec).initialParameters(seed: 3)
+        spec.prior.pseudoInputInit = .trainingImages
+        let u = spec.prior.pseudoInputs, d = spec.inputDim
+        let images = (0..<(u * d)).map { Float($0 % 7) / 7 }
+        var asked: [Int] = []
+        let fromData = try makeModel(spec).initialParameters(seed: 3) { n in asked.append(n); return images }
+        #expect(asked == [u])
+        #expect(fromData["pseudo_inputs"] == images)
+        #expect(fromData.filter { $0.key != "pseudo_inputs" } == plain.filter { $0.key != "pseudo_inputs" })
+        spec.prior.pseudoInputInit = .uniform
+        #expect(try makeModel(spec).initialParameters(seed: 3) { _ in images } == plain)
     }
 
     /// Signed inputs: the encoder sees 2x − 1 (a `none` model fed 2x − 1 encodes identically); the
