@@ -287,6 +287,12 @@ public struct IRParser {
             guard case .number(_, let s) = a.0, let i = Int(s) else { throw err("attribute '\(k)' must be an integer", a.2) }
             return i
         }
+        /// A seed: an integer in 0…2⁶⁴ − 1 (the printer writes UInt64s).
+        func attrSeed() throws -> UInt64 {
+            guard let a = attrs.removeValue(forKey: "seed") else { throw err("\(opname) needs attribute 'seed'", opTok) }
+            guard case .number(_, let s) = a.0, let u = UInt64(s) else { throw err("attribute 'seed' must be an integer in 0…18446744073709551615", a.2) }
+            return u
+        }
         func flag(_ k: String) -> Bool { attrs.removeValue(forKey: k) != nil }
         func name() throws -> String {
             guard case .string(let s)? = positional else { throw err("\(opname) needs a name string", opTok) }
@@ -308,8 +314,8 @@ public struct IRParser {
             case .ident("dense")?: op = .constant(.dense(denseValues))
             default: throw err("constant needs a value", opTok)
             }
-        case "random_uniform": op = .randomUniform(seed: UInt64(try attrInt("seed")))
-        case "random_normal": op = .randomNormal(seed: UInt64(try attrInt("seed")))
+        case "random_uniform": op = .randomUniform(seed: try attrSeed())
+        case "random_normal": op = .randomNormal(seed: try attrSeed())
         case "matmul":
             op = .matmul(MatmulAttrs(transA: flag("transpose_a"), transB: flag("transpose_b")))
             hasRegion = cur.tok == .punct("{")

@@ -13,6 +13,7 @@ public enum ShapeInference {
         func need() throws -> Shape {
             guard let d = declared else { throw fail("needs an explicit result shape") }
             if d.contains(where: { $0 < 0 }) { throw fail("negative extent in \(shapeString(d))") }
+            if let v = TensorBudget.violation(d, declaredType ?? inputs.first?.dtype ?? .f32) { throw fail(v) }
             return d
         }
         let dtype = declaredType ?? inputs.first?.dtype ?? .f32
@@ -96,7 +97,9 @@ public enum ShapeInference {
             for (k, i) in inputs.enumerated() {
                 var a = i.shape, b = first.shape
                 guard a.count == b.count else { throw fail("operand \(k) has rank \(a.count), expected \(b.count)") }
-                out[axis] += a[axis]
+                let (sum, o) = out[axis].addingReportingOverflow(a[axis])
+                if o { throw fail("the extents along axis \(axis) add up to more than an Int can count") }
+                out[axis] = sum
                 a[axis] = 0; b[axis] = 0
                 if a != b { throw fail("operand \(k) shape \(shapeString(i.shape)) does not match \(shapeString(first.shape)) off axis \(axis)") }
             }
@@ -131,6 +134,7 @@ public enum ShapeInference {
         if let d = declared, d != shape {
             throw fail("declared shape \(shapeString(d)) but operands give \(shapeString(shape))")
         }
+        if let v = TensorBudget.violation(shape, dtype) { throw fail(v) }
         return (dtype, shape)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 /// Element types. Every graph computes in one floating-point type; comparisons yield 0/1 in it.
 public enum DType: String, Hashable, Sendable, CaseIterable {
     case f32, f64
@@ -11,6 +12,40 @@ public typealias Shape = [Int]
 extension Array where Element == Int {
     /// Number of elements of a shape.
     public var elementCount: Int { reduce(1, *) }
+    /// The number of elements, or nil if an extent is negative or the product overflows `Int`:
+    /// what shapes read from input (IR text, specs, files) go through before anything multiplies
+    /// them unchecked.
+    public var checkedElementCount: Int? {
+        var n = 1
+        for e in self {
+            guard e >= 0 else { return nil }
+            let (p, o) = n.multipliedReportingOverflow(by: e)
+            if o { return nil }
+            n = p
+        }
+        return n
+    }
+}
+
+/// The largest tensor a graph may declare, in bytes (default: half the machine's memory). Shapes
+/// above it are refused when the node is built, naming the node, instead of failing when the
+/// backend allocates.
+public enum TensorBudget {
+    nonisolated(unsafe) public static var maxBytes: Int = {
+        let half = ProcessInfo.processInfo.physicalMemory / 2
+        return half > UInt64(Int.max) ? Int.max : Int(half)
+    }()
+    /// An error text if `shape` of `dtype` is uncountable or over the budget, else nil.
+    public static func violation(_ shape: Shape, _ dtype: DType) -> String? {
+        guard let n = shape.checkedElementCount else {
+            return "shape \(shapeString(shape)) has a negative extent or more elements than an Int can count"
+        }
+        let (bytes, o) = n.multipliedReportingOverflow(by: dtype.byteSize)
+        if o || bytes > maxBytes {
+            return "shape \(shapeString(shape)) (\(n) elements) needs \(o ? "more than Int.max" : "\(bytes)") bytes, over the tensor budget of \(maxBytes) bytes (half the machine's memory)"
+        }
+        return nil
+    }
 }
 
 /// The Swift (or IR text) location that created a node, as `#fileID:#line`.

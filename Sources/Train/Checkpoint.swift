@@ -112,6 +112,19 @@ public struct Checkpoint: Equatable {
         }
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_CLOEXEC)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        removeStaleTemporaries(of: path)
+    }
+
+    /// Deletes the temporary files earlier writes of `path` left when they were killed (kill -9
+    /// between create and rename). Called after a successful write, when the file they would
+    /// have become is already replaced; one writer per run folder (`RunFolderLock`) keeps a
+    /// live write's temporary out of reach.
+    static func removeStaleTemporaries(of path: String) {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let prefix = "." + url.lastPathComponent + ".tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
+        for n in names where n.hasPrefix(prefix) { unlink(dir + "/" + n) }
     }
 
     // MARK: Decoding

@@ -32,6 +32,10 @@ public struct TrainOptions {
     public var checkpointEvery: Int?
     /// Continue from `outDir/checkpoint.safetensors`.
     public var resume: Bool
+    /// Start over in an `outDir` that already holds a run (its checkpoint and metrics are
+    /// replaced). Without it (or `resume`) such a folder is refused, so re-running a spec never
+    /// wipes a finished run.
+    public var overwrite: Bool
     /// Overrides the spec's seed (parameter initialisation and data order).
     public var seed: UInt64?
     /// Write a metrics line every this many iterations (and at the last one).
@@ -50,11 +54,11 @@ public struct TrainOptions {
     public var optimize: ((Graph) throws -> Graph)?
 
     public init(outDir: String, iterations: Int? = nil, checkpointEvery: Int? = nil, resume: Bool = false,
-                seed: UInt64? = nil, logEvery: Int = 10, showProgress: Bool = true,
+                overwrite: Bool = false, seed: UInt64? = nil, logEvery: Int = 10, showProgress: Bool = true,
                 alwaysCheckFinite: Bool = false, specText: String? = nil, backendName: String = "interp",
                 optimize: ((Graph) throws -> Graph)? = nil) {
         self.outDir = outDir; self.iterations = iterations; self.checkpointEvery = checkpointEvery
-        self.resume = resume; self.seed = seed; self.logEvery = logEvery; self.showProgress = showProgress
+        self.resume = resume; self.overwrite = overwrite; self.seed = seed; self.logEvery = logEvery; self.showProgress = showProgress
         self.alwaysCheckFinite = alwaysCheckFinite; self.specText = specText; self.backendName = backendName
         self.optimize = optimize
     }
@@ -129,6 +133,13 @@ public final class Trainer {
     var order: DataOrder
     /// The state at the last checkpoint (or the start), for replaying a step that went non-finite.
     var anchor: State?
+    /// The iteration of the checkpoint file this run wrote or resumed from (nil: none yet).
+    var savedIteration: Int?
+    /// What a failed run leaves on disk, truthfully.
+    var checkpointNote: String {
+        if let k = savedIteration { return "the last checkpoint (\(checkpointPath), iteration \(k)) is intact" }
+        return "no checkpoint was written yet (the first is due at iteration \(min(checkpointEvery, totalIterations)))"
+    }
 
     struct State {
         var iteration: Int
@@ -169,7 +180,17 @@ public final class Trainer {
         order = DataOrder(count: data.count, seed: seed ^ 0x6461_7461_6f72_6472)  // "dataordr"
 
         // Initial state: seeded parameters, zero moments.
-        let initial = model.initialParameters(seed: seed)
+        let (data, spec, seed) = (self.data, self.spec, self.seed)
+        let initial = try model.initialParameters(seed: seed) { n in
+            guard n <= data.count else {
+                throw TrainError("the spec \"\(spec.name)\" initialises parameters from \(n) training examples, the training set \"\(data.name)\" has \(data.count)")
+            }
+            var picker = DataOrder(count: data.count, seed: seed ^ 0x7073_6575_646f_696e)  // "pseudoin"
+            let d = data.dim
+            var rows = [Float](); rows.reserveCapacity(n * d)
+            for e in picker.next(n) { rows += data.x[(e * d)..<((e + 1) * d)] }
+            return rows
+        }
         for p in step.parameters {
             guard let v = initial[p.name] else { throw TrainError("the model gives no initial value for parameter \"\(p.name)\"") }
             try program.set(p.name, v)
@@ -318,6 +339,15 @@ public final class Trainer {
 
     public func run() throws -> TrainSummary {
         try FileManager.default.createDirectory(atPath: options.outDir, withIntermediateDirectories: true)
+        let lock = try RunFolderLock(folder: options.outDir)
+        defer { lock.release() }
+        if !options.resume && !options.overwrite {
+            let held = [checkpointPath, metricsPath].filter { FileManager.default.fileExists(atPath: $0) }
+            if !held.isEmpty {
+                throw TrainError("\(options.outDir) already holds a run (\(held.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")));"
+                                 + " pass --resume to continue it, --overwrite to start over (replacing its files), or choose another --out")
+            }
+        }
         let sink = progressSink
         func say(_ s: String) { (sink ?? { FileHandle.standardError.write($0.data(using: .utf8)!) })(s + "\n") }
         if options.resume {
@@ -326,6 +356,7 @@ public final class Trainer {
             }
             let ck = try Checkpoint.load(path: checkpointPath)
             try restore(from: ck, file: checkpointPath)
+            savedIteration = iteration
             if let old = ck.metadata["spec"], let cur = options.specText, !old.isEmpty, old != cur {
                 say("warning: the spec differs from the one the checkpoint was trained with")
             }
@@ -348,7 +379,7 @@ public final class Trainer {
             let r: StepRecord
             do { r = try step(checkFinite: options.alwaysCheckFinite) }
             catch let e as RuntimeError where e.node != nil {
-                throw TrainError("training stopped at iteration \(iteration + 1): \(e.message)\n  the last checkpoint (\(checkpointPath), iteration \(anchor?.iteration ?? 0)) is intact",
+                throw TrainError("training stopped at iteration \(iteration + 1): \(e.message)\n  \(checkpointNote)",
                                  iteration: iteration + 1, node: e.node)
             }
             if !r.isFinite { try diagnoseNonFinite(r) }
@@ -376,6 +407,7 @@ public final class Trainer {
                 let s = capture()
                 try checkpoint().write(to: checkpointPath)
                 anchor = s
+                savedIteration = s.iteration
             }
         }
         let seconds = Date().timeIntervalSince(t0)
@@ -407,7 +439,7 @@ public final class Trainer {
     /// iteration.
     func diagnoseNonFinite(_ bad: StepRecord) throws -> Never {
         let terms = "loss \(bad.loss), recon \(bad.recon), kl \(bad.kl), sparsity \(bad.sparsity)"
-        let ckNote = "the last checkpoint (\(checkpointPath), iteration \(anchor?.iteration ?? 0)) is intact"
+        let ckNote = checkpointNote
         guard let anchor else { throw TrainError("non-finite loss at iteration \(bad.iteration) (\(terms)); \(ckNote)", iteration: bad.iteration) }
         do {
             // Pass 1: the first iteration with any non-finite output.

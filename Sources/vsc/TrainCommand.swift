@@ -31,7 +31,9 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Writes DIR/checkpoint.safetensors (parameters, Adam state, iteration, data-order RNG; \
             safetensors layout, written atomically) every --checkpoint-every iterations and at the \
-            end, and DIR/metrics.jsonl (one JSON object per logged iteration). --resume continues \
+            end, and DIR/metrics.jsonl (one JSON object per logged iteration). A DIR that already \
+            holds a run is refused unless --resume or --overwrite says what to do with it, and two \
+            runs never write into one DIR at once. --resume continues \
             from DIR's checkpoint and gives the same losses, bit for bit, as an uninterrupted run \
             on the same backend. A non-finite loss stops training with an error naming the first \
             node that produced NaN/Inf and the iteration; the last checkpoint stays intact.
@@ -42,6 +44,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Backend: jit (LLVM, fast) or interp (reference interpreter).") var backend: String = "jit"
     @Option(help: "Output folder (default: runs/<spec name>).") var out: String?
     @Flag(help: "Continue from the checkpoint in the output folder.") var resume = false
+    @Flag(help: "Start over in an output folder that already holds a run (replaces its checkpoint and metrics).")
+    var overwrite = false
     @Option(help: "Checkpoint every N iterations (default: the spec's).") var checkpointEvery: Int?
     @Option(help: "Seed for initialisation, noise and data order (default: the spec's).") var seed: UInt64?
     @Option(help: "Write a metrics line every N iterations.") var logEvery: Int = 10
@@ -50,6 +54,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Check every node for NaN/Inf on every step (otherwise only the loss; a bad step is replayed with checks).")
     var checkFinite = false
     @Flag(help: "No progress bar.") var quiet = false
+
+    func validate() throws {
+        if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other: continue the run, or start it over") }
+    }
 
     func run() throws {
         guard iterations.map({ $0 >= 0 }) ?? true else { throw ValidationError("--iterations must be ≥ 0") }
@@ -70,7 +78,7 @@ struct TrainCommand: ParsableCommand {
         let model = try makeModel(spec)
         let loadSeconds = Date().timeIntervalSince(t0)
         let options = TrainOptions(outDir: outDir, iterations: iterations, checkpointEvery: checkpointEvery,
-                                   resume: resume, seed: seed, logEvery: logEvery, showProgress: !quiet,
+                                   resume: resume, overwrite: overwrite, seed: seed, logEvery: logEvery, showProgress: !quiet,
                                    alwaysCheckFinite: checkFinite, specText: text, backendName: backend,
                                    optimize: pipeline.map { pm in { try pm.run($0).graph } })
         let trainer: Trainer

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import IR
 
@@ -106,4 +107,30 @@ func expectParseError(_ text: String, line: Int, column: Int? = nil, _ fragment:
     let sum = g[y.node.inputs[0]], product = g[sum.inputs[0]]
     #expect(sum.location?.line == line)
     #expect(product.location?.line == line, "nested operator nodes borrow the consumer's line too")
+}
+
+/// Sizes and numbers read from IR text are checked before anything multiplies or converts them
+/// (issue 14): a clean, located error, never a trap.
+@Test func oversizedShapesAndBadSeedsAreLocatedErrors() {
+    expectParseError("graph @g {\n  %0 = input \"x\" : f32[4611686018427387904,4]\n}\n",
+                     line: 2, "more elements than an Int can count")
+    expectParseError("graph @g {\n  %0 = input \"x\" : f32[100000,100000,100000]\n}\n",
+                     line: 2, "over the tensor budget")
+    expectParseError("graph @g {\n  %0 = input \"x\" : f32[9223372036854775807,1]\n  %1 = concat(%0, %0) {axis=0} : f32[2,1]\n}\n",
+                     line: 2, "tensor budget")
+    expectParseError("graph @g {\n  %0 = random_normal() {seed=-1} : f32[2]\n}\n", line: 2, "attribute 'seed' must be an integer in 0…")
+}
+
+@Test func seedsAboveIntMaxRoundTrip() throws {
+    let g = try IRParser.parse("graph @g {\n  %0 = random_normal() {seed=18446744073709551615} : f32[2]\n  output %0 as \"y\"\n}\n")
+    let again = try IRParser.parse(IRPrinter.print(g))
+    #expect(IRPrinter.print(again) == IRPrinter.print(g))
+    #expect(g.nodes.contains { $0.op == .randomNormal(seed: .max) })
+}
+
+@Test func concatExtentsThatOverflowAreRefused() throws {
+    let g = Graph(name: "concat")
+    let a = try g.input("a", [1 << 20])
+    // The budget check runs on the sum; the overflow check before it is what a 2⁶² + 2⁶² sum hits.
+    #expect(throws: IRError.self) { _ = try g.concat(Array(repeating: a, count: 1 << 13), axis: 0) }
 }

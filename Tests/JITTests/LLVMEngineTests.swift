@@ -49,7 +49,10 @@ private typealias UnaryFn = @convention(c) (Float) -> Float
     let asm = try engine.assembly(moduleIR: axpyIR, name: "axpy_asm", symbols: ["axpy"])
     #expect(asm.contains("axpy"))
     if engine.host.hasFMA { #expect(asm.contains("vfmadd"), "contract flags should give FMA") }
-    if engine.host.hasAVX512F { #expect(asm.contains("zmm")) }
+    // At least 256-bit vectors wherever AVX2 exists. LLVM's tuning for server CPUs with AVX-512
+    // (prefer-vector-width=256) keeps ymm unless told otherwise, so zmm is not guaranteed here;
+    // choosing 512-bit vectors is the JIT's decision (issue 16), not LLVM's default.
+    if engine.host.features.contains("+avx2") { #expect(asm.contains("ymm") || asm.contains("zmm")) }
     let (before, after) = try engine.optimise(moduleIR: axpyIR, name: "axpy_opt", symbols: ["axpy"])
     #expect(!before.contains("x float>") && after.contains("x float>"))
 }
