@@ -48,7 +48,13 @@ public struct TrainedModel {
             do { s = try parseSpec(yaml: text, file: "\(path) (metadata \"spec\")", defaultName: ck.metadata["spec_name"]) }
             catch let e as SpecError { throw EvalError(e.description) }
         }
-        let params = ck.tensors.filter { !$0.key.hasPrefix("adam.") }.mapValues(\.values)
+        // Every parameter of the model's three graphs, validated as --resume validates them.
+        let model = try makeModel(s)
+        var expected: [(name: String, shape: [Int])] = []
+        for g in [try model.trainGraph(batch: 1), try model.encodeGraph(batch: 1), try model.decodeGraph(batch: 1)] {
+            expected += g.parameters.map { ($0.name, g[$0.node].shape) }
+        }
+        let params = try ck.validated(expected, file: path)
         return try TrainedModel(spec: s, parameters: params, metadata: ck.metadata)
     }
 }

@@ -27,6 +27,24 @@ public struct Checkpoint: Equatable {
         self.tensors = tensors; self.metadata = metadata
     }
 
+    /// The tensors `expected` names, checked the one way `vsc eval` and `--resume` share: each
+    /// present, of the declared shape (not just the element count: a transposed tensor is
+    /// refused), every value finite. Errors name the file, the tensor and the first bad index.
+    public func validated(_ expected: [(name: String, shape: [Int])], file: String) throws -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for (name, shape) in expected where out[name] == nil {
+            guard let e = tensors[name] else { throw CheckpointError("\(file): tensor \"\(name)\" is missing") }
+            guard e.shape == shape else {
+                throw CheckpointError("\(file): tensor \"\(name)\" has shape \(e.shape), the model's is \(shape)")
+            }
+            if let i = e.values.firstIndex(where: { !$0.isFinite }) {
+                throw CheckpointError("\(file): tensor \"\(name)\" holds \(e.values[i]) at index \(i) (of \(e.values.count)); every stored value must be finite")
+            }
+            out[name] = e.values
+        }
+        return out
+    }
+
     /// The format version written into `__metadata__["format_version"]`.
     public static let formatVersion = "1"
     /// Largest header accepted (the safetensors project's limit).

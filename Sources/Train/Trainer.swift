@@ -319,15 +319,16 @@ public final class Trainer {
               let epoch = meta["data_epoch"].flatMap(Int.init), let pos = meta["data_position"].flatMap(Int.init) else {
             throw fail("the data-order state (data_rng, data_epoch, data_position) is missing or malformed")
         }
-        var tensors: [String: [Float]] = [:]
-        for n in parameterNames + momentNames {
-            guard let e = ck.tensors[n] else { throw fail("tensor \"\(n)\" is missing") }
-            let shape = stepGraph[stepGraph.leaf(named: n)!].shape
-            guard e.shape == shape else { throw fail("tensor \"\(n)\" has shape \(e.shape), the model's is \(shape)") }
-            tensors[n] = e.values
+        let tensors: [String: [Float]]
+        do {
+            tensors = try ck.validated((parameterNames + momentNames).map { ($0, stepGraph[stepGraph.leaf(named: $0)!].shape) }, file: file)
+        } catch let e as CheckpointError {
+            throw TrainError(e.message.replacingOccurrences(of: "\(file): ", with: "\(file): cannot resume: "))
         }
-        guard let t = ck.tensors["adam.t"], t.values.count == 1, t.values[0] >= 0, t.values[0] == t.values[0].rounded() else {
-            throw fail("tensor \"adam.t\" is missing or not a step count")
+        // Adam's step count is stored as a Float32: an integer, exact (≤ 2²⁴), and ≥ 0.
+        guard let t = ck.tensors["adam.t"], t.values.count == 1, t.values[0] >= 0, t.values[0] <= 0x1p24,
+              t.values[0] == t.values[0].rounded() else {
+            throw fail("tensor \"adam.t\" is missing or not a step count in 0…16777216 (got \(ck.tensors["adam.t"]?.values.first.map { "\($0)" } ?? "none"))")
         }
         let state = State(iteration: it, adamT: Int(t.values[0]),
                           order: try DataOrder(count: count, epochStart: rng, epoch: epoch, position: pos),

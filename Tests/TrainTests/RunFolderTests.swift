@@ -77,3 +77,22 @@ import Runtime
         #expect(try parseSpec(yaml: "name: vsc-smiley_1.5\nkind: vae\ndata: smiley\nhidden: [8]\nlatent: 4\n").name == "vsc-smiley_1.5")
     }
 }
+
+extension RunFolderTests {
+    /// --resume refuses what eval refuses (one validation) and an Adam step count that is not a
+    /// Float32-exact integer (3e38 trapped `Int(Float)` before).
+    @Test func resumeRefusesNonFiniteTensorsAndAHugeAdamStep() throws {
+        let model = try makeModel(spec)
+        let dir = scratchDir("resume-validate")
+        _ = try Trainer(model: model, data: data, backend: interp, options: quiet(dir) { $0.iterations = 2 }).run()
+        let path = dir + "/checkpoint.safetensors"
+        let good = try Checkpoint.load(path: path)
+        for (tensor, value, fragment) in [("adam.t", Float(3e38), "not a step count"), ("enc.h0.w", Float.nan, "index 0")] {
+            var ck = good
+            ck.tensors[tensor]!.values[0] = value
+            try ck.write(to: path)
+            let t = try Trainer(model: model, data: data, backend: interp, options: quiet(dir) { $0.iterations = 4; $0.resume = true })
+            #expect { try t.run() } throws: { e in "\(e)".contains("cannot resume") && "\(e)".contains(fragment) }
+        }
+    }
+}

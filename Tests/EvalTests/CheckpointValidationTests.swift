@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+@testable import Eval
+import Models
+import Train
+
+/// `vsc eval` validates a checkpoint as `--resume` does (issue 14): declared shapes, every value
+/// finite; the error names the tensor and the first bad index, never a `test ELBO nan`.
+@Suite struct CheckpointValidationTests {
+    let yaml = "name: tiny\nkind: vsc\ndata: {name: smiley, count: 40, test_count: 20}\ninput_dim: 16\nhidden: [8]\nlatent: 3\nprior: {pseudo_inputs: 2}\nbatch_size: 4\n"
+
+    func write(_ edit: (inout [String: Checkpoint.Entry]) -> Void) throws -> String {
+        let spec = try parseSpec(yaml: yaml)
+        let model = try makeModel(spec)
+        var shapes: [String: [Int]] = [:]
+        for g in [try model.trainGraph(batch: 1), try model.encodeGraph(batch: 1)] {
+            for p in g.parameters { shapes[p.name] = g[p.node].shape }
+        }
+        var tensors: [String: Checkpoint.Entry] = [:]
+        for (n, v) in model.initialParameters(seed: 1) { tensors[n] = .init(shape: shapes[n]!, values: v) }
+        edit(&tensors)
+        let path = NSTemporaryDirectory() + "vsc-eval-ckpt-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).safetensors"
+        try Checkpoint(tensors: tensors, metadata: ["spec": yaml]).write(to: path)
+        return path
+    }
+
+    @Test func aValidCheckpointLoads() throws {
+        let m = try TrainedModel.load(checkpoint: try write { _ in })
+        #expect(m.parameters["enc.h0.w"]?.count == 16 * 8)
+    }
+
+    @Test func nonFiniteValuesAreRefusedNamingTensorAndIndex() throws {
+        for bad in [Float.nan, .infinity, -.infinity] {
+            let path = try write { $0["dec.h0.b"]!.values[5] = bad }
+            #expect { try TrainedModel.load(checkpoint: path) } throws: { e in
+                let t = "\(e)"
+                return t.contains(path) && t.contains("\"dec.h0.b\"") && t.contains("index 5") && t.contains("finite")
+            }
+        }
+    }
+
+    @Test func aTransposedTensorIsRefused() throws {
+        let path = try write { $0["enc.h0.w"]!.shape = [8, 16] }
+        #expect { try TrainedModel.load(checkpoint: path) } throws: { e in
+            "\(e)".contains("\"enc.h0.w\" has shape [8, 16], the model's is [16, 8]")
+        }
+    }
+
+    @Test func aMissingParameterIsNamed() throws {
+        let path = try write { $0["pseudo_inputs"] = nil }
+        #expect { try TrainedModel.load(checkpoint: path) } throws: { e in "\(e)".contains("\"pseudo_inputs\" is missing") }
+    }
+}
