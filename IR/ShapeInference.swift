@@ -13,7 +13,6 @@ public enum ShapeInference {
         func need() throws -> Shape {
             guard let d = declared else { throw fail("needs an explicit result shape") }
             if d.contains(where: { $0 < 0 }) { throw fail("negative extent in \(shapeString(d))") }
-            if let v = TensorBudget.violation(d, declaredType ?? inputs.first?.dtype ?? .f32) { throw fail(v) }
             return d
         }
         let dtype = declaredType ?? inputs.first?.dtype ?? .f32
@@ -33,8 +32,9 @@ public enum ShapeInference {
         case .constant(let v):
             try arity(0)
             shape = try need()
-            if case .dense(let xs) = v, xs.count != shape.elementCount {
-                throw fail("\(xs.count) values for shape \(shapeString(shape)) (\(shape.elementCount) elements)")
+            // Checked: the budget check comes after the switch, and the extents are the input's.
+            if case .dense(let xs) = v, let n = shape.checkedElementCount, xs.count != n {
+                throw fail("\(xs.count) values for shape \(shapeString(shape)) (\(n) elements)")
             }
         case .randomUniform, .randomNormal:
             if inputs.count > 1 { throw fail("takes at most one operand (a scalar key)") }

@@ -42,7 +42,7 @@ public enum TensorBudget {
         }
         let (bytes, o) = n.multipliedReportingOverflow(by: dtype.byteSize)
         if o || bytes > maxBytes {
-            return "shape \(shapeString(shape)) (\(n) elements) needs \(o ? "more than Int.max" : "\(bytes)") bytes, over the tensor budget of \(maxBytes) bytes (half the machine's memory)"
+            return "shape \(shapeString(shape)) (\(n) elements) needs \(o ? "more than Int.max" : "\(bytes)") bytes, over the tensor budget of \(maxBytes) bytes (TensorBudget.maxBytes)"
         }
         return nil
     }

@@ -29,8 +29,12 @@ public struct TrainedModel {
     public var totalIterations: Int
 
     public init(spec: ModelSpec, parameters: [String: [Float]], metadata: [String: String] = [:]) throws {
-        self.spec = spec
-        model = try makeModel(spec)
+        self.init(model: try makeModel(spec), parameters: parameters, metadata: metadata)
+    }
+
+    init(model: any GenerativeModel, parameters: [String: [Float]], metadata: [String: String]) {
+        spec = model.spec
+        self.model = model
         self.parameters = parameters
         self.metadata = metadata
         iteration = metadata["iteration"].flatMap(Int.init)
@@ -54,8 +58,8 @@ public struct TrainedModel {
         for g in [try model.trainGraph(batch: 1), try model.encodeGraph(batch: 1), try model.decodeGraph(batch: 1)] {
             expected += g.parameters.map { ($0.name, g[$0.node].shape) }
         }
-        let params = try ck.validated(expected, file: path)
-        return try TrainedModel(spec: s, parameters: params, metadata: ck.metadata)
+        let params = try ck.validated(expected, context: path)
+        return TrainedModel(model: model, parameters: params, metadata: ck.metadata)
     }
 }
 

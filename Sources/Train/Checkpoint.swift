@@ -29,16 +29,17 @@ public struct Checkpoint: Equatable {
 
     /// The tensors `expected` names, checked the one way `vsc eval` and `--resume` share: each
     /// present, of the declared shape (not just the element count: a transposed tensor is
-    /// refused), every value finite. Errors name the file, the tensor and the first bad index.
-    public func validated(_ expected: [(name: String, shape: [Int])], file: String) throws -> [String: [Float]] {
+    /// refused), every value finite. Errors start with `context` (the file, and what was being
+    /// done with it) and name the tensor and the first bad index.
+    public func validated(_ expected: [(name: String, shape: [Int])], context: String) throws -> [String: [Float]] {
         var out: [String: [Float]] = [:]
         for (name, shape) in expected where out[name] == nil {
-            guard let e = tensors[name] else { throw CheckpointError("\(file): tensor \"\(name)\" is missing") }
+            guard let e = tensors[name] else { throw CheckpointError("\(context): tensor \"\(name)\" is missing") }
             guard e.shape == shape else {
-                throw CheckpointError("\(file): tensor \"\(name)\" has shape \(e.shape), the model's is \(shape)")
+                throw CheckpointError("\(context): tensor \"\(name)\" has shape \(e.shape), the model's is \(shape)")
             }
             if let i = e.values.firstIndex(where: { !$0.isFinite }) {
-                throw CheckpointError("\(file): tensor \"\(name)\" holds \(e.values[i]) at index \(i) (of \(e.values.count)); every stored value must be finite")
+                throw CheckpointError("\(context): tensor \"\(name)\" holds \(e.values[i]) at index \(i) (of \(e.values.count)); every stored value must be finite")
             }
             out[name] = e.values
         }

@@ -321,10 +321,9 @@ public final class Trainer {
         }
         let tensors: [String: [Float]]
         do {
-            tensors = try ck.validated((parameterNames + momentNames).map { ($0, stepGraph[stepGraph.leaf(named: $0)!].shape) }, file: file)
-        } catch let e as CheckpointError {
-            throw TrainError(e.message.replacingOccurrences(of: "\(file): ", with: "\(file): cannot resume: "))
-        }
+            tensors = try ck.validated((parameterNames + momentNames).map { ($0, stepGraph[stepGraph.leaf(named: $0)!].shape) },
+                                       context: "\(file): cannot resume")
+        } catch let e as CheckpointError { throw TrainError(e.message) }
         // Adam's step count is stored as a Float32: an integer, exact (≤ 2²⁴), and ≥ 0.
         guard let t = ck.tensors["adam.t"], t.values.count == 1, t.values[0] >= 0, t.values[0] <= 0x1p24,
               t.values[0] == t.values[0].rounded() else {

@@ -49,8 +49,8 @@ import Runtime
     @Test func theNextWriteRemovesStaleTemporaries() throws {
         let dir = scratchDir("stale")
         let path = dir + "/checkpoint.safetensors"
-        for k in 0..<3 { FileManager.default.createFile(atPath: dir + "/.checkpoint.safetensors.tmp-1234-\(k)", contents: Data([1, 2, 3])) }
-        FileManager.default.createFile(atPath: dir + "/.other.tmp-1", contents: Data([1]))
+        for k in 0..<3 { #expect(FileManager.default.createFile(atPath: dir + "/.checkpoint.safetensors.tmp-1234-\(k)", contents: Data([1, 2, 3]))) }
+        #expect(FileManager.default.createFile(atPath: dir + "/.other.tmp-1", contents: Data([1])))
         try Checkpoint.atomicWrite([0, 1, 2, 3], to: path, failAfterBytes: nil)
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
         #expect(names == [".other.tmp-1", "checkpoint.safetensors"], "\(names)")
