@@ -194,6 +194,19 @@ extension Tensor {
     public func max(axes: [Int]? = nil, keepDims: Bool = false, file: String = #fileID, line: Int = #line) throws -> Tensor {
         try reduce(.max, axes: axes, keepDims: keepDims, file: file, line: line)
     }
+    /// log Σ exp(x) over the last axis (extent kept as 1), computed as m + log Σ exp(x − m) with
+    /// m the row maximum so no exponential overflows. The gradient is softmax(x) exactly: m's
+    /// own gradient cancels between its two uses.
+    public func logSumExpLast(file: String = #fileID, line: Int = #line) throws -> Tensor {
+        let m = try max(axes: [-1], keepDims: true, file: file, line: line)
+        let shifted = self - (try m.broadcast(to: shape, file: file, line: line))
+        return try m + (try shifted.exp(file: file, line: line)).sum(axes: [-1], keepDims: true, file: file, line: line).log(file: file, line: line)
+    }
+    /// softmax over the last axis: exp(x − logSumExpLast(x)).
+    public func softmaxLast(file: String = #fileID, line: Int = #line) throws -> Tensor {
+        let lse = try logSumExpLast(file: file, line: line)
+        return try (self - (try lse.broadcast(to: shape, file: file, line: line))).exp(file: file, line: line)
+    }
 }
 
 func broadcastPair(_ a: Tensor, _ b: Tensor, _ opName: String, _ file: String, _ line: Int) throws -> (Tensor, Tensor) {

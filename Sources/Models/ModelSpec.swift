@@ -40,6 +40,13 @@ public struct ModelSpec: Equatable, Sendable {
         /// The authors' code (`_calc_selection`): a sigmoid layer (Xavier, bias 0), L2-normalised.
         /// The weights start near-uniform, so every pseudo-input receives gradient.
         case authors
+        /// No classifier: the prior is section 3.2's mixture (1/U) Σ_u q_φ(z|x_u), and the prior
+        /// term its closed-form upper bound −log (1/U) Σ_u exp(−KL_u) (KL_u the eq. 6 KL to
+        /// component u). It equals min over selections r of Σ_u r_u·KL_u + KL(r ‖ uniform): the
+        /// best selection an ideal classifier could make, r_u ∝ exp(−KL_u), so each example is
+        /// assigned to the component that describes it, and a component trains on the examples
+        /// near it rather than on the ones a separate classifier happens to prefer.
+        case mixture
     }
     public struct Selection: Equatable, Sendable {
         public var kind: SelectionKind

@@ -18,8 +18,21 @@ public struct SpecError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// The largest spec file `loadSpec` reads (1 MiB; the paper's specs are under 2 KiB).
+public let maxSpecBytes = 1 << 20
+
 /// Reads a spec file. See `parseSpec(yaml:file:)`.
 public func loadSpec(path: String) throws -> ModelSpec {
+    func refuse(_ m: String) -> SpecError { SpecError(file: path, line: 0, column: 0, key: "", message: m) }
+    // Before reading: a FIFO would block forever and a device never ends.
+    if let a = try? FileManager.default.attributesOfItem(atPath: path) {
+        if let t = a[.type] as? FileAttributeType, t != .typeRegular {
+            throw refuse(t == .typeDirectory ? "is a directory, not a spec file" : "is not a regular file (\(t.rawValue)): a spec must be a YAML file")
+        }
+        if let n = (a[.size] as? NSNumber)?.intValue, n > maxSpecBytes {
+            throw refuse("is \(n) bytes; a spec is at most \(maxSpecBytes) bytes of YAML")
+        }
+    }
     let text: String
     do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
         throw SpecError(file: path, line: 0, column: 0, key: "", message: "cannot read the spec file (\(error.localizedDescription))")
@@ -49,6 +62,8 @@ public func loadSpec(path: String) throws -> ModelSpec {
 ///   selection: {kind: authors} # authors: sigmoid layer, L2-normalised (the authors' code; default)
 ///                             # | paper: A.3's ReLU layer, unit sum, u* = sigmoid(a·(u − b)):
 ///   #  selection: {kind: paper, a: 60, b: 0.5}   # a > 0, b ∈ (0, 1) (defaults 60, 0.5)
+///                             # | mixture: no classifier, the mixture prior's bound
+///                             #   −log (1/U) Σ_u exp(−KL_u) (responsibilities softmax(−KL_u))
 ///   spike_sharpness: 10       # ν > 0 of the bounded prior spike sigmoid(ν(γ_u − ½)), or none
 ///                             # (the raw γ_u, the paper)                   (default 10)
 ///   pseudo_input_init: uniform # uniform in (0, 1) | training_images: U distinct training

@@ -121,6 +121,9 @@ public struct SelectionFunction {
     }
     public func callAsFunction(_ x: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> Tensor {
         switch selection.kind {
+        case .mixture:
+            throw IRError("selection kind mixture has no classifier: its weights are the responsibilities of PseudoInputPrior.mixtureKL",
+                          at: SourceLocation(file: file, line: line))
         case .paper:
             let r = try Dense(name, inputs, pseudoInputs, activation: .relu, bias: 0.01)(x, ctx, file: file, line: line)
             let total = try r.sum(axes: [-1], keepDims: true).maximum(1e-12)
@@ -170,9 +173,22 @@ public struct PseudoInputPrior {
     /// The prior term per example: the selection-weighted mean Σ_u u*_u·KL(q(z|x) ‖ q(z|x_u)) / Σ_u u*_u.
     /// `q` is [B, J], `p` [U, J], `weights` u* [B, U]. Returns [B].
     public static func weightedKL(q: SpikeSlab, p: SpikeSlab, weights: Tensor) throws -> Tensor {
+        try weightedMean(try componentKL(q: q, p: p), weights)
+    }
+    /// KL(q(z|x_b) ‖ q(z|x_u)) for every example b and component u: `q` [B, J], `p` [U, J] → [B, U].
+    public static func componentKL(q: SpikeSlab, p: SpikeSlab) throws -> Tensor {
         let b = q.mu.shape[0], j = q.mu.shape[1], u = p.mu.shape[0]
-        let kl = try SpikeSlabKL.perDimension(q: try q.reshaped([b, 1, j]), p: try p.reshaped([1, u, j])).sum(axes: [2])
-        return try weightedMean(kl, weights)
+        return try SpikeSlabKL.perDimension(q: try q.reshaped([b, 1, j]), p: try p.reshaped([1, u, j])).sum(axes: [2])
+    }
+    /// The mixture prior's bound (`selection: {kind: mixture}`): from the component KLs [B, U],
+    /// KL(q ‖ (1/U) Σ_u p_u) ≤ log U − log Σ_u exp(−KL_u) per example [B], and the
+    /// responsibilities r_u = softmax(−KL_u) [B, U] that attain it (the bound's gradient is
+    /// Σ_u r_u ∇KL_u). Never above the smallest KL_u + log U nor below the smallest KL_u.
+    public static func mixtureKL(_ componentKL: Tensor) throws -> (kl: Tensor, responsibilities: Tensor) {
+        let b = componentKL.shape[0], u = componentKL.shape[1]
+        let neg = try componentKL.neg()
+        let kl = try (try neg.logSumExpLast().reshape([b])).neg() + Foundation.log(Double(u))
+        return (kl, try neg.softmaxLast())
     }
     /// Σ_u w_u v_u / Σ_u w_u per row (the denominator kept ≥ 1e-30). v, w: [B, U] → [B].
     public static func weightedMean(_ v: Tensor, _ w: Tensor) throws -> Tensor {

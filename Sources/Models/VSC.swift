@@ -8,7 +8,8 @@ import IR
 /// - the prior term (line 7) on the un-warmed q_φ(z|x) and prior components q_φ(z|x_u): the
 ///   slabs get the KL's gradient from the first step, also while λ = 0;
 /// - U learned pseudo-inputs through the same recognition net (`PseudoInputPrior`), weighted by
-///   `SelectionFunction` on the observations; their spikes bounded by `priorSpike` (ν);
+///   `SelectionFunction` on the observations, or, for selection kind mixture, the mixture bound
+///   −log (1/U) Σ_u exp(−KL_u) and its responsibilities; their spikes bounded by `priorSpike` (ν);
 /// - the KL's slab parameters soft-bounded (`slab_bounds`, `boundedSlab`);
 /// - sparsity term J·KL_Bern(γ̄_u* ‖ α) (`SparsityTerm`) on the same prior spikes;
 /// - loss (eq. 4, per example, batch mean) = recon + kl + sparsity; elbo = −(recon + kl).
@@ -47,19 +48,37 @@ public struct VSCModel: GraphBuilderModel {
         let z = try SpikeSlabSampler(seed: spec.seed)(mu: warm.mu, logvar: warm.logvar, gamma: gamma, c: c, key: step)
         let recon = try generative.head.negativeLogLikelihood(try generative(z, ctx), x)
 
-        let pseudo = try normaliseInputs(try prior.pseudoInputs(ctx), spec.inputNormalisation)
-        let (p0, rawPseudoGamma) = try encode(pseudo, ctx)
-        let pseudoGamma = try priorSpike(rawPseudoGamma, sharpness: spec.prior.spikeSharpness)
-        let p = try SpikeSlab(mu: p0.mu, logvar: p0.logvar, gamma: pseudoGamma)
-        let weights = try selection(xe, ctx)
-        let kl = try PseudoInputPrior.weightedKL(q: try boundedSlab(q, spec.slabBounds), p: try boundedSlab(p, spec.slabBounds),
-                                                 weights: weights)
+        let (p, pseudoGamma) = try priorComponents(ctx)
+        let (kl, weights) = try priorTerm(q: q, p: p, xe, ctx)
         let sparsity = try SparsityTerm(alpha: spec.prior.alpha, form: spec.prior.sparsity)(pseudoGamma: pseudoGamma, weights: weights)
 
         try trainOutputs(g, recon: recon, kl: kl, sparsity: sparsity, loss: recon + kl + sparsity)
         try g.output(GraphNames.Diagnostic.selection.output, weights)
         try g.output(GraphNames.Diagnostic.gamma.output, gamma)
         try g.output(GraphNames.Diagnostic.priorGamma.output, pseudoGamma)
+    }
+
+    /// The prior's components q_φ(z|x_u) [U, J] (spikes bounded by ν) and those spike probabilities.
+    func priorComponents(_ ctx: ModelContext) throws -> (p: SpikeSlab, gamma: Tensor) {
+        let pseudo = try normaliseInputs(try prior.pseudoInputs(ctx), spec.inputNormalisation)
+        let (p0, rawPseudoGamma) = try encode(pseudo, ctx)
+        let pseudoGamma = try priorSpike(rawPseudoGamma, sharpness: spec.prior.spikeSharpness)
+        return (try SpikeSlab(mu: p0.mu, logvar: p0.logvar, gamma: pseudoGamma), pseudoGamma)
+    }
+
+    /// The prior term per example [B] and the selection weights [B, U] it used: a classifier's
+    /// weighted mean of the component KLs (paper, authors), or the mixture bound and its
+    /// responsibilities (mixture). The KL sees the soft-bounded slabs.
+    func priorTerm(q: SpikeSlab, p: SpikeSlab, _ xe: Tensor, _ ctx: ModelContext) throws -> (kl: Tensor, weights: Tensor) {
+        let klU = try PseudoInputPrior.componentKL(q: try boundedSlab(q, spec.slabBounds), p: try boundedSlab(p, spec.slabBounds))
+        switch spec.prior.selection.kind {
+        case .paper, .authors:
+            let w = try selection(xe, ctx)
+            return (try PseudoInputPrior.weightedMean(klU, w), w)
+        case .mixture:
+            let m = try PseudoInputPrior.mixtureKL(klU)
+            return (m.kl, m.responsibilities)
+        }
     }
 
     /// The seeded values, with the pseudo-inputs replaced by U training images when the spec's
@@ -79,8 +98,11 @@ public struct VSCModel: GraphBuilderModel {
     public func buildEncode(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
         let (x, e) = try encodeOutputs(ctx, batch: batch)
-        try g.output("gamma", try SpikeHead(spec.spike).gamma(e.v!))
-        try g.output("selection", try selection(x, ctx))
+        let gamma = try SpikeHead(spec.spike).gamma(e.v!)
+        try g.output("gamma", gamma)
+        let (p, _) = try priorComponents(ctx)
+        let q = try SpikeSlab(mu: e.mu, logvar: e.logvar, gamma: gamma)
+        try g.output("selection", try priorTerm(q: q, p: p, x, ctx).weights)
     }
 }
 

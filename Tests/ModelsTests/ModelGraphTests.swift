@@ -47,6 +47,9 @@ let variants: [Variant] = [
                     s.slabBounds = .init(logvar: 2, mu: 1); s.prior.spikeSharpness = 4; return s }()),
     Variant(spec: { var s = smallSpec(); s.prior.selection = .init(kind: .paper, a: 5, b: 0.5); s.prior.spikeSharpness = nil; return s }()),
     Variant(spec: { var s = smallSpec(spike: .logsigmoid, normalisation: .signed); s.prior.sparsity = .everyPseudoInput; return s }()),
+    Variant(spec: { var s = smallSpec(spike: .logsigmoid, normalisation: .signed); s.prior.selection = .init(kind: .mixture)
+                    s.prior.sparsity = .everyPseudoInput; return s }()),
+    Variant(spec: { var s = smallSpec(likelihood: .bernoulli); s.prior.selection = .init(kind: .mixture); return s }()),
     Variant(spec: smallSpec(kind: .vae(beta: 1))),
     Variant(spec: smallSpec(kind: .vae(beta: 4), likelihood: .bernoulli)),
 ]

@@ -118,4 +118,18 @@ func specError(_ yaml: String) -> SpecError? {
         let none = try parseSpec(yaml: minimalSpec)
         #expect(schedule(none, iteration: 0).lambda == 1)
     }
+
+    /// loadSpec refuses a FIFO (it would block), a device and an oversized file before reading.
+    @Test func loadSpecRefusesWhatIsNotARegularYAMLFile() throws {
+        let dir = NSTemporaryDirectory() + "vsc-spec-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(mkfifo(dir + "/pipe.yaml", 0o600) == 0)
+        #expect { try loadSpec(path: dir + "/pipe.yaml") } throws: { "\($0)".contains("not a regular file") }
+        #expect { try loadSpec(path: "/dev/zero") } throws: { "\($0)".contains("not a regular file") }
+        #expect { try loadSpec(path: dir) } throws: { "\($0)".contains("directory") }
+        let big = dir + "/big.yaml"
+        #expect(FileManager.default.createFile(atPath: big, contents: Data(repeating: 0x20, count: maxSpecBytes + 1)))
+        #expect { try loadSpec(path: big) } throws: { "\($0)".contains("at most \(maxSpecBytes) bytes") }
+    }
 }

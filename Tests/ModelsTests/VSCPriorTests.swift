@@ -45,6 +45,46 @@ import Runtime
         #expect(meanMin > 0.005, "every pseudo-input gets weight, so every one trains: mean min weight \(meanMin)")
     }
 
+    /// The mixture bound on known component KLs: log U − log Σ_u exp(−KL_u), its responsibilities
+    /// softmax(−KL_u), and the bounds min KL ≤ bound ≤ min KL + log U; rows of 1,000-nat KLs do not
+    /// overflow.
+    @Test func mixtureBoundOnKnownKLs() throws {
+        let rows: [[Double]] = [[0, 100, 100], [3, 1, 2], [5, 5, 5], [1000, 1001, 1200]]
+        let g = Graph(name: "mixture")
+        let kl = try g.input("kl", [rows.count, 3])
+        let m = try PseudoInputPrior.mixtureKL(kl)
+        try g.output("kl", m.kl); try g.output("r", m.responsibilities)
+        let o = try Interpreter<Double>(g, checkFinite: true).run(["kl": rows.flatMap { $0 }])
+        for (i, row) in rows.enumerated() {
+            let lo = row.min()!
+            let expected = Foundation.log(3) + lo - Foundation.log(row.map { exp(lo - $0) }.reduce(0, +))
+            #expect(Swift.abs(o["kl"]![i] - expected) < 1e-9, "row \(i): \(o["kl"]![i]) vs \(expected)")
+            #expect(o["kl"]![i] >= lo - 1e-12 && o["kl"]![i] <= lo + Foundation.log(3) + 1e-12)
+            let r = Array(o["r"]![3 * i..<3 * i + 3])
+            #expect(Swift.abs(r.reduce(0, +) - 1) < 1e-12)
+            #expect(r.firstIndex(of: r.max()!) == row.firstIndex(of: lo), "the nearest component takes the most responsibility")
+        }
+        #expect(Swift.abs(o["kl"]![2] - 5) < 1e-12, "equal components: the bound is their KL")
+        #expect(Swift.abs(o["r"]![6] - 1.0 / 3) < 1e-12)
+    }
+
+    /// The mixture's selection weights in the encode graph are the train graph's responsibilities
+    /// (one definition), and the spec key parses; a and b stay paper-only.
+    @Test func mixtureSelectionIsTheResponsibilities() throws {
+        var spec = smallSpec(spike: .logsigmoid, normalisation: .signed)
+        spec.prior.selection = .init(kind: .mixture)
+        let model = try makeModel(spec)
+        let train = try model.trainGraph(batch: spec.batchSize), encode = try model.encodeGraph(batch: spec.batchSize)
+        let x = dataBatch(spec, seed: 3)
+        let t = try Interpreter<Double>(train).run(feeds(model, train, x: x, lambda: 1, c: 200))
+        let e = try Interpreter<Double>(encode).run(feeds(model, encode, x: x))
+        let a = try #require(t[GraphNames.Diagnostic.selection.output]), b = try #require(e["selection"])
+        #expect(a.count == b.count && zip(a, b).allSatisfy { Swift.abs($0 - $1) < 1e-12 })
+        let parsed = try parseSpec(yaml: "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\nprior: {selection: {kind: mixture}}\n")
+        #expect(parsed.prior.selection.kind == .mixture)
+        #expect(throws: SpecError.self) { try parseSpec(yaml: "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\nprior: {selection: {kind: mixture, a: 3}}\n") }
+    }
+
     @Test func boundedPriorSpikeStaysInsideItsBounds() throws {
         let g = Graph(name: "spike")
         let gamma = try g.input("g", [5])
