@@ -1,4 +1,5 @@
 import Foundation
+import Data
 
 /// A checkpoint in the safetensors layout, so `safetensors.torch.load_file` (or JAX, or numpy via
 /// `safetensors.numpy`) opens our weights directly:
@@ -150,11 +151,11 @@ public struct Checkpoint: Equatable {
 
     /// Reads and validates a checkpoint file. Every error names the file and what is wrong.
     public static func load(path: String) throws -> Checkpoint {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw CheckpointError("\(path): " + (exists ? "cannot read the file" : "no such file"))
-        }
-        return try decode([UInt8](data), file: path)
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError("\(path): no such file") }
+        // The data layer's reader: regular files only, bounded size.
+        let bytes: [UInt8]
+        do { bytes = try readFileBytes(path) } catch let e as DataError { throw CheckpointError(e.description) }
+        return try decode(bytes, file: path)
     }
 
     /// Validates and decodes checkpoint bytes the way the safetensors project does: header length

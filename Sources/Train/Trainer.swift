@@ -52,15 +52,18 @@ public struct TrainOptions {
     /// Rewrites the train-step graph before the backend compiles it (the optimisation pipeline,
     /// e.g. `{ try PassManager.default.run($0).graph }`); nil runs it as built.
     public var optimize: ((Graph) throws -> Graph)?
+    /// Polled after every iteration: a signal number stops the run there, with a checkpoint of
+    /// that iteration (the CLI passes `TrainingInterrupt.pendingSignal`); nil never stops.
+    public var stopRequested: (() -> Int32?)?
 
     public init(outDir: String, iterations: Int? = nil, checkpointEvery: Int? = nil, resume: Bool = false,
                 overwrite: Bool = false, seed: UInt64? = nil, logEvery: Int = 10, showProgress: Bool = true,
                 alwaysCheckFinite: Bool = false, specText: String? = nil, backendName: String = "interp",
-                optimize: ((Graph) throws -> Graph)? = nil) {
+                optimize: ((Graph) throws -> Graph)? = nil, stopRequested: (() -> Int32?)? = nil) {
         self.outDir = outDir; self.iterations = iterations; self.checkpointEvery = checkpointEvery
         self.resume = resume; self.overwrite = overwrite; self.seed = seed; self.logEvery = logEvery; self.showProgress = showProgress
         self.alwaysCheckFinite = alwaysCheckFinite; self.specText = specText; self.backendName = backendName
-        self.optimize = optimize
+        self.optimize = optimize; self.stopRequested = stopRequested
     }
 }
 
@@ -91,6 +94,8 @@ public struct TrainSummary {
     public var setupSeconds: Double
     public var checkpointPath: String
     public var metricsPath: String
+    /// The signal that stopped the run early (its checkpoint holds `iterations`), or nil.
+    public var interruptedBy: Int32? = nil
 }
 
 /// The training loop. The whole step — forward, backward, Adam update — is one program built once
@@ -365,6 +370,7 @@ public final class Trainer {
             }
         }
         let start = iteration
+        var interruptedBy: Int32?
         let metrics = try MetricsWriter(path: metricsPath, keepThrough: options.resume ? start : nil)
         let bar = options.showProgress ? ProgressBar(total: totalIterations, startIteration: start, sink: sink) : nil
         anchor = capture()
@@ -409,6 +415,14 @@ public final class Trainer {
                 anchor = s
                 savedIteration = s.iteration
             }
+            if let sig = options.stopRequested?() {
+                if savedIteration != iteration {
+                    try checkpoint().write(to: checkpointPath)
+                    savedIteration = iteration
+                }
+                interruptedBy = sig
+                break
+            }
         }
         let seconds = Date().timeIntervalSince(t0)
         if iteration == start {
@@ -420,7 +434,7 @@ public final class Trainer {
                             firstLosses: Trainer.mean(records.prefix(k)), lastLosses: Trainer.mean(records.suffix(k)),
                             iterationsPerSecond: seconds > 0 ? Double(iteration - start) / seconds : 0,
                             seconds: seconds, setupSeconds: setupSeconds,
-                            checkpointPath: checkpointPath, metricsPath: metricsPath)
+                            checkpointPath: checkpointPath, metricsPath: metricsPath, interruptedBy: interruptedBy)
     }
 
     static func mean<C: Collection>(_ rs: C) -> StepRecord? where C.Element == StepRecord {

@@ -80,7 +80,8 @@ struct TrainCommand: ParsableCommand {
         let options = TrainOptions(outDir: outDir, iterations: iterations, checkpointEvery: checkpointEvery,
                                    resume: resume, overwrite: overwrite, seed: seed, logEvery: logEvery, showProgress: !quiet,
                                    alwaysCheckFinite: checkFinite, specText: text, backendName: backend,
-                                   optimize: pipeline.map { pm in { try pm.run($0).graph } })
+                                   optimize: pipeline.map { pm in { try pm.run($0).graph } },
+                                   stopRequested: { TrainingInterrupt.pendingSignal })
         let trainer: Trainer
         let summary: TrainSummary
         do {
@@ -89,11 +90,18 @@ struct TrainCommand: ParsableCommand {
             log("vsc train: \(spec.name) (\(Trainer.kindText(spec.kind))) on \(data.train.name): \(data.train.count) examples × \(data.train.dim), batch \(spec.batchSize)")
             log("  train step: \(stats.nodes) nodes (\(stats.executable) executable, \(stats.matmuls) matmuls, \(stats.kernels) fused kernels), peak \(bytes(stats.peakBytes)), \(flops(stats.flops)) FLOPs/step; backend \(backend)")
             log("  setup: data \(String(format: "%.2f", loadSeconds)) s, graph + compile \(String(format: "%.2f", trainer.setupSeconds)) s")
+            TrainingInterrupt.installHandlers()
             summary = try trainer.run()
         } catch let e as TrainError { throw CLIError(e.message) }
         catch let e as PassError { throw CLIError((e.pass.map { "after pass '\($0)': " } ?? "") + e.message) }
         catch let e as CheckpointError { throw CLIError(e.message) }
 
+        if let sig = summary.interruptedBy {
+            print("\(spec.name): stopped by \(TrainingInterrupt.name(sig)) after iteration \(summary.iterations) of \(trainer.totalIterations);"
+                  + " checkpoint written (\(summary.checkpointPath))")
+            print("  continue with: vsc train --spec \(self.spec) --out \(outDir) --resume")
+            throw ExitCode(128 + sig)
+        }
         if summary.iterations == summary.startIteration {
             print("\(spec.name): already trained for \(summary.iterations) iterations; nothing to do (raise --iterations to continue)")
             print("  checkpoint: \(summary.checkpointPath)")

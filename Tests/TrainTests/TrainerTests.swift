@@ -56,6 +56,51 @@ struct Killed: Error {}
     let spec = try! parseSpec(yaml: tinyVSCYAML)
     let data = syntheticData(count: 120)
 
+    /// A stop request (SIGINT/SIGTERM in the CLI) ends the run after the current iteration with a
+    /// checkpoint of that iteration, and resuming from it reproduces the uninterrupted run bit for bit.
+    @Test func interruptCheckpointsAndResumesBitForBit() throws {
+        let model = try makeModel(spec)
+        let dirA = scratchDir("uninterrupted-int")
+        let a = try Trainer(model: model, data: data, backend: interp, options: quiet(dirA))
+        var lossesA: [StepRecord] = []
+        a.onStep = { lossesA.append($0) }
+        _ = try a.run()
+
+        let dirB = scratchDir("interrupted")
+        var stop: Int32?
+        let b = try Trainer(model: model, data: data, backend: interp, options: quiet(dirB) { $0.stopRequested = { stop } })
+        b.onStep = { r in if r.iteration == 13 { stop = SIGTERM } }
+        let sb = try b.run()
+        #expect(sb.interruptedBy == SIGTERM && sb.iterations == 13)
+        #expect(try Checkpoint.load(path: dirB + "/checkpoint.safetensors").metadata["iteration"] == "13",
+                "the stop writes a checkpoint of the iteration it stopped at (13), not the last periodic one (10)")
+
+        let c = try Trainer(model: model, data: data, backend: interp, options: quiet(dirB) { $0.resume = true })
+        var lossesC: [StepRecord] = []
+        c.onStep = { lossesC.append($0) }
+        let sc = try c.run()
+        #expect(sc.startIteration == 13 && sc.iterations == 20 && sc.interruptedBy == nil)
+        #expect(lossesC == Array(lossesA.suffix(7)))
+        let ckA = try Checkpoint.load(path: dirA + "/checkpoint.safetensors")
+        let ckC = try Checkpoint.load(path: dirB + "/checkpoint.safetensors")
+        for (n, t) in ckA.tensors { #expect(ckC.tensors[n]!.values.map(\.bitPattern) == t.values.map(\.bitPattern), "\(n)") }
+    }
+
+    /// The installed handler turns a real SIGINT into a pending stop request (no exit).
+    @Test func signalHandlerRecordsTheSignal() throws {
+        TrainingInterrupt.reset()
+        TrainingInterrupt.installHandlers()
+        #expect(TrainingInterrupt.pendingSignal == nil)
+        // Process-directed, as a Ctrl-C is: any thread that does not block SIGINT runs the handler.
+        kill(getpid(), SIGINT)
+        let deadline = Date().addingTimeInterval(5)
+        while TrainingInterrupt.pendingSignal == nil && Date() < deadline { usleep(1000) }
+        #expect(TrainingInterrupt.pendingSignal == SIGINT)
+        #expect(TrainingInterrupt.name(SIGINT) == "SIGINT" && TrainingInterrupt.name(SIGTERM) == "SIGTERM")
+        TrainingInterrupt.reset()
+        for s in TrainingInterrupt.signals { signal(s, SIG_DFL) }
+    }
+
     @Test func killAndResumeReproducesTheUninterruptedLosses() throws {
         let model = try makeModel(spec)
         // Uninterrupted: 20 iterations.
