@@ -112,7 +112,8 @@ public enum DatasetFile {
             throw DataError(file: file, offset: 16, "example count \(count) exceeds the file size (\(bytes.count) bytes)")
         }
         guard dim > 0, dim < 1 << 24 else { throw DataError(file: file, offset: 24, "implausible dimension \(dim)") }
-        guard (h == 0 && w == 0) || h * w == dim else {
+        let (hw, hwOverflow) = h.multipliedReportingOverflow(by: w)
+        guard (h == 0 && w == 0) || (!hwOverflow && hw == dim) else {
             throw DataError(file: file, offset: 28, "image shape \(h)×\(w) does not match dimension \(dim)")
         }
         guard nPresence < 1 << 16 else { throw DataError(file: file, offset: 36, "implausible presence count \(nPresence)") }

@@ -58,6 +58,20 @@ public final class JITProgram: Program {
     static let cacheLock = NSLock()
     nonisolated(unsafe) static var cache: [UInt64: CompiledModule] = [:]
 
+    /// The whole program against the memory budget before anything is allocated: a batch of 10⁶
+    /// is an error naming the sizes, not a failed allocation.
+    static func checkMemory(_ graph: Graph, _ plan: MemoryPlan, budget: Int) throws {
+        var persistentBytes = 0
+        for (i, n) in graph.nodes.enumerated() where plan.storage[i] == .persistent || plan.storage[i] == .constant {
+            persistentBytes += max(n.elementCount, 1) * 4
+        }
+        if plan.arenaBytes > budget - persistentBytes {
+            throw LoweringError(description: "the program needs \(plan.arenaBytes) bytes of intermediates and \(persistentBytes) bytes of parameters,"
+                                + " inputs and constants, over the memory budget of \(budget) bytes (TensorBudget.maxBytes):"
+                                + " reduce the batch size or the layer sizes")
+        }
+    }
+
     /// Compiles `graph` (Float32) after running `pipeline` on it (nil: compile as is). Throws
     /// `JITError` (naming the kernel and its IR) if LLVM rejects a kernel, `LoweringError` for an
     /// op the backend cannot lower, `PassError` if a pass fails.
@@ -78,6 +92,7 @@ public final class JITProgram: Program {
         //    reshapes alias their operand.
         let plan = PlanMemory.plan(graph)
         memoryPlan = plan
+        try JITProgram.checkMemory(graph, plan, budget: TensorBudget.maxBytes)
         let arena = JITProgram.allocate(max(plan.arenaBytes / 4, 1))
         owned.append(arena)
         for (i, n) in graph.nodes.enumerated() {

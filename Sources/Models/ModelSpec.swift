@@ -163,6 +163,9 @@ public struct ModelSpec: Equatable, Sendable {
     public var latent: Int
     public var likelihood: Likelihood
     public var spike: SpikeHead
+    /// VSC only: the spike head's initial bias (`spike_bias`); nil: the head's default
+    /// (`SpikeHead.initialBias`: relu −1, logsigmoid 0).
+    public var spikeBias: Double? = nil
     /// VSC only (ignored by β-VAE).
     public var prior: Prior
     public var schedules: Schedules

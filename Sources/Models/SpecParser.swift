@@ -56,6 +56,7 @@ public func loadSpec(path: String) throws -> ModelSpec {
 /// latent: 60                  # J > 0 (required)
 /// likelihood: gaussian        # gaussian (mean and log-variance heads) | bernoulli (default gaussian)
 /// spike: relu                 # vsc only: relu (log γ = −relu(−v), the paper) | logsigmoid (log γ = −softplus(−v))
+/// spike_bias: -3              # vsc only: the spike head's initial bias (default: relu −1, logsigmoid 0)
 /// prior:                      # vsc only
 ///   alpha: 0.5                # prior spike probability α ∈ (0, 1)       (default 0.5)
 ///   pseudo_inputs: 100        # U > 0                                      (default 100)
@@ -201,7 +202,7 @@ struct SpecReader {
     }
 
     static let topKeys = ["name", "kind", "beta", "data", "input_dim", "hidden", "latent", "likelihood", "spike",
-                          "prior", "schedules", "input_normalisation", "warmup_form", "slab_bounds", "batch_size", "iterations",
+                          "spike_bias", "prior", "schedules", "input_normalisation", "warmup_form", "slab_bounds", "batch_size", "iterations",
                           "seed", "checkpoint_every", "eval_every"]
 
     func read(_ root: Node, defaultName: String) throws -> ModelSpec {
@@ -225,7 +226,7 @@ struct SpecReader {
             kind = .vsc
         case "vae", "betavae", "beta-vae":
             let beta = try f["beta"].map { try positive($0, "beta") } ?? 1
-            for k in ["prior", "spike", "warmup_form", "slab_bounds"] where f[k] != nil {
+            for k in ["prior", "spike", "spike_bias", "warmup_form", "slab_bounds"] where f[k] != nil {
                 throw error(f.keyNode(k), k, "only for kind vsc (this spec is kind vae)")
             }
             kind = .vae(beta: beta)
@@ -332,10 +333,12 @@ struct SpecReader {
         let ckpt = try f["checkpoint_every"].map { try int($0, "checkpoint_every", min: 1) } ?? min(1000, iterations)
         let evalEvery = try f["eval_every"].map { try int($0, "eval_every", min: 1) } ?? min(1000, iterations)
 
-        return ModelSpec(name: name, kind: kind, data: data, inputDim: inputDim, hidden: hidden, latent: latent,
+        var r = ModelSpec(name: name, kind: kind, data: data, inputDim: inputDim, hidden: hidden, latent: latent,
                          likelihood: likelihood, spike: spike, prior: prior, schedules: sched,
                          inputNormalisation: norm, warmupForm: warm, slabBounds: slabBounds, batchSize: batch, iterations: iterations,
                          seed: UInt64(seed), checkpointEvery: ckpt, evalEvery: evalEvery)
+        r.spikeBias = try f["spike_bias"].map { try double($0, "spike_bias") }
+        return r
     }
 
     func cSchedule(_ n: Node) throws -> ModelSpec.CSchedule {

@@ -21,7 +21,7 @@ public struct VSCModel: GraphBuilderModel {
 
     public var recognition: RecognitionNetwork {
         RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent,
-                           spikeBias: SpikeHead(spec.spike).initialBias)
+                           spikeBias: spec.spikeBias ?? SpikeHead(spec.spike).initialBias)
     }
     public var generative: GenerativeNetwork {
         GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood)

@@ -185,6 +185,10 @@ public struct Checkpoint: Equatable {
         do { json = try JSONSerialization.jsonObject(with: Data(headerBytes), options: []) }
         catch { throw fail("the header is not valid JSON (\(jsonErrorText(error)))") }
         guard let header = json as? [String: Any] else { throw fail("the header is not a JSON object") }
+        // JSONSerialization keeps one of two equal keys silently; safetensors refuses them.
+        if let (key, offset) = firstDuplicateKey(headerBytes) {
+            throw fail("the header has the key \"\(key)\" twice in one object (second at header byte \(offset))")
+        }
 
         var metadata: [String: String] = [:]
         if let m = header["__metadata__"] {
@@ -292,4 +296,35 @@ private func jsonErrorText(_ e: Error) -> String {
     let ns = e as NSError
     if let d = ns.userInfo[NSDebugDescriptionErrorKey] as? String { return d }
     return ns.localizedDescription
+}
+
+/// The first key that occurs twice in one JSON object of `json` (already known to be valid JSON),
+/// with the byte offset of its second occurrence; keys compare after unescaping.
+func firstDuplicateKey(_ json: ArraySlice<UInt8>) -> (String, Int)? {
+    let bytes = Array(json)
+    var objects: [Set<String>?] = []   // one entry per open container; nil for arrays
+    var i = 0
+    while i < bytes.count {
+        switch bytes[i] {
+        case UInt8(ascii: "{"): objects.append([]); i += 1
+        case UInt8(ascii: "["): objects.append(nil); i += 1
+        case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = objects.popLast(); i += 1
+        case UInt8(ascii: "\""):
+            let start = i
+            i += 1
+            while i < bytes.count, bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
+            i += 1
+            var j = i
+            while j < bytes.count, [9, 10, 13, 32].contains(bytes[j]) { j += 1 }
+            guard j < bytes.count, bytes[j] == UInt8(ascii: ":"), let top = objects.last, var keys = top else { continue }
+            let literal = Data(bytes[start..<min(i, bytes.count)])
+            let key = (try? JSONSerialization.jsonObject(with: Data("[".utf8) + literal + Data("]".utf8)) as? [String])?.first
+                ?? String(decoding: literal, as: UTF8.self)
+            if keys.contains(key) { return (key, start) }
+            keys.insert(key)
+            objects[objects.count - 1] = keys
+        default: i += 1
+        }
+    }
+    return nil
 }

@@ -1,3 +1,4 @@
+import IR
 import Data
 import Foundation
 import Models
@@ -35,7 +36,16 @@ public func loadSpecData(_ spec: ModelSpec, seed: UInt64? = nil) throws -> SpecD
             let (train, rest) = all.split(at: d.count)
             result = SpecData(train: train, test: rest.prefix(d.testCount))
         } else {
-            let all = Smiley.generate(count: d.count + d.testCount, seed: seed ?? spec.seed, config: SmileyConfig(p: d.p))
+            // Generated in memory: refuse before allocating what the machine cannot hold.
+            let perExample = spec.inputDim * 4 + 22 * 4 + 4   // pixels, sources, presence
+            let (n, o1) = d.count.addingReportingOverflow(d.testCount)
+            let (bytes, o2) = n.multipliedReportingOverflow(by: perExample)
+            if o1 || o2 || bytes > TensorBudget.maxBytes {
+                throw TrainError("spec \"\(spec.name)\": data.count \(d.count) + data.test_count \(d.testCount) Smiley examples need "
+                                 + (o1 || o2 ? "more than Int.max" : "\(bytes)") + " bytes, over the memory budget of \(TensorBudget.maxBytes) bytes"
+                                 + " (TensorBudget.maxBytes, half the machine's memory)")
+            }
+            let all = Smiley.generate(count: n, seed: seed ?? spec.seed, config: SmileyConfig(p: d.p))
             let (train, test) = all.split(at: d.count)
             result = SpecData(train: train, test: test)
         }

@@ -73,6 +73,10 @@ struct DataCommand: ParsableCommand {
                 throw ValidationError("--count, --columns and --scale must be positive; --padding and --start ≥ 0")
             }
             guard DataSplit(rawValue: split) != nil else { throw ValidationError("--split must be train or test") }
+            // Bounds that keep the grid's pixel arithmetic far from overflow and the PNG a sane size.
+            guard count <= 100_000, columns <= 4096, scale <= 32, padding <= 256 else {
+                throw ValidationError("--count ≤ 100000, --columns ≤ 4096, --scale ≤ 32 and --padding ≤ 256")
+            }
         }
 
         func run() throws {

@@ -57,6 +57,8 @@ import Foundation
         #expect(dataError { try DatasetFile.decode(v, file: "f") }?.offset == 8)
         var s = good; s[28] = 31  // height 31 × 32 ≠ 1024
         #expect(dataError { try DatasetFile.decode(s, file: "f") }?.offset == 28)
+        var o = good; for k in 28..<36 { o[k] = 0xFF }  // height × width = (2³² − 1)² overflows Int
+        #expect(dataError { try DatasetFile.decode(o, file: "f") }?.offset == 28)
         var p = good; p[good.count - 2 * 18 * 4 - 1] = 7  // a presence byte
         let e = dataError { try DatasetFile.decode(p, file: "f") }
         #expect(e?.description.contains("presence flag") == true)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import IR
 import Runtime
+import Passes
 @testable import JIT
 
 /// Seeded test values in [lo, hi].
@@ -175,4 +176,16 @@ func binaryOpsWithBroadcastAgree(b: BinaryOp) throws {
     try ok.set("x", [Float](repeating: 1, count: 8))
     try ok.run()
     #expect(Swift.abs(ok.values("y")![0] - 2 * 2.7182817) < 1e-5)
+}
+
+/// The program-wide memory check: every tensor under the budget, their sum over it, refused
+/// with the sizes before allocating; under it, accepted.
+@Test func programOverTheMemoryBudgetIsRefused() throws {
+    let g = Graph(name: "mem")
+    let x = try g.input("x", [256, 256])
+    try g.output("y", try (x.exp() + 1).log() * x)
+    let plan = PlanMemory.plan(g)
+    #expect(throws: Never.self) { try JITProgram.checkMemory(g, plan, budget: 1 << 30) }
+    #expect { try JITProgram.checkMemory(g, plan, budget: 300_000) }
+        throws: { e in "\(e)".contains("over the memory budget of 300000 bytes") && "\(e)".contains("reduce the batch size") }
 }

@@ -119,6 +119,22 @@ func expectRefused(_ bytes: [UInt8], _ fragments: [String], sourceLocation: Sour
         }
     }
 
+    /// Two equal keys in one object (tensors, metadata entries, or one written with an escape)
+    /// are refused; equal keys in different objects are fine.
+    @Test func duplicateHeaderKeysAreRefused() throws {
+        let d = [UInt8](repeating: 0, count: 4)
+        expectRefused(rawFile(header: #"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, data: d),
+                      ["key \"a\" twice"])
+        expectRefused(rawFile(header: #"{"__metadata__": {"iteration": "1", "iteration": "2"}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, data: d),
+                      ["key \"iteration\" twice"])
+        expectRefused(rawFile(header: #"{"a": {"dtype": "F32", "dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, data: d),
+                      ["key \"dtype\" twice"])
+        expectRefused(rawFile(header: #"{"ab": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "a\u0062": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, data: d),
+                      ["key \"ab\" twice"])
+        let ok = try Checkpoint.decode(rawFile(header: #"{"__metadata__": {"dtype": "x"}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, data: d))
+        #expect(ok.tensors["a"]?.shape == [1] && ok.metadata["dtype"] == "x")
+    }
+
     @Test func headerLengthPastEndOfFile() {
         expectRefused(rawFile(header: "{}", data: [], declaredLength: 1000), ["header length 1000", "past the end of the file"])
         expectRefused(rawFile(header: "{}", data: [], declaredLength: UInt64.max), ["exceeds the limit"])

@@ -86,6 +86,17 @@ struct Killed: Error {}
         for (n, t) in ckA.tensors { #expect(ckC.tensors[n]!.values.map(\.bitPattern) == t.values.map(\.bitPattern), "\(n)") }
     }
 
+    /// Sizes from a spec are checked against the memory budget before anything is allocated: a
+    /// Smiley set of 10⁹ test examples is an error that says how much was asked (the JIT's
+    /// program-wide check is in JITBackendTests).
+    @Test func specSizesOverTheMemoryBudgetAreErrors() throws {
+        var big = try parseSpec(yaml: tinyVSCYAML)
+        big.data.testCount = 1_000_000_000
+        #expect { try loadSpecData(big) } throws: { e in "\(e)".contains("data.test_count") && "\(e)".contains("memory budget") }
+        big.data.count = Int.max
+        #expect { try loadSpecData(big) } throws: { "\($0)".contains("more than Int.max") }
+    }
+
     /// The installed handler turns a real SIGINT into a pending stop request (no exit).
     @Test func signalHandlerRecordsTheSignal() throws {
         TrainingInterrupt.reset()
