@@ -57,7 +57,9 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data"], path: "Tests/DataTests"),
         .testTarget(name: "ModelsTests", dependencies: ["IR", "Passes", "Runtime", "Models"], path: "Tests/ModelsTests"),
         .testTarget(name: "TrainTests", dependencies: ["IR", "Runtime", "Models", "Train", "Data"], path: "Tests/TrainTests"),
-        .testTarget(name: "EvalTests", dependencies: ["Eval", "Data"], path: "Tests/EvalTests"),
+        .testTarget(name: "FuzzTests", dependencies: ["IR", "Passes", "Models", "Train", "Data", "Eval"], path: "Tests/FuzzTests",
+                    exclude: ["Regressions"]),
+        .testTarget(name: "EvalTests", dependencies: ["Eval", "Data", "Runtime"], path: "Tests/EvalTests"),
     ],
     swiftLanguageModes: [.v5]
 )

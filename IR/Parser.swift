@@ -97,7 +97,9 @@ public struct IRParser {
 
     // MARK: Grammar helpers
 
-    var cur: Token { toks[pos] }
+    /// The current token; past the end it stays the final eof token, so no grammar rule can
+    /// read beyond the input however it advances.
+    var cur: Token { toks[Swift.min(pos, toks.count - 1)] }
     func err(_ m: String, _ t: Token? = nil) -> ParseError {
         let t = t ?? cur
         return ParseError(file: file, line: t.line, column: t.col, message: m)
@@ -267,7 +269,12 @@ public struct IRParser {
                 if attrs[k] != nil { throw err("attribute '\(k)' given twice", at) }
                 if accept("=") {
                     if cur.tok == .punct("[") { attrs[k] = (.ident("list"), try intList(), at) }
-                    else { attrs[k] = (cur.tok, nil, at); pos += 1 }
+                    else {
+                        switch cur.tok {
+                        case .eof, .newline, .punct: throw err("expected a value for attribute '\(k)', found \(describe(cur.tok))")
+                        default: attrs[k] = (cur.tok, nil, at); pos += 1
+                        }
+                    }
                 } else {
                     attrs[k] = (.ident("true"), nil, at)
                 }

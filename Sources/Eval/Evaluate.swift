@@ -207,8 +207,10 @@ public final class ModelRunner {
                 if p.buffer("c") != nil { try p.set("c", scalar: Float(c)) }
                 if p.buffer("step") != nil { try p.set("step", scalar: Float(4_000_000 + l * batches + b)) }
                 try p.run()
-                recon += Double(try out(p, "recon")[0]) * Double(k)
-                kl += Double(try out(p, "kl")[0]) * Double(k)
+                let r = Double(try out(p, "recon")[0]), q = Double(try out(p, "kl")[0])
+                guard r.isFinite && q.isFinite else { throw nonFiniteELBO(x, from: start, count: k, recon: r, kl: q) }
+                recon += r * Double(k)
+                kl += q * Double(k)
                 sparsity += Double(try out(p, "sparsity")[0]) * Double(k)
                 start += k; b += 1
             }
@@ -217,6 +219,18 @@ public final class ModelRunner {
         recon /= total; kl /= total; sparsity /= total
         return ELBOEstimate(elbo: -(recon + kl), recon: recon, kl: kl, sparsity: sparsity,
                             samples: max(1, samples), lambda: 1, c: c)
+    }
+
+    /// The error for a batch whose ELBO terms are not finite: it names the examples and the two
+    /// usual causes, the largest parameter and the data's range, rather than printing "nan".
+    func nonFiniteELBO(_ x: [Float], from start: Int, count k: Int, recon: Double, kl: Double) -> EvalError {
+        let d = spec.inputDim
+        let rows = x[start * d..<(start + k) * d]
+        let big = trained.parameters.map { ($0.key, $0.value.lazy.map { Swift.abs($0) }.max() ?? 0) }.max { $0.1 < $1.1 }
+        return EvalError("the test ELBO is not finite on examples \(start)…\(start + k - 1) (recon \(recon), KL \(kl)):"
+                         + " the largest parameter magnitude is \(big.map { "\($0.1) (\"\($0.0)\")" } ?? "–"),"
+                         + " the data's values lie in [\(rows.min() ?? 0), \(rows.max() ?? 0)]; a trained model and data in the"
+                         + " training set's range give a finite ELBO")
     }
 
     /// Feeds `values` (rows of `rowSize`) to `p`'s `input` in batches of `batch` rows, padding

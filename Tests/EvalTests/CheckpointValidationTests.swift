@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Eval
 import Models
+import Runtime
 import Train
 
 /// `vsc eval` validates a checkpoint as `--resume` does (issue 14): declared shapes, every value
@@ -36,6 +37,19 @@ import Train
                 let t = "\(e)"
                 return t.contains(path) && t.contains("\"dec.h0.b\"") && t.contains("index 5") && t.contains("finite")
             }
+        }
+    }
+
+    /// Finite but absurd parameters (1e30) load, and the ELBO that overflows is an error naming
+    /// the examples and the largest parameter, not a printed "nan".
+    @Test func aNonFiniteELBOIsAnErrorNotANumber() throws {
+        let path = try write { t in for k in t.keys where k.hasPrefix("dec.") { t[k]!.values = t[k]!.values.map { _ in 1e30 } } }
+        let m = try TrainedModel.load(checkpoint: path)
+        let runner = ModelRunner(m, backend: { InterpreterProgram($0) }, batchSize: 4)
+        let x = (0..<8 * 16).map { Float($0 % 2) }
+        #expect { _ = try runner.elbo(x, count: 8) } throws: { e in
+            let t = "\(e)"
+            return t.contains("not finite on examples 0…3") && t.contains("1e+30") && t.contains("dec.")
         }
     }
 
