@@ -26,6 +26,8 @@ import IR
 /// 7. If there is a `reduce`, it is the result and the last node, and its operand has shape S (the
 ///    loop runs over S and accumulates into the reduced shape). Epilogues have no reduce.
 /// 8. The result is an elementwise node or the reduce (a kernel always computes something).
+/// 9. A body holds at most `FusedKernelContract.maxNodes` nodes: LLVM's optimisation time grows
+///    faster than linearly in a function's length (a 4,000-op kernel took over a minute).
 ///
 /// # Region formation
 ///
@@ -45,9 +47,16 @@ import IR
 /// graph outputs, and which is not an output, is recomputed inside every region using it. This
 /// duplicates at most one cheap op per region and never duplicates an `exp`/`log`/….
 ///
+/// Length. A region stops growing at `maxRegionMembers` members: the next node up the chain starts
+/// a region of its own, whose value the full region reads as an operand. With at most three
+/// operands per member the body stays within rule 9's bound.
+///
 /// A region whose body would hold a single op (one elementwise op or reduce reading its operands
 /// directly) stays an ordinary node: a 1-op kernel would not save an executable node.
 public enum FuseElementwise {
+    /// The most original nodes one kernel absorbs (rule 9: bodies ≤ 4 × this).
+    public static let maxRegionMembers = FusedKernelContract.maxNodes / 4
+
     public static func run(_ g: Graph) throws -> Graph {
         let users = g.users()
         var isOutput = Array(repeating: false, count: g.count)
@@ -57,15 +66,18 @@ public enum FuseElementwise {
         var region = [NodeID?](repeating: nil, count: g.count)
         // Cheap elementwise nodes recomputed in every region that uses them.
         var recompute = Array(repeating: false, count: g.count)
+        // Members so far, per region root.
+        var size = Array(repeating: 0, count: g.count)
         for i in g.nodes.indices.reversed() {
             let n = g[i]
-            if case .reduce = n.op { region[i] = i; continue }
+            if case .reduce = n.op { region[i] = i; size[i] = 1; continue }
             guard n.op.isElementwise else { continue }
             let us = users[i]
             let regs = Set(us.map { region[$0] })
             let allInRegions = !us.isEmpty && us.allSatisfy { region[$0] != nil }
-            if !isOutput[i], allInRegions, regs.count == 1 {
-                region[i] = regs.first!
+            if !isOutput[i], allInRegions, regs.count == 1, let r = regs.first ?? nil, size[r] < maxRegionMembers {
+                region[i] = r
+                size[r] += 1
                 continue
             }
             if !isOutput[i], allInRegions, regs.count > 1, isCheap(n.op),
@@ -74,6 +86,7 @@ public enum FuseElementwise {
                 continue
             }
             region[i] = i
+            size[i] = 1
         }
 
         // Build the kernels.
@@ -200,8 +213,12 @@ struct KernelBuilder {
 public enum FusedKernelContract {
     /// A description of the first rule `k` breaks, or nil. `epilogue`: the body is a matmul
     /// epilogue (no reduce allowed; arg 0 is the product).
+    /// Rule 9's bound on a body's length.
+    public static let maxNodes = 1024
+
     public static func violation(_ k: FusedKernel, epilogue: Bool) -> String? {
         guard k.result >= 0 && k.result < k.nodes.count else { return "result out of range" }
+        guard k.nodes.count <= maxNodes else { return "the body has \(k.nodes.count) nodes, over the limit of \(maxNodes) (rule 9)" }
         let res = k.nodes[k.result]
         var S = res.shape
         if case .reduce = res.op {

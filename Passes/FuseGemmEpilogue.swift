@@ -34,11 +34,17 @@ public enum FuseGemmEpilogue {
         for (i, n) in g.nodes.enumerated() {
             guard case .matmul(let m) = n.op, m.epilogue == nil, !isOutput[i], users[i].count == 1 else { continue }
             var cur = users[i][0]
-            guard absorbable(cur, shape: n.shape), absorbedBy[cur] == nil else { continue }
+            // Body length as the chain grows (rule 9): a kernel's own nodes, or ≤ 4 for one op
+            // with its args and broadcasts; the product's arg is 1.
+            func length(_ id: NodeID) -> Int { if case .fused(let k) = g[id].op { return k.nodes.count } else { return 4 } }
+            var total = 1 + length(cur)
+            guard absorbable(cur, shape: n.shape), absorbedBy[cur] == nil, total <= FusedKernelContract.maxNodes else { continue }
             var chain = [cur]
             while !isOutput[cur], users[cur].count == 1, absorbable(users[cur][0], shape: n.shape),
-                  absorbedBy[users[cur][0]] == nil, chains[users[cur][0]] == nil {
+                  absorbedBy[users[cur][0]] == nil, chains[users[cur][0]] == nil,
+                  total + length(users[cur][0]) <= FusedKernelContract.maxNodes {
                 cur = users[cur][0]
+                total += length(cur)
                 chain.append(cur)
             }
             chains[i] = chain

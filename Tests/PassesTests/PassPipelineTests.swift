@@ -118,3 +118,26 @@ func randomGraphsGiveSameOutputsAfterPipeline(seed: UInt64) throws {
     }
     #expect(after * 2 < before, "executable nodes \(before) → \(after)")
 }
+
+/// Rule 9: a long elementwise chain (2,000 ops, and a matmul whose epilogue would absorb it) is
+/// split into kernels of at most `FusedKernelContract.maxNodes` nodes, the strict pipeline's
+/// contract check passes, and the values are those of the unfused graph.
+@Test func longChainsAreSplitIntoBoundedKernels() throws {
+    let g = Graph(name: "chain")
+    let a = try g.input("a", [4, 8]), w = try g.input("w", [8, 8])
+    var x = try a.matmul(w)
+    for k in 0..<2000 { x = k % 3 == 0 ? try (x * 0.999).tanh() : (k % 3 == 1 ? x + 0.001 : try x.maximum(-5)) }
+    try g.output("y", x)
+    let r = try strictManager().run(g)
+    var kernels = 0
+    for n in r.graph.nodes {
+        if case .fused(let k) = n.op {
+            kernels += 1
+            #expect(k.nodes.count <= FusedKernelContract.maxNodes)
+        }
+        if case .matmul(let m) = n.op, let e = m.epilogue { #expect(e.nodes.count <= FusedKernelContract.maxNodes) }
+    }
+    #expect(kernels >= 2000 / FuseElementwise.maxRegionMembers - 1, "\(kernels) kernels")
+    let feeds = seededFeeds(g, seed: 7)
+    #expect(maxRelativeDifference(try runF32(g, feeds), try runF32(r.graph, feeds)) < 1e-5)
+}
