@@ -70,6 +70,9 @@ public func readIDXDataset(images: String, labels: String, name: String, classCo
     let img = try readIDX(path: images, expectedDims: 3)
     let lab = try readIDX(path: labels, expectedDims: 1)
     let n = img.dims[0], h = img.dims[1], w = img.dims[2]
+    guard h > 0, w > 0 else {
+        throw DataError(file: images, offset: 8, "images of \(h)×\(w) pixels: an image data set needs at least one row and one column")
+    }
     guard lab.dims[0] == n else {
         throw DataError(file: labels, offset: 4,
                         "label count \(lab.dims[0]) disagrees with image count \(n) in \(images)")

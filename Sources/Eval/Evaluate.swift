@@ -204,6 +204,7 @@ public final class ModelRunner {
                 let p = try program("train", batch: k)
                 try p.set("x", Array(x[start * d..<(start + k) * d]))
                 if p.buffer("lambda") != nil { try p.set("lambda", scalar: 1) }
+                if p.buffer(GraphNames.regulariserWeight) != nil { try p.set(GraphNames.regulariserWeight, scalar: 1) }
                 if p.buffer("c") != nil { try p.set("c", scalar: Float(c)) }
                 if p.buffer("step") != nil { try p.set("step", scalar: Float(4_000_000 + l * batches + b)) }
                 try p.run()

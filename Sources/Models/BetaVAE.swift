@@ -28,7 +28,7 @@ public struct BetaVAEModel: GraphBuilderModel {
         let z = e.mu + (try (e.logvar * 0.5).exp()) * eps
         let recon = try generative.head.negativeLogLikelihood(try generative(z, ctx), x)
         let kl = try Self.gaussianKL(mu: e.mu, logvar: e.logvar)
-        try trainOutputs(g, recon: recon, kl: kl, sparsity: nil, loss: recon + kl * spec.beta)
+        try trainOutputs(g, recon: recon, kl: kl, sparsity: nil, loss: try weightedLoss(g, recon: recon, regulariser: kl * spec.beta))
     }
 
     public func buildEncode(_ ctx: ModelContext, batch: Int) throws {

@@ -119,6 +119,11 @@ public struct ModelSpec: Equatable, Sendable {
         /// Global-norm gradient clipping: the gradients of all parameters are scaled by
         /// min(1, clip / ‖g‖₂) before the optimiser sees them. nil: no clipping.
         public var clipGradNorm: Double?
+        /// KL annealing (Bowman et al. 2016; not in the paper): the regulariser — the prior term
+        /// and the sparsity term, or β·KL — is weighted by min(1, t / N) over the first N
+        /// iterations, so the decoder learns to use the code before the regulariser prunes it.
+        /// 0: weight 1 throughout (the paper).
+        public var regulariserWarmup: Int = 0
         public init(warmupIterations: Int = 0, rampIterations: Int = 0, c: CSchedule = .linear(start: 50, end: 200, iterations: 0),
                     learningRate: [LearningRatePhase] = [LearningRatePhase(until: nil, lr: 1e-3)], freshAdamAtDrop: Bool = false,
                     clipGradNorm: Double? = nil) {

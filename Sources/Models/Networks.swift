@@ -40,7 +40,7 @@ public struct GenerativeNetwork {
 
 /// The names of the three graphs' leaves and outputs (see `GenerativeModel`).
 public enum GraphNames {
-    public static let x = "x", z = "z", lambda = "lambda", c = "c", step = "step"
+    public static let x = "x", z = "z", lambda = "lambda", c = "c", step = "step", regulariserWeight = "reg_weight"
     public static let loss = "loss", recon = "recon", kl = "kl", sparsity = "sparsity", elbo = "elbo"
     /// The train graph's optional diagnostic outputs (VSC), read by the training loop when it logs.
     public enum Diagnostic: String, CaseIterable, Sendable {
@@ -58,6 +58,13 @@ public enum GraphNames {
 func trainInputs(_ g: Graph, batch: Int, inputDim: Int) throws -> (x: Tensor, lambda: Tensor, c: Tensor, step: Tensor) {
     (try g.input(GraphNames.x, [batch, inputDim]), try g.input(GraphNames.lambda, []),
      try g.input(GraphNames.c, []), try g.input(GraphNames.step, []))
+}
+
+/// The objective per example: recon + w·regulariser, w the scalar input "reg_weight" (the
+/// schedule's KL annealing; 1 when the spec has none).
+func weightedLoss(_ g: Graph, recon: Tensor, regulariser: Tensor) throws -> Tensor {
+    let w = try g.input(GraphNames.regulariserWeight, [])
+    return recon + regulariser * (try w.broadcast(to: regulariser.shape))
 }
 
 /// Names the train graph's five scalar outputs from per-example terms [batch].

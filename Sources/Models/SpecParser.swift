@@ -82,6 +82,7 @@ public func loadSpec(path: String) throws -> ModelSpec {
 ///                             # (`until` exclusive and increasing; the last phase may omit it)
 ///   fresh_adam_at_drop: false # reset Adam's moments at each phase change (the authors' code)
 ///   clip_grad_norm: 100       # global-norm gradient clipping bound > 0, or none
+///   regulariser_warmup: 0     # KL annealing: the regulariser weighted min(1, t/N) (default 0: off)
 ///                             # (default: 100 for vsc, none for vae)
 /// input_normalisation: none   # the encoder's view of x: none | unit_l2 (each input scaled to unit
 ///                             # L2 norm, authors' code) | signed (2x − 1); the likelihood sees x
@@ -305,7 +306,8 @@ struct SpecReader {
         var sched = ModelSpec.Schedules()
         if kind == .vsc { sched.clipGradNorm = ModelSpec.defaultClipGradNorm }
         if let sn = f["schedules"] {
-            let s = try fields(sn, "schedules", allowed: ["warmup_iterations", "ramp_iterations", "c", "learning_rate", "fresh_adam_at_drop", "clip_grad_norm"])
+            let s = try fields(sn, "schedules", allowed: ["warmup_iterations", "ramp_iterations", "c", "learning_rate", "fresh_adam_at_drop", "clip_grad_norm", "regulariser_warmup"])
+            if let n = s["regulariser_warmup"] { sched.regulariserWarmup = try int(n, "schedules.regulariser_warmup", min: 0) }
             if let cn = s["clip_grad_norm"] { sched.clipGradNorm = try optional(cn, "schedules.clip_grad_norm") { try positive($0, $1) } }
             if let w = s["warmup_iterations"] { sched.warmupIterations = try int(w, "schedules.warmup_iterations", min: 0) }
             if let r = s["ramp_iterations"] { sched.rampIterations = try int(r, "schedules.ramp_iterations", min: 0) }

@@ -52,7 +52,7 @@ public struct VSCModel: GraphBuilderModel {
         let (kl, weights) = try priorTerm(q: q, p: p, xe, ctx)
         let sparsity = try SparsityTerm(alpha: spec.prior.alpha, form: spec.prior.sparsity)(pseudoGamma: pseudoGamma, weights: weights)
 
-        try trainOutputs(g, recon: recon, kl: kl, sparsity: sparsity, loss: recon + kl + sparsity)
+        try trainOutputs(g, recon: recon, kl: kl, sparsity: sparsity, loss: try weightedLoss(g, recon: recon, regulariser: kl + sparsity))
         try g.output(GraphNames.Diagnostic.selection.output, weights)
         try g.output(GraphNames.Diagnostic.gamma.output, gamma)
         try g.output(GraphNames.Diagnostic.priorGamma.output, pseudoGamma)

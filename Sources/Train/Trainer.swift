@@ -228,6 +228,7 @@ public final class Trainer {
         setScalar("c", sv.c)
         setScalar("lr", sv.learningRate)
         setScalar("step", Double(i))
+        setScalar(GraphNames.regulariserWeight, sv.regulariserWeight)
         adamT += 1
         setScalar("adam.t", Double(adamT))
         program.checkFinite = checkFinite

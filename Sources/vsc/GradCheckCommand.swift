@@ -47,7 +47,7 @@ struct GradCheckCommand: ParsableCommand {
             }
             // Data in [0, 1] like the model's inputs; λ = 1 (the full objective), noise fixed.
             feeds["x"] = (0..<(batch * s.inputDim)).map { CounterRNG.uniform(base: UInt32(truncatingIfNeeded: seed) &+ 11, UInt32($0)) }
-            feeds["lambda"] = [1]; feeds["c"] = [50]; feeds["step"] = [7]
+            feeds["lambda"] = [1]; feeds["c"] = [50]; feeds["step"] = [7]; feeds[GraphNames.regulariserWeight] = [1]
         } else {
             g = try loadIR(path)
             feeds = seededFeeds(g, seed: seed)

@@ -79,6 +79,17 @@ import Foundation
         #expect(e.description.contains(cut) && e.offset != nil && e.description.contains("truncated"))
     }
 
+    /// Images of zero rows or columns are refused at load (they once reached a precondition in
+    /// the PNG grid writer).
+    @Test func zeroSizedImagesAreRefused() throws {
+        let dir = makeTempDir(); defer { removeDir(dir) }
+        let i = dir + "/img", l = dir + "/lab"
+        try writeFileBytes(i, idxImages(n: 3, h: 0, w: 4))
+        try writeFileBytes(l, idxLabels([1, 2, 3]))
+        let e = try #require(dataError { try readIDXDataset(images: i, labels: l, name: "x") })
+        #expect(e.file == i && e.description.contains("0×4"), "\(e)")
+    }
+
     @Test func labelCountMismatch() throws {
         let dir = makeTempDir(); defer { removeDir(dir) }
         let i = dir + "/img", l = dir + "/lab"

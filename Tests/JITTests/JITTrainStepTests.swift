@@ -66,7 +66,7 @@ func tinyModelTrainStepsAgree(name: String) throws {
     let (a, b) = try trainBoth(g, params: model.initialParameters(seed: 3), inputs: { t in
         var f: [String: [Float]] = ["x": testValues(8 * d, seed: 50 + UInt64(t % 3), 0, 1)]
         let s = schedule(spec, iteration: t)
-        f["lambda"] = [Float(max(s.lambda, 0.5))]; f["c"] = [Float(s.c)]; f["step"] = [Float(t)]
+        f["lambda"] = [Float(max(s.lambda, 0.5))]; f["c"] = [Float(s.c)]; f["step"] = [Float(t)]; f["reg_weight"] = [1]
         return f.filter { k, _ in g.leaf(named: k) != nil }
     }, steps: 20, lr: 1e-4, optimizer: .sgd)
     let worst = zip(a, b).map(relativeDifference).max()!

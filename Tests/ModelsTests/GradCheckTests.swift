@@ -17,7 +17,7 @@ import Runtime
         // Biases off zero, so no ReLU sits exactly at its kink (a spike that is off gives z ≈ 0,
         // and a decoder unit's pre-activation would then be its bias, 0 at initialisation).
         for k in f.keys where k.hasSuffix(".b") { f[k] = f[k]!.map { $0 + 0.05 + 0.1 * rng.uniform() } }
-        f["lambda"] = [1]; f["c"] = [c]; f["step"] = [7]
+        f["lambda"] = [1]; f["c"] = [c]; f["step"] = [7]; f["reg_weight"] = [0.7]
         let report = try gradCheck(graph: g, loss: "loss", feeds: f, maxElementsPerParameter: sample, seed: 1)
         #expect(report.parameters.count == g.parameters.count, "every parameter gets a gradient")
         #expect(report.worst < tolerance, "\(spec.name) \(spec.kind) \(spec.likelihood) \(spec.spike)\n\(report)")

@@ -16,7 +16,7 @@ func smallSpec(kind: ModelSpec.Kind = .vsc, likelihood: ModelSpec.Likelihood = .
 func feeds(_ model: any GenerativeModel, _ graph: Graph, x: [Double], lambda: Double = 1, c: Double = 50,
            step: Double = 0, z: [Double]? = nil) -> [String: [Double]] {
     var f = model.initialParameters(seed: 5).mapValues { $0.map(Double.init) }
-    f["x"] = x; f["lambda"] = [lambda]; f["c"] = [c]; f["step"] = [step]
+    f["x"] = x; f["lambda"] = [lambda]; f["c"] = [c]; f["step"] = [step]; f["reg_weight"] = [1]
     if let z { f["z"] = z }
     let names = Set((graph.parameters + graph.inputs).map(\.name))
     return f.filter { names.contains($0.key) }
@@ -53,6 +53,25 @@ let variants: [Variant] = [
     Variant(spec: smallSpec(kind: .vae(beta: 1))),
     Variant(spec: smallSpec(kind: .vae(beta: 4), likelihood: .bernoulli)),
 ]
+
+/// The regulariser warm-up (KL annealing): loss = recon + w·(kl + sparsity) (β-VAE: recon + w·β·kl),
+/// with w = min(1, t/N) from `schedules.regulariser_warmup`; the reported ELBO ignores w.
+@Test(arguments: [smallSpec(), smallSpec(kind: .vae(beta: 4))])
+func regulariserWeightScalesOnlyTheRegulariser(_ spec: ModelSpec) throws {
+    let model = try makeModel(spec)
+    let train = try model.trainGraph(batch: spec.batchSize)
+    var f = feeds(model, train, x: dataBatch(spec, seed: 2))
+    f["reg_weight"] = [0.3]
+    let o = try Interpreter<Double>(train).run(f)
+    let regulariser = spec.isVSC ? o["kl"]![0] + o["sparsity"]![0] : spec.beta * o["kl"]![0]
+    #expect(Swift.abs(o["loss"]![0] - (o["recon"]![0] + 0.3 * regulariser)) < 1e-9 * Swift.max(1, Swift.abs(o["loss"]![0])))
+    #expect(Swift.abs(o["elbo"]![0] + o["recon"]![0] + o["kl"]![0]) < 1e-9 * Swift.max(1, Swift.abs(o["elbo"]![0])))
+    var s = try parseSpec(yaml: "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\nschedules: {regulariser_warmup: 100}\n")
+    #expect(schedule(s, iteration: 0).regulariserWeight == 0 && schedule(s, iteration: 25).regulariserWeight == 0.25)
+    #expect(schedule(s, iteration: 100).regulariserWeight == 1 && schedule(s, iteration: 5000).regulariserWeight == 1)
+    s.schedules.regulariserWarmup = 0
+    #expect(schedule(s, iteration: 0).regulariserWeight == 1)
+}
 
 @Suite struct ModelGraphTests {
     @Test(arguments: variants)
