@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Data", dependencies: ["CZlib", "CPNG"], path: "Sources/Data"),
         .target(name: "Models", dependencies: ["IR", "Passes", .product(name: "Yams", package: "Yams")], path: "Sources/Models"),
         .target(name: "Train", dependencies: ["IR", "Passes", "Runtime", "JIT", "Models", "Data"], path: "Sources/Train"),
-        .target(name: "Eval", dependencies: ["IR", "Runtime", "Models", "Data", "Train"], path: "Sources/Eval"),
+        .target(name: "Eval", dependencies: ["IR", "Passes", "Runtime", "Models", "Data", "Train"], path: "Sources/Eval"),
 
         // The CLI.
         .executableTarget(

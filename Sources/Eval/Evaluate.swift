@@ -3,6 +3,7 @@
 import Data
 import Foundation
 import IR
+import Passes
 import Models
 import Runtime
 import Train
@@ -126,8 +127,13 @@ public final class ModelRunner {
     public let batchSize: Int
     var programs: [String: Program] = [:]
 
-    public init(_ trained: TrainedModel, backend: @escaping BackendFactory, batchSize: Int = 500) {
-        self.trained = trained; self.backend = backend; self.batchSize = max(1, batchSize)
+    /// Rewrites each graph before the backend gets it (as `TrainOptions.optimize` does for
+    /// training): the default pass pipeline, so eval runs the fused kernels training ran.
+    public let optimize: ((Graph) throws -> Graph)?
+
+    public init(_ trained: TrainedModel, backend: @escaping BackendFactory, batchSize: Int = 500,
+                optimize: ((Graph) throws -> Graph)? = { try PassManager.default.run($0).graph }) {
+        self.trained = trained; self.backend = backend; self.batchSize = max(1, batchSize); self.optimize = optimize
     }
 
     var spec: ModelSpec { trained.spec }
@@ -143,13 +149,13 @@ public final class ModelRunner {
         case "decode": g = try m.decodeGraph(batch: batch)
         default: g = try m.trainGraph(batch: batch)
         }
-        let p = try backend(g)
-        for (name, id) in g.parameters {
+        let p = try backend(try optimize?(g) ?? g)
+        for (name, id) in p.graph.parameters {
             guard let v = trained.parameters[name] else {
                 throw EvalError("the checkpoint has no tensor \"\(name)\" (a parameter of the \(kind) graph of \(spec.name))")
             }
-            guard v.count == g[id].elementCount else {
-                throw EvalError("checkpoint tensor \"\(name)\" holds \(v.count) values, the \(kind) graph expects \(g[id].shape)")
+            guard v.count == p.graph[id].elementCount else {
+                throw EvalError("checkpoint tensor \"\(name)\" holds \(v.count) values, the \(kind) graph expects \(p.graph[id].shape)")
             }
             try p.set(name, v)
         }

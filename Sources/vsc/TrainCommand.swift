@@ -10,7 +10,7 @@ import Train
 /// The backends `--backend` accepts, as program factories.
 func backendFactory(_ name: String) throws -> BackendFactory {
     guard let b = Backend(rawValue: name) else { throw ValidationError("unknown backend '\(name)' (choose interp or jit)") }
-    // The trainer (and eval) run the pass pipeline themselves (TrainOptions.optimize); the JIT
+    // The trainer (TrainOptions.optimize) and eval (ModelRunner.optimize) run the pass pipeline; the JIT
     // compiles what it is given rather than optimising a second time.
     return { try makeProgram($0, backend: b, pipeline: nil) }
 }

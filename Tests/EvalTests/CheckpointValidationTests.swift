@@ -53,6 +53,22 @@ import Train
         }
     }
 
+    /// Eval runs the optimised graphs (the pipeline's fused kernels), as training does, and
+    /// their results agree with the graphs as built.
+    @Test func evalProgramsAreOptimised() throws {
+        let m = try TrainedModel.load(checkpoint: try write { _ in })
+        let fast = ModelRunner(m, backend: { InterpreterProgram($0) }, batchSize: 4)
+        let plain = ModelRunner(m, backend: { InterpreterProgram($0) }, batchSize: 4, optimize: nil)
+        let x = (0..<8 * 16).map { Float(($0 * 7) % 3) / 2 }
+        for kind in ["encode", "train"] {
+            let g = try fast.program(kind, batch: 4).graph, raw = try plain.program(kind, batch: 4).graph
+            let fused = g.nodes.filter { if case .fused = $0.op { return true } else { return false } }.count
+            #expect(fused > 0 && g.count < raw.count, "\(kind): \(fused) kernels, \(g.count) vs \(raw.count) nodes")
+        }
+        let a = try fast.encode(x, count: 8), b = try plain.encode(x, count: 8)
+        #expect(zip(a.mu.values, b.mu.values).allSatisfy { Swift.abs($0 - $1) < 1e-4 })
+    }
+
     @Test func aTransposedTensorIsRefused() throws {
         let path = try write { $0["enc.h0.w"]!.shape = [8, 16] }
         #expect { try TrainedModel.load(checkpoint: path) } throws: { e in
