@@ -43,13 +43,17 @@ enum Backend: String, ExpressibleByArgument, CaseIterable {
     case interp, jit
 }
 
-/// A program for `g` on the chosen backend; JIT compile errors name the kernel and its IR.
-/// `pipeline` is what the JIT runs before lowering (nil when the caller has optimised already).
+/// The CLI's one way from a graph to a program: `pipeline` runs first (nil when the caller has
+/// optimised already), whatever the backend, so both backends execute the same schedule; the
+/// backend only runs what it is given. JIT compile errors name the kernel and its IR.
 func makeProgram(_ g: Graph, backend: Backend, pipeline: PassManager? = .default) throws -> Program {
+    let optimised: Graph
+    do { optimised = try pipeline.map { try $0.run(g).graph } ?? g }
+    catch let e as PassError { throw CLIError("error: " + (e.pass.map { "after pass '\($0)': " } ?? "") + e.message) }
     switch backend {
-    case .interp: return InterpreterProgram(g)
+    case .interp: return InterpreterProgram(optimised)
     case .jit:
-        do { return try JITProgram(g, pipeline: pipeline) }
+        do { return try JITProgram(optimised, pipeline: nil) }
         catch let e as JITError { throw CLIError("error: JIT compilation failed: \(e)") }
         catch let e as LoweringError { throw CLIError("error: \(e)") }
     }
