@@ -9,6 +9,23 @@ public enum Optimizer: Hashable, Sendable {
     case adam(beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8)
 }
 
+/// The train step's leaf and output names (the naming contract below), spelled once: the trainer,
+/// the checkpoint and the benchmark use these.
+public enum TrainStepNames {
+    /// Scalar input: the learning rate.
+    public static let learningRate = "lr"
+    /// Scalar input (Adam): the 1-based step count.
+    public static let adamStep = "adam.t"
+    /// Output prefix of every updated value: "new.<leaf>" is copied onto "<leaf>" after a run.
+    public static let updatedPrefix = "new."
+    /// Output (with clipping): the global gradient norm.
+    public static let gradNorm = "grad_norm"
+    /// Adam's first and second moments of parameter `p` (inputs of p's shape).
+    public static func adamFirstMoment(_ p: String) -> String { "adam.m." + p }
+    public static func adamSecondMoment(_ p: String) -> String { "adam.v." + p }
+    public static func updated(_ leaf: String) -> String { updatedPrefix + leaf }
+}
+
 /// Builds one whole training step as a single graph: the forward graph, the gradient nodes of the
 /// output `loss` with respect to every parameter the loss depends on (`grad`), and the optimiser's
 /// update. `g` itself is not changed (the step is built on a copy).
@@ -48,40 +65,40 @@ public func buildTrainStep(_ g: Graph, loss: String, optimizer: Optimizer, clipN
         }
         if let total {
             let norm = try total.sqrt()
-            try step.output("grad_norm", norm)
+            try step.output(TrainStepNames.gradNorm, norm)
             // min(1, clip / (‖g‖ + tiny)): exactly 1 (no change) while the norm is below the bound.
             let scale = try step.constant(clipNorm, dtype: dtype).binary(.div, norm.binary(.add, 1e-12)).binary(.min, step.constant(1, dtype: dtype))
             grads = try grads.map { try Tensor(step, $0).binary(.mul, scale).id }
         }
     }
 
-    let lr = try step.input("lr", [], dtype: dtype)
+    let lr = try step.input(TrainStepNames.learningRate, [], dtype: dtype)
     switch optimizer {
     case .sgd:
         for (p, gp) in zip(params, grads) {
             let param = Tensor(step, p.node), gradient = Tensor(step, gp)
             let updated = try param.binary(.sub, gradient.binary(.mul, lr))
-            try step.output("new." + p.name, updated)
+            try step.output(TrainStepNames.updated(p.name), updated)
         }
     case .adam(let beta1, let beta2, let epsilon):
-        let t = try step.input("adam.t", [], dtype: dtype)
+        let t = try step.input(TrainStepNames.adamStep, [], dtype: dtype)
         // Scalar bias corrections 1 − βᵗ.
         let bc1 = try step.constant(1, dtype: dtype).binary(.sub, step.constant(beta1, dtype: dtype).pow(t))
         let bc2 = try step.constant(1, dtype: dtype).binary(.sub, step.constant(beta2, dtype: dtype).pow(t))
         for (p, gp) in zip(params, grads) {
             let shape = step[p.node].shape
             let param = Tensor(step, p.node), gradient = Tensor(step, gp)
-            let m = try step.input("adam.m." + p.name, shape, dtype: dtype)
-            let v = try step.input("adam.v." + p.name, shape, dtype: dtype)
+            let m = try step.input(TrainStepNames.adamFirstMoment(p.name), shape, dtype: dtype)
+            let v = try step.input(TrainStepNames.adamSecondMoment(p.name), shape, dtype: dtype)
             let newM = try m.binary(.mul, beta1).binary(.add, gradient.binary(.mul, 1 - beta1))
             let newV = try v.binary(.mul, beta2).binary(.add, gradient.square().binary(.mul, 1 - beta2))
             let mHat = try newM.binary(.div, bc1)
             let vHat = try newV.binary(.div, bc2)
             let update = try mHat.binary(.div, vHat.sqrt().binary(.add, epsilon)).binary(.mul, lr)
             let updated = try param.binary(.sub, update)
-            try step.output("new." + p.name, updated)
-            try step.output("new.adam.m." + p.name, newM)
-            try step.output("new.adam.v." + p.name, newV)
+            try step.output(TrainStepNames.updated(p.name), updated)
+            try step.output(TrainStepNames.updated(TrainStepNames.adamFirstMoment(p.name)), newM)
+            try step.output(TrainStepNames.updated(TrainStepNames.adamSecondMoment(p.name)), newV)
         }
     }
     try step.verify()

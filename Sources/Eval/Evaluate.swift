@@ -171,7 +171,7 @@ public final class ModelRunner {
         let p = try program("encode", batch: B)
         var mu = [Float](), lv = [Float](), gamma = [Float]()
         mu.reserveCapacity(n * J); lv.reserveCapacity(n * J)
-        try runBatched(p, input: "x", values: x, rowSize: d, batch: B) { k in
+        try runBatched(p, input: GraphNames.x, values: x, rowSize: d, batch: B) { k in
             mu += try out(p, "mu").prefix(k * J)
             lv += try out(p, "logvar").prefix(k * J)
             if spec.isVSC { gamma += try out(p, "gamma").prefix(k * J) }
@@ -208,11 +208,11 @@ public final class ModelRunner {
             while start < n {
                 let k = min(B, n - start)
                 let p = try program("train", batch: k)
-                try p.set("x", Array(x[start * d..<(start + k) * d]))
-                if p.buffer("lambda") != nil { try p.set("lambda", scalar: 1) }
+                try p.set(GraphNames.x, Array(x[start * d..<(start + k) * d]))
+                if p.buffer(GraphNames.lambda) != nil { try p.set(GraphNames.lambda, scalar: 1) }
                 if p.buffer(GraphNames.regulariserWeight) != nil { try p.set(GraphNames.regulariserWeight, scalar: 1) }
-                if p.buffer("c") != nil { try p.set("c", scalar: Float(c)) }
-                if p.buffer("step") != nil { try p.set("step", scalar: Float(4_000_000 + l * batches + b)) }
+                if p.buffer(GraphNames.c) != nil { try p.set(GraphNames.c, scalar: Float(c)) }
+                if p.buffer(GraphNames.step) != nil { try p.set(GraphNames.step, scalar: Float(4_000_000 + l * batches + b)) }
                 try p.run()
                 let r = Double(try out(p, "recon")[0]), q = Double(try out(p, "kl")[0])
                 guard r.isFinite && q.isFinite else { throw nonFiniteELBO(x, from: start, count: k, recon: r, kl: q) }

@@ -171,12 +171,12 @@ public final class Trainer {
         let step = try options.optimize?(raw) ?? raw
         stepGraph = step
         program = try backend(step)
-        program.carryOutputs(prefix: "new.")
+        program.carryOutputs(prefix: TrainStepNames.updatedPrefix)
         let carried = Set(program.carries.map(\.leaf))
         parameterNames = step.parameters.map(\.name).filter { carried.contains($0) }
-        momentNames = parameterNames.flatMap { ["adam.m." + $0, "adam.v." + $0] }
-        hasAdamT = step.leaf(named: "adam.t") != nil
-        guard let xb = program.buffer("x"), xb.count == spec.batchSize * data.dim else {
+        momentNames = parameterNames.flatMap { [TrainStepNames.adamFirstMoment($0), TrainStepNames.adamSecondMoment($0)] }
+        hasAdamT = step.leaf(named: TrainStepNames.adamStep) != nil
+        guard let xb = program.buffer(GraphNames.x), xb.count == spec.batchSize * data.dim else {
             throw TrainError("the train-step program has no input \"x\" of \(spec.batchSize) × \(data.dim) values")
         }
         for name in ["loss", "recon", "kl", "sparsity", "elbo"] where step.output(name) == nil {
@@ -217,20 +217,20 @@ public final class Trainer {
             adamT = 0
         }
         let idx = order.next(spec.batchSize)
-        let xb = program.buffer("x")!
+        let xb = program.buffer(GraphNames.x)!
         let d = data.dim
         data.x.withUnsafeBufferPointer { src in
             for (r, e) in idx.enumerated() {
                 (xb.baseAddress! + r * d).update(from: src.baseAddress! + e * d, count: d)
             }
         }
-        setScalar("lambda", sv.lambda)
-        setScalar("c", sv.c)
-        setScalar("lr", sv.learningRate)
-        setScalar("step", Double(i))
+        setScalar(GraphNames.lambda, sv.lambda)
+        setScalar(GraphNames.c, sv.c)
+        setScalar(TrainStepNames.learningRate, sv.learningRate)
+        setScalar(GraphNames.step, Double(i))
         setScalar(GraphNames.regulariserWeight, sv.regulariserWeight)
         adamT += 1
-        setScalar("adam.t", Double(adamT))
+        setScalar(TrainStepNames.adamStep, Double(adamT))
         program.checkFinite = checkFinite
         defer { program.checkFinite = false }
         try program.run()
@@ -241,7 +241,7 @@ public final class Trainer {
                           gradNorm: program.output(gradNormOutput).flatMap { $0.first })
     }
 
-    let gradNormOutput = "grad_norm"
+    let gradNormOutput = TrainStepNames.gradNorm
 
     /// The collapse diagnostics of the last step's minibatch, if the model's train graph has the
     /// diagnostic outputs (VSC).
@@ -279,7 +279,7 @@ public final class Trainer {
             let node = stepGraph[stepGraph.leaf(named: n)!]
             ck.tensors[n] = .init(shape: node.shape, values: program.values(n)!)
         }
-        ck.tensors["adam.t"] = .init(shape: [], values: [Float(adamT)])
+        ck.tensors[TrainStepNames.adamStep] = .init(shape: [], values: [Float(adamT)])
         ck.metadata = [
             "format": "vsc-checkpoint",
             "format_version": Checkpoint.formatVersion,
@@ -331,9 +331,9 @@ public final class Trainer {
                                        context: "\(file): cannot resume")
         } catch let e as CheckpointError { throw TrainError(e.message) }
         // Adam's step count is stored as a Float32: an integer, exact (≤ 2²⁴), and ≥ 0.
-        guard let t = ck.tensors["adam.t"], t.values.count == 1, t.values[0] >= 0, t.values[0] <= 0x1p24,
+        guard let t = ck.tensors[TrainStepNames.adamStep], t.values.count == 1, t.values[0] >= 0, t.values[0] <= 0x1p24,
               t.values[0] == t.values[0].rounded() else {
-            throw fail("tensor \"adam.t\" is missing or not a step count in 0…16777216 (got \(ck.tensors["adam.t"]?.values.first.map { "\($0)" } ?? "none"))")
+            throw fail("tensor \"adam.t\" is missing or not a step count in 0…16777216 (got \(ck.tensors[TrainStepNames.adamStep]?.values.first.map { "\($0)" } ?? "none"))")
         }
         let state = State(iteration: it, adamT: Int(t.values[0]),
                           order: try DataOrder(count: count, epochStart: rng, epoch: epoch, position: pos),

@@ -50,7 +50,7 @@ struct BenchCommand: ParsableCommand {
                 planned = (j.memoryPlan.peakBytes, j.memoryPlan.totalBufferBytes, j.memoryPlan.persistentBytes, j.kernelCount, j.gemmCount)
             }
             try feed(p, params: params, graph: step)
-            p.carryOutputs(prefix: "new.")
+            p.carryOutputs(prefix: TrainStepNames.updatedPrefix)
             let n = b == .jit ? steps : interpSteps
             let s = try time(p, steps: n)
             table.append((b.rawValue, s))
@@ -143,11 +143,11 @@ struct BenchCommand: ParsableCommand {
             let n = graph[id].elementCount
             if let v = params[name] { try p.set(name, v); continue }
             switch name {
-            case "lr": try p.set(name, scalar: 1e-4)
-            case "adam.t": try p.set(name, scalar: 1)
-            case "lambda": try p.set(name, scalar: 1)
-            case "c": try p.set(name, scalar: 100)
-            case "step": try p.set(name, scalar: 1)
+            case TrainStepNames.learningRate: try p.set(name, scalar: 1e-4)
+            case TrainStepNames.adamStep: try p.set(name, scalar: 1)
+            case GraphNames.lambda, GraphNames.regulariserWeight: try p.set(name, scalar: 1)
+            case GraphNames.c: try p.set(name, scalar: 100)
+            case GraphNames.step: try p.set(name, scalar: 1)
             default:
                 if name.hasPrefix("adam.") { try p.set(name, [Float](repeating: 0, count: n)) }
                 else { try p.set(name, (0..<n).map { i in Float(CounterRNG.uniform(base: 7, UInt32(i))) }) }

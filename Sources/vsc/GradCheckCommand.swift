@@ -46,8 +46,8 @@ struct GradCheckCommand: ParsableCommand {
                 feeds[k] = v.enumerated().map { i, x in Double(x) + (k.hasSuffix(".b") ? 0.05 + 0.1 * CounterRNG.uniform(base: 3, UInt32(i)) : 0) }
             }
             // Data in [0, 1] like the model's inputs; λ = 1 (the full objective), noise fixed.
-            feeds["x"] = (0..<(batch * s.inputDim)).map { CounterRNG.uniform(base: UInt32(truncatingIfNeeded: seed) &+ 11, UInt32($0)) }
-            feeds["lambda"] = [1]; feeds["c"] = [50]; feeds["step"] = [7]; feeds[GraphNames.regulariserWeight] = [1]
+            feeds[GraphNames.x] = (0..<(batch * s.inputDim)).map { CounterRNG.uniform(base: UInt32(truncatingIfNeeded: seed) &+ 11, UInt32($0)) }
+            feeds[GraphNames.lambda] = [1]; feeds[GraphNames.c] = [50]; feeds[GraphNames.step] = [7]; feeds[GraphNames.regulariserWeight] = [1]
         } else {
             g = try loadIR(path)
             feeds = seededFeeds(g, seed: seed)
