@@ -36,7 +36,11 @@ struct TrainCommand: ParsableCommand {
             runs never write into one DIR at once. --resume continues \
             from DIR's checkpoint and gives the same losses, bit for bit, as an uninterrupted run \
             on the same backend. A non-finite loss stops training with an error naming the first \
-            node that produced NaN/Inf and the iteration; the last checkpoint stays intact.
+            node that produced NaN/Inf and the iteration; the last checkpoint stays intact. Ctrl-C \
+            or SIGTERM stops after the current iteration with a checkpoint of it (exit status \
+            128 + the signal); a second Ctrl-C ends at once.
+
+            Example: vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny
             """)
 
     @Option(help: "The model spec (YAML).") var spec: String
