@@ -12,7 +12,8 @@ import IR
 ///   −log (1/U) Σ_u exp(−KL_u) and its responsibilities; their spikes bounded by `priorSpike` (ν);
 /// - the KL's slab parameters soft-bounded (`slab_bounds`, `boundedSlab`);
 /// - sparsity term J·KL_Bern(γ̄_u* ‖ α) (`SparsityTerm`) on the same prior spikes;
-/// - loss (eq. 4, per example, batch mean) = recon + kl + sparsity; elbo = −(recon + kl).
+/// - loss (eq. 4, per example, batch mean) = recon + w·(kl + sparsity), w the input "reg_weight"
+///   (KL annealing, `schedules.regulariser_warmup`; 1 without it); elbo = −(recon + kl).
 /// The train graph also outputs the collapse diagnostics (`GraphNames.diagnostics`): the
 /// selection weights, the data's and the prior's spike probabilities.
 public struct VSCModel: GraphBuilderModel {
