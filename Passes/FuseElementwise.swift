@@ -211,11 +211,11 @@ struct KernelBuilder {
 
 /// Checks the body contract documented in FuseElementwise.swift.
 public enum FusedKernelContract {
-    /// A description of the first rule `k` breaks, or nil. `epilogue`: the body is a matmul
-    /// epilogue (no reduce allowed; arg 0 is the product).
     /// Rule 9's bound on a body's length.
     public static let maxNodes = 1024
 
+    /// A description of the first rule `k` breaks, or nil. `epilogue`: the body is a matmul
+    /// epilogue (no reduce allowed; arg 0 is the product).
     public static func violation(_ k: FusedKernel, epilogue: Bool) -> String? {
         guard k.result >= 0 && k.result < k.nodes.count else { return "result out of range" }
         guard k.nodes.count <= maxNodes else { return "the body has \(k.nodes.count) nodes, over the limit of \(maxNodes) (rule 9)" }

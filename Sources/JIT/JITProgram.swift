@@ -60,13 +60,9 @@ public final class JITProgram: Program {
 
     /// The whole program against the memory budget before anything is allocated: a batch of 10⁶
     /// is an error naming the sizes, not a failed allocation.
-    static func checkMemory(_ graph: Graph, _ plan: MemoryPlan, budget: Int) throws {
-        var persistentBytes = 0
-        for (i, n) in graph.nodes.enumerated() where plan.storage[i] == .persistent || plan.storage[i] == .constant {
-            persistentBytes += max(n.elementCount, 1) * 4
-        }
-        if plan.arenaBytes > budget - persistentBytes {
-            throw LoweringError(description: "the program needs \(plan.arenaBytes) bytes of intermediates and \(persistentBytes) bytes of parameters,"
+    static func checkMemory(_ plan: MemoryPlan, budget: Int) throws {
+        if plan.arenaBytes > budget - plan.persistentBytes {
+            throw LoweringError(description: "the program needs \(plan.arenaBytes) bytes of intermediates and \(plan.persistentBytes) bytes of parameters,"
                                 + " inputs and constants, over the memory budget of \(budget) bytes (TensorBudget.maxBytes):"
                                 + " reduce the batch size or the layer sizes")
         }
@@ -92,7 +88,7 @@ public final class JITProgram: Program {
         //    reshapes alias their operand.
         let plan = PlanMemory.plan(graph)
         memoryPlan = plan
-        try JITProgram.checkMemory(graph, plan, budget: TensorBudget.maxBytes)
+        try JITProgram.checkMemory(plan, budget: TensorBudget.maxBytes)
         let arena = JITProgram.allocate(max(plan.arenaBytes / 4, 1))
         owned.append(arena)
         for (i, n) in graph.nodes.enumerated() {

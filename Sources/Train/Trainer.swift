@@ -381,6 +381,13 @@ public final class Trainer {
         var last: StepRecord?
         var window = WindowStatistics()
         defer { bar?.finish() }
+        // Writes the current state and makes it the anchor a non-finite step is replayed from.
+        func saveCheckpoint() throws {
+            let s = capture()
+            try checkpoint().write(to: checkpointPath)
+            anchor = s
+            savedIteration = s.iteration
+        }
 
         while iteration < totalIterations {
             let r: StepRecord
@@ -410,17 +417,9 @@ public final class Trainer {
             }
             bar?.update(r)
             try onStep?(r)
-            if r.iteration % checkpointEvery == 0 || r.iteration == totalIterations {
-                let s = capture()
-                try checkpoint().write(to: checkpointPath)
-                anchor = s
-                savedIteration = s.iteration
-            }
+            if r.iteration % checkpointEvery == 0 || r.iteration == totalIterations { try saveCheckpoint() }
             if let sig = options.stopRequested?() {
-                if savedIteration != iteration {
-                    try checkpoint().write(to: checkpointPath)
-                    savedIteration = iteration
-                }
+                if savedIteration != iteration { try saveCheckpoint() }
                 interruptedBy = sig
                 break
             }

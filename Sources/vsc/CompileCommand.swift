@@ -38,7 +38,7 @@ struct CompileCommand: ParsableCommand {
         pm.dumpHandler = { FileHandle.standardError.write($0.data(using: .utf8)!) }
         let result: PassManager.Result
         do { result = try pm.run(step) }
-        catch let e as PassError { throw CLIError((e.pass.map { "after pass '\($0)': " } ?? "") + e.message) }
+        catch let e as PassError { throw CLIError(e) }
         if !summaryOnly { print(IRPrinter.print(result.graph), terminator: "") }
         if passStats { print(PassManager.formatStats(result.stats), terminator: "") }
         let before = GraphStats(step), after = result.stats.last?.stats ?? GraphStats(result.graph)

@@ -20,6 +20,8 @@ func loadIR(_ path: String) throws -> Graph {
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
+    /// A pass pipeline's failure, naming the pass ("after pass 'cse': …"), after `prefix`.
+    init(_ e: PassError, prefix: String = "") { description = prefix + (e.pass.map { "after pass '\($0)': " } ?? "") + e.message }
 }
 
 /// Seeded values for every parameter and input of `g`: N(0, 1/fan-in) for matrices, small
@@ -49,7 +51,7 @@ enum Backend: String, ExpressibleByArgument, CaseIterable {
 func makeProgram(_ g: Graph, backend: Backend, pipeline: PassManager? = .default) throws -> Program {
     let optimised: Graph
     do { optimised = try pipeline.map { try $0.run(g).graph } ?? g }
-    catch let e as PassError { throw CLIError("error: " + (e.pass.map { "after pass '\($0)': " } ?? "") + e.message) }
+    catch let e as PassError { throw CLIError(e, prefix: "error: ") }
     switch backend {
     case .interp: return InterpreterProgram(optimised)
     case .jit:

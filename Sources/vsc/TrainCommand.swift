@@ -97,7 +97,7 @@ struct TrainCommand: ParsableCommand {
             TrainingInterrupt.installHandlers()
             summary = try trainer.run()
         } catch let e as TrainError { throw CLIError(e.message) }
-        catch let e as PassError { throw CLIError((e.pass.map { "after pass '\($0)': " } ?? "") + e.message) }
+        catch let e as PassError { throw CLIError(e) }
         catch let e as CheckpointError { throw CLIError(e.message) }
 
         if let sig = summary.interruptedBy {
