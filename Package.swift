@@ -10,7 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "vsc", targets: ["vsc"]),
-        .library(name: "VSC", targets: ["IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval"]),
+        .library(name: "VSC", targets: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,18 +24,19 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         // Compiler core.
-        .target(name: "IR", path: "IR"),
+        .target(name: "SeededRandom", path: "Sources/SeededRandom"),
+        .target(name: "IR", dependencies: ["SeededRandom"], path: "IR"),
         .target(name: "Passes", dependencies: ["IR"], path: "Passes"),
 
         // Backends.
-        .target(name: "Runtime", dependencies: ["IR", "Passes", "CBLAS"], path: "Sources/Runtime"),
+        .target(name: "Runtime", dependencies: ["SeededRandom", "IR", "Passes", "CBLAS"], path: "Sources/Runtime"),
         .target(name: "JIT", dependencies: ["IR", "Passes", "Runtime", "CLLVM", "CBLAS"], path: "Sources/JIT"),
 
         // Models, data, training, evaluation.
-        .target(name: "Data", dependencies: ["CZlib", "CPNG"], path: "Sources/Data"),
-        .target(name: "Models", dependencies: ["IR", "Passes", .product(name: "Yams", package: "Yams")], path: "Sources/Models"),
-        .target(name: "Train", dependencies: ["IR", "Passes", "Runtime", "JIT", "Models", "Data"], path: "Sources/Train"),
-        .target(name: "Eval", dependencies: ["IR", "Passes", "Runtime", "Models", "Data", "Train"], path: "Sources/Eval"),
+        .target(name: "Data", dependencies: ["SeededRandom", "CZlib", "CPNG"], path: "Sources/Data"),
+        .target(name: "Models", dependencies: ["SeededRandom", "IR", "Passes", .product(name: "Yams", package: "Yams")], path: "Sources/Models"),
+        .target(name: "Train", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Models", "Data"], path: "Sources/Train"),
+        .target(name: "Eval", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "Models", "Data", "Train"], path: "Sources/Eval"),
 
         // The CLI.
         .executableTarget(
@@ -45,7 +46,7 @@ let package = Package(
             path: "Sources/vsc"),
 
         // A user's program: a custom VSC variant built with the Swift builder API, then trained.
-        .executableTarget(name: "custom-vsc", dependencies: ["IR", "Passes", "Runtime", "JIT", "Models", "Train", "Data"],
+        .executableTarget(name: "custom-vsc", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Models", "Train", "Data"],
                           path: "Samples/CustomVSC"),
 
         // Tests mirror targets.
@@ -54,12 +55,12 @@ let package = Package(
                     exclude: ["Golden"]),
         .testTarget(name: "RuntimeTests", dependencies: ["IR", "Runtime"], path: "Tests/RuntimeTests"),
         .testTarget(name: "JITTests", dependencies: ["IR", "Passes", "Runtime", "JIT", "Models"], path: "Tests/JITTests"),
-        .testTarget(name: "DataTests", dependencies: ["Data"], path: "Tests/DataTests"),
-        .testTarget(name: "ModelsTests", dependencies: ["IR", "Passes", "Runtime", "Models"], path: "Tests/ModelsTests"),
-        .testTarget(name: "TrainTests", dependencies: ["IR", "Runtime", "Models", "Train", "Data"], path: "Tests/TrainTests"),
-        .testTarget(name: "FuzzTests", dependencies: ["IR", "Passes", "Models", "Train", "Data", "Eval"], path: "Tests/FuzzTests",
+        .testTarget(name: "DataTests", dependencies: ["SeededRandom", "Data"], path: "Tests/DataTests"),
+        .testTarget(name: "ModelsTests", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "Models"], path: "Tests/ModelsTests"),
+        .testTarget(name: "TrainTests", dependencies: ["SeededRandom", "IR", "Runtime", "Models", "Train", "Data"], path: "Tests/TrainTests"),
+        .testTarget(name: "FuzzTests", dependencies: ["SeededRandom", "IR", "Passes", "Models", "Train", "Data", "Eval"], path: "Tests/FuzzTests",
                     exclude: ["Regressions"]),
-        .testTarget(name: "EvalTests", dependencies: ["Eval", "Data", "Runtime"], path: "Tests/EvalTests"),
+        .testTarget(name: "EvalTests", dependencies: ["SeededRandom", "Eval", "Data", "Runtime"], path: "Tests/EvalTests"),
     ],
     swiftLanguageModes: [.v5]
 )

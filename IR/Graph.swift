@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// A computation graph: an append-only list of hash-consed nodes (so always in topological order)
 /// plus named outputs. Passes build new graphs; nodes are never changed once added.
 public final class Graph {
@@ -156,9 +158,6 @@ public final class Graph {
     /// A stable structural hash (of nodes and outputs, not locations), used to key caches of
     /// compiled programs.
     public var structuralHash: UInt64 {
-        var h: UInt64 = 0xcbf29ce484222325
-        func mix(_ s: String) { for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 } }
-        mix(IRPrinter.print(self, locations: false))
-        return h
+        fnv1a(IRPrinter.print(self, locations: false))
     }
 }

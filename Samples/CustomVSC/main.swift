@@ -13,6 +13,7 @@
 //
 // Run: swift run -c release custom-vsc   (builds the graphs, runs one forward pass, then trains
 // 600 iterations on the LLVM JIT and writes runs/custom-vsc/checkpoint.safetensors)
+import SeededRandom
 import Foundation
 import IR
 import JIT
@@ -63,8 +64,8 @@ struct TwoLayerBernoulliVSC: GenerativeModel {
     // "c", "step"; outputs "loss", "recon", "kl", "sparsity", "elbo" (batch means).
     func buildTrain(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
-        let x = try g.input("x", [batch, spec.inputDim])
-        let lambda = try g.input("lambda", []), c = try g.input("c", []), step = try g.input("step", [])
+        let x = try g.input(GraphNames.x, [batch, spec.inputDim])
+        let lambda = try g.input(GraphNames.lambda, []), c = try g.input(GraphNames.c, []), step = try g.input(GraphNames.step, [])
 
         let (q, gamma) = try encode(x, ctx)
         let warm = try SpikeWarmup(spec.warmupForm)(mu: q.mu, logvar: q.logvar, lambda: lambda)
@@ -81,11 +82,11 @@ struct TwoLayerBernoulliVSC: GenerativeModel {
         let kl = try PseudoInputPrior.weightedKL(q: q, p: p, weights: weights)
         let sparsity = try SparsityTerm(alpha: spec.prior.alpha)(pseudoGamma: pseudoGamma, weights: weights)
 
-        try g.output("loss", try (recon + kl + sparsity).mean())
-        try g.output("recon", try recon.mean())
-        try g.output("kl", try kl.mean())
-        try g.output("sparsity", try sparsity.mean())
-        try g.output("elbo", try (recon + kl).mean().neg())
+        try g.output(GraphNames.loss, try (recon + kl + sparsity).mean())
+        try g.output(GraphNames.recon, try recon.mean())
+        try g.output(GraphNames.kl, try kl.mean())
+        try g.output(GraphNames.sparsity, try sparsity.mean())
+        try g.output(GraphNames.elbo, try (recon + kl).mean().neg())
     }
 
     func buildEncode(_ ctx: ModelContext, batch: Int) throws {
@@ -145,13 +146,13 @@ do {
     let program = InterpreterProgram(train)
     program.checkFinite = true
     for (name, values) in model.initialParameters(seed: spec.seed) { try program.set(name, values) }
-    try program.set("x", (0..<spec.batchSize * spec.inputDim).map { _ in rng.uniform() < 0.3 ? 1 : 0 })
+    try program.set(GraphNames.x, (0..<spec.batchSize * spec.inputDim).map { _ in rng.uniform() < 0.3 ? 1 : 0 })
     let s = schedule(spec, iteration: 0)
-    try program.set("lambda", scalar: Float(s.lambda))
-    try program.set("c", scalar: Float(s.c))
-    try program.set("step", scalar: 0)
+    try program.set(GraphNames.lambda, scalar: Float(s.lambda))
+    try program.set(GraphNames.c, scalar: Float(s.c))
+    try program.set(GraphNames.step, scalar: 0)
     try program.run()
-    let terms = ["loss", "recon", "kl", "sparsity", "elbo"].map { "\($0) \(program.values($0)![0])" }
+    let terms = [GraphNames.loss, GraphNames.recon, GraphNames.kl, GraphNames.sparsity, GraphNames.elbo].map { "\($0) \(program.values($0)![0])" }
     print("\nforward pass at iteration 0: " + terms.joined(separator: ", "))
 
     // Train it: the trainer differentiates "loss", adds Adam as graph ops, runs the pass pipeline,

@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// A data set in memory: `count` examples of `dim` Float32 features each, row-major, plus what
 /// ground truth the source provides.
 ///
@@ -133,56 +135,6 @@ public struct Dataset {
         var counts = [Int](repeating: 0, count: (labels.max() ?? -1) + 1)
         for l in labels where l >= 0 { counts[l] += 1 }
         return counts
-    }
-}
-
-/// Hands out mini-batches of example indices: each epoch is a fresh seeded permutation, so a run
-/// is reproducible from its seed and can be resumed from `(epoch, position)`.
-public struct BatchSampler {
-    /// Examples in the data set.
-    public let count: Int
-    /// Examples per batch (the last batch of an epoch is carried over into the next epoch's
-    /// permutation rather than dropped, so every batch is full).
-    public let batchSize: Int
-    /// The seed the permutations derive from.
-    public let seed: UInt64
-    /// The current epoch (0-based).
-    public private(set) var epoch: Int = 0
-    /// Position within the current epoch's permutation.
-    public private(set) var position: Int = 0
-    private var order: [Int]
-
-    /// A sampler over `count` examples (count > 0, batchSize > 0).
-    public init(count: Int, batchSize: Int, seed: UInt64) {
-        precondition(count > 0 && batchSize > 0, "BatchSampler needs count > 0 and batchSize > 0")
-        self.count = count
-        self.batchSize = batchSize
-        self.seed = seed
-        order = BatchSampler.permutation(count: count, seed: seed, epoch: 0)
-    }
-
-    private static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int] {
-        var idx = Array(0..<count)
-        var rng = Xoshiro256(seed: seed, stream: UInt64(epoch) &+ 0xBA7C_0000)
-        rng.shuffle(&idx)
-        return idx
-    }
-
-    /// The next `batchSize` indices, moving into the next epoch's permutation when needed.
-    public mutating func next() -> [Int] {
-        var out: [Int] = []
-        out.reserveCapacity(batchSize)
-        while out.count < batchSize {
-            if position == count {
-                epoch += 1
-                position = 0
-                order = BatchSampler.permutation(count: count, seed: seed, epoch: epoch)
-            }
-            let take = min(batchSize - out.count, count - position)
-            out.append(contentsOf: order[position..<position + take])
-            position += take
-        }
-        return out
     }
 }
 

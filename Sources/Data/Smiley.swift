@@ -6,6 +6,7 @@
 // Rounding is halves away from zero everywhere (Swift's `.rounded()`).
 
 #if canImport(Glibc)
+import SeededRandom
 import Glibc
 #elseif canImport(Darwin)
 import Darwin

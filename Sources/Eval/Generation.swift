@@ -1,6 +1,7 @@
 // Image figures made by decoding altered codes: reconstructions, conditional generation (fig. 6),
 // toggling and traversal (fig. 7).
 
+import SeededRandom
 import Data
 
 struct GenerationFigures {

@@ -8,6 +8,7 @@
 // through switched-off dims, because Pearson correlation is blind to the tiny scale of γ ⊙ μ there;
 // these three separate presence detection (A, C) from continuous disentanglement (B).
 
+import SeededRandom
 import Data
 
 #if canImport(Glibc)

@@ -38,12 +38,3 @@ public func learningRatePhase(_ spec: ModelSpec, iteration: Int) -> Int {
     for (i, p) in phases.enumerated() { if let u = p.until, iteration < u { return i } else if p.until == nil { return i } }
     return max(0, phases.count - 1)
 }
-
-extension GenerativeModel {
-    /// The scalar inputs of `trainGraph` for one iteration: "lambda", "c" and "step" (the noise
-    /// key, = iteration). Feed exactly those the graph declares (β-VAE declares them too).
-    public func stepInputs(iteration: Int) -> [String: Float] {
-        let v = schedule(spec, iteration: iteration)
-        return ["lambda": Float(v.lambda), "c": Float(v.c), "step": Float(iteration)]
-    }
-}

@@ -1,3 +1,4 @@
+import SeededRandom
 import IR
 import Passes
 
@@ -128,17 +129,4 @@ public func gradCheck(graph: Graph, loss: String, feeds: [String: [Double]], max
         entries.append(entry)
     }
     return GradCheckReport(parameters: entries, loss: l0, floor: floor)
-}
-
-/// A small seeded generator (SplitMix64) for sampling elements.
-fileprivate struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e3779b97f4a7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
-        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
-        return z ^ (z >> 31)
-    }
 }

@@ -1,38 +1,21 @@
-/// The data-order generator: xoshiro256** (Blackman & Vigna), seeded through SplitMix64: a small, fast generator whose whole
-/// state is four words, so it fits in a checkpoint's metadata and restores exactly.
+import SeededRandom
+
+/// The data-order generator: the project's xoshiro256**, its state expanded from the seed by
+/// SplitMix64 (the four words of `SplitMix64(seed:)`, unmixed: the state format checkpoints hold).
+/// Its whole state is four words, so it fits in a checkpoint's metadata and restores exactly.
 public struct OrderRNG: RandomNumberGenerator, Equatable, Sendable {
-    public var state: (UInt64, UInt64, UInt64, UInt64)
+    private var generator: Xoshiro256
 
     public init(seed: UInt64) {
-        var s = seed
-        func splitmix() -> UInt64 {
-            s &+= 0x9e3779b97f4a7c15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
-            z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
-            return z ^ (z >> 31)
-        }
-        state = (splitmix(), splitmix(), splitmix(), splitmix())
+        var s = SplitMix64(seed: seed)
+        generator = Xoshiro256(state: (s.next(), s.next(), s.next(), s.next()))
     }
-    public init(state: (UInt64, UInt64, UInt64, UInt64)) { self.state = state }
+    public init(state: (UInt64, UInt64, UInt64, UInt64)) { generator = Xoshiro256(state: state) }
 
-    public mutating func next() -> UInt64 {
-        let result = rotl(state.1 &* 5, 7) &* 9
-        let t = state.1 << 17
-        state.2 ^= state.0; state.3 ^= state.1; state.1 ^= state.2; state.0 ^= state.3
-        state.2 ^= t
-        state.3 = rotl(state.3, 45)
-        return result
-    }
+    public var state: (UInt64, UInt64, UInt64, UInt64) { generator.state }
+    public mutating func next() -> UInt64 { generator.next() }
     /// A uniform integer in 0..<n (Lemire's multiply-shift with rejection: unbiased, portable).
-    public mutating func below(_ n: Int) -> Int {
-        precondition(n > 0)
-        let bound = UInt64(n)
-        while true {
-            let (hi, lo) = next().multipliedFullWidth(by: bound)
-            if lo >= (0 &- bound) % bound { return Int(hi) }
-        }
-    }
+    public mutating func below(_ n: Int) -> Int { generator.nextInt(below: n) }
     public static func == (a: OrderRNG, b: OrderRNG) -> Bool {
         a.state.0 == b.state.0 && a.state.1 == b.state.1 && a.state.2 == b.state.2 && a.state.3 == b.state.3
     }
@@ -43,11 +26,9 @@ public struct OrderRNG: RandomNumberGenerator, Equatable, Sendable {
     public init?(text: String) {
         let parts = text.split(separator: ",").compactMap { UInt64($0, radix: 16) }
         guard parts.count == 4, parts.contains(where: { $0 != 0 }) else { return nil }
-        state = (parts[0], parts[1], parts[2], parts[3])
+        self.init(state: (parts[0], parts[1], parts[2], parts[3]))
     }
 }
-
-@inline(__always) private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
 /// The order in which training examples are visited: a fresh seeded shuffle per epoch; minibatches
 /// take the next `batch` indices (a batch may straddle two epochs). Its state — the generator as it

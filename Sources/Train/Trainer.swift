@@ -129,7 +129,6 @@ public final class Trainer {
     /// Names of the parameters the step updates, and of all the state a checkpoint holds.
     public let parameterNames: [String]
     public let momentNames: [String]
-    let hasAdamT: Bool
     public let setupSeconds: Double
 
     /// The state the next iteration starts from.
@@ -175,7 +174,6 @@ public final class Trainer {
         let carried = Set(program.carries.map(\.leaf))
         parameterNames = step.parameters.map(\.name).filter { carried.contains($0) }
         momentNames = parameterNames.flatMap { [TrainStepNames.adamFirstMoment($0), TrainStepNames.adamSecondMoment($0)] }
-        hasAdamT = step.leaf(named: TrainStepNames.adamStep) != nil
         guard let xb = program.buffer(GraphNames.x), xb.count == spec.batchSize * data.dim else {
             throw TrainError("the train-step program has no input \"x\" of \(spec.batchSize) × \(data.dim) values")
         }

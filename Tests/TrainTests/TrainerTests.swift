@@ -1,3 +1,4 @@
+import SeededRandom
 import Data
 import Foundation
 import IR
