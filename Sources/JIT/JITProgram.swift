@@ -21,6 +21,8 @@ public final class JITProgram: Program {
     public let module: CompiledModule
     /// Number of JIT kernels and GEMM calls in the schedule.
     public private(set) var kernelCount = 0, gemmCount = 0
+    /// GEMMs split over the thread pool (the rest run as one single-threaded call).
+    public private(set) var splitGEMMCount = 0
     /// Where every buffer lives (one arena for intermediates, planned once).
     public let memoryPlan: MemoryPlan
 
@@ -28,6 +30,7 @@ public final class JITProgram: Program {
     private var owned: [UnsafeMutablePointer<Float>] = []
     private var steps: [Step] = []
     private var argArrays: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
+    private var splits: [UnsafeMutablePointer<GEMMSplit>] = []
     /// For each kernel step, the node whose buffer each pointer slot holds (to re-bind pointers
     /// when an output is redirected into a leaf's buffer).
     private var argNodes: [[NodeID?]] = []
@@ -49,8 +52,8 @@ public final class JITProgram: Program {
         var transA = false, transB = false
         var m: Int32 = 0, n: Int32 = 0, k: Int32 = 0
         var a: UnsafeMutablePointer<Float>?, b: UnsafeMutablePointer<Float>?, c: UnsafeMutablePointer<Float>?
-        /// Park the parallel-for worker before this (large) GEMM.
-        var parkFirst = false
+        /// The GEMM as the pool's chunks see it (nil: too small to split, one call on this thread).
+        var split: UnsafeMutablePointer<GEMMSplit>?
     }
 
     /// The process-wide engine (LLVM is initialised once).
@@ -196,10 +199,22 @@ public final class JITProgram: Program {
                 kernelCount += 1
             } else if case .matmul(let m) = n.op {
                 let a = graph[n.inputs[0]].shape
-                steps.append(Step(kind: .gemm, node: p.node, transA: m.transA, transB: m.transB,
-                                  m: Int32(n.shape[0]), n: Int32(n.shape[1]), k: Int32(m.transA ? a[0] : a[1]),
-                                  a: buffers[n.inputs[0]], b: buffers[n.inputs[1]], c: buffers[p.node],
-                                  parkFirst: n.shape[0] * n.shape[1] * (m.transA ? a[0] : a[1]) >= 4_000_000))
+                let (rows, columns, depth) = (n.shape[0], n.shape[1], m.transA ? a[0] : a[1])
+                var step = Step(kind: .gemm, node: p.node, transA: m.transA, transB: m.transB,
+                                m: Int32(rows), n: Int32(columns), k: Int32(depth),
+                                a: buffers[n.inputs[0]], b: buffers[n.inputs[1]], c: buffers[p.node])
+                if rows * columns * depth >= GEMMSplit.minimumWork && max(rows, columns) >= 2 * GEMMSplit.alignment {
+                    let split = UnsafeMutablePointer<GEMMSplit>.allocate(capacity: 1)
+                    split.initialize(to: GEMMSplit(transA: m.transA, transB: m.transB, m: rows, n: columns, k: depth,
+                                                   a: nil, b: nil, c: nil, byRows: rows >= columns))
+                    splits.append(split)
+                    let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
+                    args[0] = UnsafeMutableRawPointer(split)
+                    argArrays.append(args)
+                    step.split = split; step.args = args; step.n0 = rows >= columns ? rows : columns
+                    splitGEMMCount += 1
+                }
+                steps.append(step)
                 gemmCount += 1
             }
         }
@@ -214,6 +229,7 @@ public final class JITProgram: Program {
         for k in steps.indices where steps[k].kind == .gemm {
             let n = graph[steps[k].node]
             steps[k].a = buffers[n.inputs[0]]; steps[k].b = buffers[n.inputs[1]]; steps[k].c = buffers[steps[k].node]
+            if let s = steps[k].split { s.pointee.a = steps[k].a; s.pointee.b = steps[k].b; s.pointee.c = steps[k].c }
         }
     }
 
@@ -236,6 +252,7 @@ public final class JITProgram: Program {
     deinit {
         for p in owned { free(p) }
         for a in argArrays { a.deallocate() }
+        for s in splits { s.deallocate() }
     }
 
     static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -325,6 +342,7 @@ public final class JITProgram: Program {
 
     private func run(profile: UnsafeMutablePointer<[UInt64]>?) throws {
         let pool = ParallelFor.shared
+        BLASThreads.use(1)
         for (index, s) in steps.enumerated() {
             let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             switch s.kind {
@@ -335,8 +353,11 @@ public final class JITProgram: Program {
                     s.kernel!(s.args, 0, Int64(s.n0))
                 }
             case .gemm:
-                // OpenBLAS's own threads need both cores: stop our idle worker spinning first.
-                if s.parkFirst { pool.park() }
+                if s.split != nil {
+                    pool.run(GEMMSplit.chunk, args: s.args, count: s.n0, chunks: pool.threadCount,
+                             alignment: GEMMSplit.alignment, serialBelow: 2)
+                    break
+                }
                 cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
                             s.m, s.n, s.k, 1, s.a, s.transA ? s.m : s.k, s.b, s.transB ? s.k : s.n, 0, s.c, s.n)
             }
@@ -351,6 +372,38 @@ public final class JITProgram: Program {
         let p = buffers[s.node]!
         for k in 0..<count where !p[k].isFinite {
             throw RuntimeError("non-finite value \(p[k]) at element \(k) of \(describeNode(graph, s.node))", node: s.node)
+        }
+    }
+}
+
+/// A GEMM split into blocks of C's rows (or columns), each one single-threaded `cblas_sgemm` on
+/// a thread of the JIT's pool (`BLASThreads`: OpenBLAS's own threads are not used on the JIT
+/// path). Row blocks of C come from row blocks of op(A), column blocks from column blocks of op(B);
+/// the leading dimensions stay the full matrices', so no data moves.
+struct GEMMSplit {
+    var transA: Bool, transB: Bool
+    var m: Int, n: Int, k: Int
+    var a: UnsafeMutablePointer<Float>?, b: UnsafeMutablePointer<Float>?, c: UnsafeMutablePointer<Float>?
+    var byRows: Bool
+    /// GEMMs with fewer multiply-adds (m·n·k) than this run as one call: splitting costs a wake-up.
+    static let minimumWork = 1 << 20
+    /// Block boundaries are multiples of this (whole vectors for column blocks).
+    static let alignment = 16
+
+    /// The pool's kernel: `args[0]` is the `GEMMSplit`; computes rows (or columns) begin..<end of C.
+    static let chunk: ParallelKernel = { args, begin, end in
+        args![0]!.assumingMemoryBound(to: GEMMSplit.self).pointee.run(Int(begin), Int(end))
+    }
+
+    func run(_ begin: Int, _ end: Int) {
+        let lda = Int32(transA ? m : k), ldb = Int32(transB ? k : n), ldc = Int32(n)
+        let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
+        if byRows {
+            cblas_sgemm(CblasRowMajor, ta, tb, Int32(end - begin), Int32(n), Int32(k), 1,
+                        a! + (transA ? begin : begin * k), lda, b, ldb, 0, c! + begin * n, ldc)
+        } else {
+            cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(end - begin), Int32(k), 1,
+                        a, lda, b! + (transB ? begin * k : begin), ldb, 0, c! + begin, ldc)
         }
     }
 }

@@ -35,6 +35,7 @@ public final class Interpreter<T: InterpScalar> {
     /// Runs the graph. `feeds` maps every parameter and input name to its values (row-major).
     /// Returns every output by name.
     public func run(_ feeds: [String: [T]]) throws -> [String: [T]] {
+        BLASThreads.useAll()
         var values = [[T]?](repeating: nil, count: graph.count)
         for (i, n) in graph.nodes.enumerated() {
             let v: [T]

@@ -26,3 +26,25 @@ extension Double: InterpScalar {
     }
 }
 
+
+/// Who owns OpenBLAS's threads. The interpreter lets OpenBLAS use all of them (its default, or
+/// `OPENBLAS_NUM_THREADS`); a JIT program runs its GEMMs single-threaded, split over its own
+/// thread pool, so that OpenBLAS's workers (which spin after each call) never compete with the
+/// pool's for the cores. Each backend calls `use(_:)` before it runs; the call is a compare
+/// when the count is already right, and concurrent sgemm calls stay correct either way.
+public enum BLASThreads {
+    /// OpenBLAS's thread count when this process first asked (before anyone changed it).
+    public static let available: Int = Int(openblas_get_num_threads())
+    nonisolated(unsafe) private static var current = -1
+
+    /// Makes OpenBLAS use `count` threads (clamped to 1…`available`).
+    public static func use(_ count: Int) {
+        let n = min(max(1, count), available)
+        if current == n { return }
+        openblas_set_num_threads(Int32(n))
+        current = n
+    }
+
+    /// All of OpenBLAS's threads (the interpreter's setting).
+    public static func useAll() { use(available) }
+}

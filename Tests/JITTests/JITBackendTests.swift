@@ -189,3 +189,36 @@ func binaryOpsWithBroadcastAgree(b: BinaryOp) throws {
     #expect { try JITProgram.checkMemory(plan, budget: 300_000) }
         throws: { e in "\(e)".contains("over the memory budget of 300000 bytes") && "\(e)".contains("reduce the batch size") }
 }
+
+/// GEMMs big enough to be split over the JIT's pool (by rows when m ≥ n, else by columns), every
+/// transpose combination, sizes that are not multiples of the split alignment, against a Float64
+/// reference loop (not OpenBLAS, which both backends call); errors relative to Σ|aᵢₚbₚⱼ|.
+@Test(arguments: [(500, 60, 1024), (20, 3000, 20), (1001, 33, 40), (33, 1001, 40), (7, 784, 300)])
+func splitGEMMsMatchAReferenceLoop(shape: (Int, Int, Int)) throws {
+    let (m, n, k) = shape
+    #expect(m * n * k >= GEMMSplit.minimumWork)
+    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+        let g = Graph(name: "gemm")
+        let a = try g.input("a", ta ? [k, m] : [m, k]), b = try g.input("b", tb ? [n, k] : [k, n])
+        try g.output("c", a.matmul(b, transposeA: ta, transposeB: tb))
+        let av = testValues(m * k, seed: 1, -1, 1), bv = testValues(k * n, seed: 2, -1, 1)
+        let jit = try JITProgram(g)
+        try jit.set("a", av); try jit.set("b", bv)
+        try jit.run()
+        #expect(jit.splitGEMMCount == 1)
+        let c = jit.values("c")!
+        var worst = 0.0
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0, magnitude = 0.0
+                for p in 0..<k {
+                    let t = Double(av[ta ? p * m + i : i * k + p]) * Double(bv[tb ? j * k + p : p * n + j])
+                    s += t; magnitude += abs(t)
+                }
+                // Float32 summation error is bounded by ~k·ε·Σ|aᵢₚbₚⱼ|; a wrong block is O(1) off.
+                worst = max(worst, abs(Double(c[i * n + j]) - s) / max(1e-3, magnitude))
+            }
+        }
+        #expect(worst < 1e-6, "C = \(ta ? "Aᵀ" : "A")·\(tb ? "Bᵀ" : "B") for m \(m), n \(n), k \(k): worst error \(worst)")
+    }
+}
