@@ -31,6 +31,7 @@ public final class JITProgram: Program {
     private var steps: [Step] = []
     private var argArrays: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
     private var splits: [UnsafeMutablePointer<GEMMSplit>] = []
+    private var splitArgs: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
     /// For each kernel step, the node whose buffer each pointer slot holds (to re-bind pointers
     /// when an output is redirected into a leaf's buffer).
     private var argNodes: [[NodeID?]] = []
@@ -208,9 +209,10 @@ public final class JITProgram: Program {
                     split.initialize(to: GEMMSplit(transA: m.transA, transB: m.transB, m: rows, n: columns, k: depth,
                                                    a: nil, b: nil, c: nil, byRows: rows >= columns))
                     splits.append(split)
+                    // Not in `argArrays`: those pair with `argNodes`, kernel by kernel.
                     let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
                     args[0] = UnsafeMutableRawPointer(split)
-                    argArrays.append(args)
+                    splitArgs.append(args)
                     step.split = split; step.args = args; step.n0 = rows >= columns ? rows : columns
                     splitGEMMCount += 1
                 }
@@ -253,6 +255,7 @@ public final class JITProgram: Program {
         for p in owned { free(p) }
         for a in argArrays { a.deallocate() }
         for s in splits { s.deallocate() }
+        for a in splitArgs { a.deallocate() }
     }
 
     static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {

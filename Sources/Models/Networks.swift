@@ -62,9 +62,10 @@ func trainInputs(_ g: Graph, batch: Int, inputDim: Int) throws -> (x: Tensor, la
 
 /// The objective per example: recon + w·regulariser, w the scalar input "reg_weight" (the
 /// schedule's KL annealing; 1 when the spec has none).
-func weightedLoss(_ g: Graph, recon: Tensor, regulariser: Tensor) throws -> Tensor {
+func weightedLoss(_ g: Graph, recon: Tensor, regulariser: Tensor, unweighted: Tensor? = nil) throws -> Tensor {
     let w = try g.input(GraphNames.regulariserWeight, [])
-    return recon + regulariser * (try w.broadcast(to: regulariser.shape))
+    let loss = recon + regulariser * (try w.broadcast(to: regulariser.shape))
+    return try unweighted.map { try loss + $0 } ?? loss
 }
 
 /// Names the train graph's five scalar outputs from per-example terms [batch].

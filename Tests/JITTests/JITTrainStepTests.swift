@@ -51,6 +51,27 @@ func relativeDifference(_ a: Float, _ b: Float) -> Double {
     #expect(worst < 1e-4, "worst relative loss difference over 100 steps: \(worst)")
 }
 
+/// A train step whose forward and backward GEMMs are split over the thread pool, with fused
+/// kernels between them: the split GEMMs' argument blocks must not disturb the kernels' pointers
+/// (they once did, and corrupted the heap on the first real model).
+@Test func trainStepWithSplitGEMMsAgrees() throws {
+    let g = Graph(name: "split_train")
+    let x = try g.input("x", [256, 300]), y = try g.input("y", [256, 8])
+    let w1 = try g.parameter("w1", [300, 64]), b1 = try g.parameter("b1", [64])
+    let w2 = try g.parameter("w2", [64, 8]), b2 = try g.parameter("b2", [8])
+    let h = try (x.matmul(w1) + b1).tanh()
+    try g.output("loss", try (h.matmul(w2) + b2 - y).square().sum(axes: [1]).mean())
+    let step = try buildTrainStep(g, loss: "loss", optimizer: .sgd)
+    #expect(try JITProgram(step).splitGEMMCount >= 2)
+    let params = ["w1": testValues(300 * 64, seed: 1, -0.1, 0.1), "b1": testValues(64, seed: 2, -0.1, 0.1),
+                  "w2": testValues(64 * 8, seed: 3, -0.3, 0.3), "b2": testValues(8, seed: 4, -0.1, 0.1)]
+    let target = testValues(256 * 8, seed: 6)
+    let (a, b) = try trainBoth(g, params: params, inputs: { t in ["x": testValues(256 * 300, seed: 100 + UInt64(t % 3)), "y": target] },
+                               steps: 10, lr: 1e-3, optimizer: .sgd)
+    let worst = zip(a, b).map(relativeDifference).max()!
+    #expect(worst < 1e-4, "worst relative loss difference over 10 steps: \(worst)\n\(a)\n\(b)")
+}
+
 /// Every model kind: the JIT and the interpreter agree on the train step of the tiny specs.
 /// Plain SGD here: Adam's first steps turn gradients at rounding-noise level (≈1e-9, of either
 /// sign on either backend) into full ±lr steps, so Adam trajectories of two correct backends

@@ -74,6 +74,26 @@ func regulariserWeightScalesOnlyTheRegulariser(_ spec: ModelSpec) throws {
     #expect(schedule(s, iteration: 0).regulariserWeight == 1)
 }
 
+/// `regulariser_warmup_scope: kl`: the warm-up weight multiplies the prior term only; the
+/// sparsity term counts fully from the first iteration.
+@Test func regulariserWarmupScopeKLLeavesTheSparsityTermUnweighted() throws {
+    var spec = smallSpec()
+    spec.schedules.regulariserWarmupScope = .kl
+    let model = try makeModel(spec)
+    let train = try model.trainGraph(batch: spec.batchSize)
+    var f = feeds(model, train, x: dataBatch(spec, seed: 2))
+    f["reg_weight"] = [0.3]
+    let o = try Interpreter<Double>(train).run(f)
+    #expect(o["sparsity"]![0] > 1e-4)  // so that weighting it by 0.3 would show
+    #expect(Swift.abs(o["loss"]![0] - (o["recon"]![0] + 0.3 * o["kl"]![0] + o["sparsity"]![0])) < 1e-9 * Swift.max(1, Swift.abs(o["loss"]![0])))
+    let parsed = try parseSpec(yaml: "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\nschedules: {regulariser_warmup: 10, regulariser_warmup_scope: kl}\n")
+    #expect(parsed.schedules.regulariserWarmupScope == .kl)
+    #expect(try parseSpec(yaml: "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\n").schedules.regulariserWarmupScope == .klAndSparsity)
+    #expect(throws: SpecError.self) {
+        try parseSpec(yaml: "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\nschedules: {regulariser_warmup_scope: slab}\n")
+    }
+}
+
 @Suite struct ModelGraphTests {
     @Test(arguments: variants)
     func graphsBuildAndRun(_ v: Variant) throws {
