@@ -210,7 +210,7 @@ public final class ModelRunner {
                 let p = try program("train", batch: k)
                 try p.set(GraphNames.x, Array(x[start * d..<(start + k) * d]))
                 if p.buffer(GraphNames.lambda) != nil { try p.set(GraphNames.lambda, scalar: 1) }
-                if p.buffer(GraphNames.regulariserWeight) != nil { try p.set(GraphNames.regulariserWeight, scalar: 1) }
+                for w in [GraphNames.regulariserWeight, GraphNames.sparsityWeight] where p.buffer(w) != nil { try p.set(w, scalar: 1) }
                 if p.buffer(GraphNames.c) != nil { try p.set(GraphNames.c, scalar: Float(c)) }
                 if p.buffer(GraphNames.step) != nil { try p.set(GraphNames.step, scalar: Float(4_000_000 + l * batches + b)) }
                 try p.run()

@@ -5,7 +5,8 @@ import IR
 ///
 /// Graph conventions (all Float32):
 /// - `trainGraph(batch:)`: input "x" [batch, inputDim]; scalar inputs "lambda" (spike warm-up λ,
-///   eq. 7), "c" (relaxed spike sharpness), "reg_weight" (the regulariser's weight in "loss") and "step" (the noise key: the iteration number, so
+///   eq. 7), "c" (relaxed spike sharpness), "reg_weight" (the regulariser's weight in "loss"), "sparsity_weight" (VSC with
+///   `schedules.sparsity_warmup` only: the sparsity term's own weight) and "step" (the noise key: the iteration number, so
 ///   every step draws fresh, reproducible noise). Scalar outputs, each a mean over the batch, in
 ///   nats per example: "loss" (the objective minimised: −ELBO + sparsity term for VSC, recon +
 ///   β·KL for β-VAE), "recon" (negative log-likelihood), "kl" (prior term), "sparsity" (0 for
@@ -41,7 +42,10 @@ public struct ScheduleValues: Equatable, Sendable {
     public var learningRate: Double
     /// The regulariser's weight (`schedules.regulariser_warmup`; 1 when there is none).
     public var regulariserWeight: Double
-    public init(lambda: Double, c: Double, learningRate: Double, regulariserWeight: Double = 1) {
+    /// The sparsity term's weight (`schedules.sparsity_warmup`; the regulariser's without it).
+    public var sparsityWeight: Double
+    public init(lambda: Double, c: Double, learningRate: Double, regulariserWeight: Double = 1, sparsityWeight: Double? = nil) {
         self.lambda = lambda; self.c = c; self.learningRate = learningRate; self.regulariserWeight = regulariserWeight
+        self.sparsityWeight = sparsityWeight ?? regulariserWeight
     }
 }

@@ -124,25 +124,21 @@ public struct ModelSpec: Equatable, Sendable {
         /// iterations, so the decoder learns to use the code before the regulariser prunes it.
         /// 0: weight 1 throughout (the paper).
         public var regulariserWarmup: Int = 0
-        /// Which terms the warm-up weights (VSC; a β-VAE has only its KL).
-        public var regulariserWarmupScope: RegulariserWarmupScope = .klAndSparsity
+        /// VSC: a separate warm-up for the sparsity term, min(1, t / N) over its own N iterations
+        /// (0: weight 1 from the start); nil: the sparsity term shares `regulariserWarmup`.
+        /// With both annealed over the same long warm-up, the pseudo-inputs' spikes follow the
+        /// data's to γ = 1 on every dim the decoder uses while the weight is small and saturate
+        /// there (the bounded prior spike and the spike head then pass the sparsity term almost
+        /// no gradient): the code stays dense after the weight reaches 1. With no sparsity warm-up,
+        /// the shared spike head is pruned to a handful of dims before the decoder has learned
+        /// to use them.
+        public var sparsityWarmup: Int? = nil
         public init(warmupIterations: Int = 0, rampIterations: Int = 0, c: CSchedule = .linear(start: 50, end: 200, iterations: 0),
                     learningRate: [LearningRatePhase] = [LearningRatePhase(until: nil, lr: 1e-3)], freshAdamAtDrop: Bool = false,
                     clipGradNorm: Double? = nil) {
             self.warmupIterations = warmupIterations; self.rampIterations = rampIterations; self.c = c
             self.learningRate = learningRate; self.freshAdamAtDrop = freshAdamAtDrop; self.clipGradNorm = clipGradNorm
         }
-    }
-    /// The terms `schedules.regulariser_warmup` anneals in.
-    public enum RegulariserWarmupScope: String, Equatable, Sendable, CaseIterable {
-        /// The prior term and the sparsity term (the default).
-        case klAndSparsity = "kl_and_sparsity"
-        /// The prior term only; the sparsity term has weight 1 from the first iteration. With
-        /// both annealed, the pseudo-inputs' spikes follow the data's to γ = 1 on every dim the
-        /// decoder uses while the weight is small, and saturate there: the bounded prior spike
-        /// and the spike head then pass the sparsity term almost no gradient, and the code stays
-        /// dense (every used dim on for every example) after the weight reaches 1.
-        case kl
     }
     /// What the encoder (recognition network, selection function, pseudo-inputs) sees of an input.
     /// The likelihood always models the data as given.

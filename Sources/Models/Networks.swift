@@ -40,7 +40,7 @@ public struct GenerativeNetwork {
 
 /// The names of the three graphs' leaves and outputs (see `GenerativeModel`).
 public enum GraphNames {
-    public static let x = "x", z = "z", lambda = "lambda", c = "c", step = "step", regulariserWeight = "reg_weight"
+    public static let x = "x", z = "z", lambda = "lambda", c = "c", step = "step", regulariserWeight = "reg_weight", sparsityWeight = "sparsity_weight"
     public static let loss = "loss", recon = "recon", kl = "kl", sparsity = "sparsity", elbo = "elbo"
     /// The train graph's optional diagnostic outputs (VSC), read by the training loop when it logs.
     public enum Diagnostic: String, CaseIterable, Sendable {
@@ -62,10 +62,15 @@ func trainInputs(_ g: Graph, batch: Int, inputDim: Int) throws -> (x: Tensor, la
 
 /// The objective per example: recon + w·regulariser, w the scalar input "reg_weight" (the
 /// schedule's KL annealing; 1 when the spec has none).
-func weightedLoss(_ g: Graph, recon: Tensor, regulariser: Tensor, unweighted: Tensor? = nil) throws -> Tensor {
+func weightedLoss(_ g: Graph, recon: Tensor, regulariser: Tensor) throws -> Tensor {
     let w = try g.input(GraphNames.regulariserWeight, [])
-    let loss = recon + regulariser * (try w.broadcast(to: regulariser.shape))
-    return try unweighted.map { try loss + $0 } ?? loss
+    return recon + regulariser * (try w.broadcast(to: regulariser.shape))
+}
+
+/// `weightedLoss` plus a term with its own weight, the scalar input `weightName`.
+func weightedLoss(_ g: Graph, recon: Tensor, regulariser: Tensor, separately term: Tensor, weightName: String) throws -> Tensor {
+    let w = try g.input(weightName, [])
+    return try weightedLoss(g, recon: recon, regulariser: regulariser) + term * (try w.broadcast(to: term.shape))
 }
 
 /// Names the train graph's five scalar outputs from per-example terms [batch].

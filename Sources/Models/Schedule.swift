@@ -19,9 +19,9 @@ public func schedule(_ spec: ModelSpec, iteration: Int) -> ScheduleValues {
         let n = its > 0 ? its : spec.iterations
         c = n <= 1 ? end : start + (end - start) * min(1, Double(t) / Double(n - 1))
     }
-    let n = s.regulariserWarmup
+    func ramp(_ n: Int) -> Double { n > 0 ? min(1, Double(t) / Double(n)) : 1 }
     return ScheduleValues(lambda: lambda, c: c, learningRate: learningRate(spec, iteration: t),
-                          regulariserWeight: n > 0 ? min(1, Double(t) / Double(n)) : 1)
+                          regulariserWeight: ramp(s.regulariserWarmup), sparsityWeight: s.sparsityWarmup.map(ramp))
 }
 
 /// The learning rate of the phase `iteration` falls in (phases hold while iteration < until).

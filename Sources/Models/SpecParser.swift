@@ -84,8 +84,7 @@ public func loadSpec(path: String) throws -> ModelSpec {
 ///   clip_grad_norm: 100       # global-norm gradient clipping bound > 0, or none
 ///   regulariser_warmup: 0     # KL annealing: the regulariser weighted min(1, t/N) (default 0: off)
 ///                             # (default: 100 for vsc, none for vae)
-///   regulariser_warmup_scope: kl_and_sparsity  # what it anneals (VSC): kl_and_sparsity | kl
-///                             # (the sparsity term then has weight 1 throughout)
+///   sparsity_warmup: 500      # VSC: the sparsity term's own warm-up ≥ 0 (default: regulariser_warmup's)
 /// input_normalisation: none   # the encoder's view of x: none | unit_l2 (each input scaled to unit
 ///                             # L2 norm, authors' code) | signed (2x − 1); the likelihood sees x
 /// warmup_form: paper          # paper: slab N(λμ, λσ² + 1 − λ) | authors: N(λμ, (σ²)^λ)
@@ -308,12 +307,9 @@ struct SpecReader {
         var sched = ModelSpec.Schedules()
         if kind == .vsc { sched.clipGradNorm = ModelSpec.defaultClipGradNorm }
         if let sn = f["schedules"] {
-            let s = try fields(sn, "schedules", allowed: ["warmup_iterations", "ramp_iterations", "c", "learning_rate", "fresh_adam_at_drop", "clip_grad_norm", "regulariser_warmup", "regulariser_warmup_scope"])
+            let s = try fields(sn, "schedules", allowed: ["warmup_iterations", "ramp_iterations", "c", "learning_rate", "fresh_adam_at_drop", "clip_grad_norm", "regulariser_warmup", "sparsity_warmup"])
             if let n = s["regulariser_warmup"] { sched.regulariserWarmup = try int(n, "schedules.regulariser_warmup", min: 0) }
-            if let n = s["regulariser_warmup_scope"] {
-                sched.regulariserWarmupScope = try choice(n, "schedules.regulariser_warmup_scope", ModelSpec.RegulariserWarmupScope.self,
-                                                          ModelSpec.RegulariserWarmupScope.allCases)
-            }
+            if let n = s["sparsity_warmup"] { sched.sparsityWarmup = try int(n, "schedules.sparsity_warmup", min: 0) }
             if let cn = s["clip_grad_norm"] { sched.clipGradNorm = try optional(cn, "schedules.clip_grad_norm") { try positive($0, $1) } }
             if let w = s["warmup_iterations"] { sched.warmupIterations = try int(w, "schedules.warmup_iterations", min: 0) }
             if let r = s["ramp_iterations"] { sched.rampIterations = try int(r, "schedules.ramp_iterations", min: 0) }

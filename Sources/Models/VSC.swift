@@ -13,8 +13,8 @@ import IR
 /// - the KL's slab parameters soft-bounded (`slab_bounds`, `boundedSlab`);
 /// - sparsity term J·KL_Bern(γ̄_u* ‖ α) (`SparsityTerm`) on the same prior spikes;
 /// - loss (eq. 4, per example, batch mean) = recon + w·(kl + sparsity), w the input "reg_weight"
-///   (KL annealing, `schedules.regulariser_warmup`; 1 without it), or recon + w·kl + sparsity
-///   (`regulariser_warmup_scope: kl`); elbo = −(recon + kl).
+///   (KL annealing, `schedules.regulariser_warmup`; 1 without it), or recon + w·kl + w_s·sparsity
+///   with w_s the input "sparsity_weight" (`schedules.sparsity_warmup`); elbo = −(recon + kl).
 /// The train graph also outputs the collapse diagnostics (`GraphNames.diagnostics`): the
 /// selection weights, the data's and the prior's spike probabilities.
 public struct VSCModel: GraphBuilderModel {
@@ -54,9 +54,9 @@ public struct VSCModel: GraphBuilderModel {
         let (kl, weights) = try priorTerm(q: q, p: p, xe, ctx)
         let sparsity = try SparsityTerm(alpha: spec.prior.alpha, form: spec.prior.sparsity)(pseudoGamma: pseudoGamma, weights: weights)
 
-        let loss = spec.schedules.regulariserWarmupScope == .kl
-            ? try weightedLoss(g, recon: recon, regulariser: kl, unweighted: sparsity)
-            : try weightedLoss(g, recon: recon, regulariser: kl + sparsity)
+        let loss = spec.schedules.sparsityWarmup == nil
+            ? try weightedLoss(g, recon: recon, regulariser: kl + sparsity)
+            : try weightedLoss(g, recon: recon, regulariser: kl, separately: sparsity, weightName: GraphNames.sparsityWeight)
         try trainOutputs(g, recon: recon, kl: kl, sparsity: sparsity, loss: loss)
         try g.output(GraphNames.Diagnostic.selection.output, weights)
         try g.output(GraphNames.Diagnostic.gamma.output, gamma)

@@ -227,6 +227,7 @@ public final class Trainer {
         setScalar(TrainStepNames.learningRate, sv.learningRate)
         setScalar(GraphNames.step, Double(i))
         setScalar(GraphNames.regulariserWeight, sv.regulariserWeight)
+        setScalar(GraphNames.sparsityWeight, sv.sparsityWeight)
         adamT += 1
         setScalar(TrainStepNames.adamStep, Double(adamT))
         program.checkFinite = checkFinite

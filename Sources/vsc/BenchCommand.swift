@@ -145,7 +145,7 @@ struct BenchCommand: ParsableCommand {
             switch name {
             case TrainStepNames.learningRate: try p.set(name, scalar: 1e-4)
             case TrainStepNames.adamStep: try p.set(name, scalar: 1)
-            case GraphNames.lambda, GraphNames.regulariserWeight: try p.set(name, scalar: 1)
+            case GraphNames.lambda, GraphNames.regulariserWeight, GraphNames.sparsityWeight: try p.set(name, scalar: 1)
             case GraphNames.c: try p.set(name, scalar: 100)
             case GraphNames.step: try p.set(name, scalar: 1)
             default:
@@ -191,6 +191,8 @@ struct BenchCommand: ParsableCommand {
         }
         let a = [Float](repeating: 0.5, count: best.m * best.k), b = [Float](repeating: 0.25, count: best.k * best.n)
         var c = [Float](repeating: 0, count: best.m * best.n)
+        // The machine's sgemm: all of OpenBLAS's threads (a JIT run before leaves it at one).
+        BLASThreads.useAll()
         let reps = max(3, min(50, Int(2e10 / Double(2 * bestF))))
         var times: [Double] = []
         for _ in 0..<reps {

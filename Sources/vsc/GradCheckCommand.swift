@@ -48,6 +48,7 @@ struct GradCheckCommand: ParsableCommand {
             // Data in [0, 1] like the model's inputs; λ = 1 (the full objective), noise fixed.
             feeds[GraphNames.x] = (0..<(batch * s.inputDim)).map { CounterRNG.uniform(base: UInt32(truncatingIfNeeded: seed) &+ 11, UInt32($0)) }
             feeds[GraphNames.lambda] = [1]; feeds[GraphNames.c] = [50]; feeds[GraphNames.step] = [7]; feeds[GraphNames.regulariserWeight] = [1]
+            if g.leaf(named: GraphNames.sparsityWeight) != nil { feeds[GraphNames.sparsityWeight] = [1] }
         } else {
             g = try loadIR(path)
             feeds = seededFeeds(g, seed: seed)

@@ -74,24 +74,28 @@ func regulariserWeightScalesOnlyTheRegulariser(_ spec: ModelSpec) throws {
     #expect(schedule(s, iteration: 0).regulariserWeight == 1)
 }
 
-/// `regulariser_warmup_scope: kl`: the warm-up weight multiplies the prior term only; the
-/// sparsity term counts fully from the first iteration.
-@Test func regulariserWarmupScopeKLLeavesTheSparsityTermUnweighted() throws {
+/// `schedules.sparsity_warmup`: the sparsity term gets its own weight (the input
+/// "sparsity_weight", on its own ramp); the prior term keeps the regulariser's.
+@Test func sparsityWarmupWeightsTheSparsityTermSeparately() throws {
     var spec = smallSpec()
-    spec.schedules.regulariserWarmupScope = .kl
+    spec.schedules.regulariserWarmup = 100
+    spec.schedules.sparsityWarmup = 10
     let model = try makeModel(spec)
     let train = try model.trainGraph(batch: spec.batchSize)
     var f = feeds(model, train, x: dataBatch(spec, seed: 2))
-    f["reg_weight"] = [0.3]
+    f["reg_weight"] = [0.3]; f["sparsity_weight"] = [0.8]
     let o = try Interpreter<Double>(train).run(f)
-    #expect(o["sparsity"]![0] > 1e-4)  // so that weighting it by 0.3 would show
-    #expect(Swift.abs(o["loss"]![0] - (o["recon"]![0] + 0.3 * o["kl"]![0] + o["sparsity"]![0])) < 1e-9 * Swift.max(1, Swift.abs(o["loss"]![0])))
-    let parsed = try parseSpec(yaml: "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\nschedules: {regulariser_warmup: 10, regulariser_warmup_scope: kl}\n")
-    #expect(parsed.schedules.regulariserWarmupScope == .kl)
-    #expect(try parseSpec(yaml: "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\n").schedules.regulariserWarmupScope == .klAndSparsity)
-    #expect(throws: SpecError.self) {
-        try parseSpec(yaml: "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\nschedules: {regulariser_warmup_scope: slab}\n")
-    }
+    #expect(o["sparsity"]![0] > 1e-4)  // so that a wrong weight on it would show
+    #expect(Swift.abs(o["loss"]![0] - (o["recon"]![0] + 0.3 * o["kl"]![0] + 0.8 * o["sparsity"]![0])) < 1e-9 * Swift.max(1, Swift.abs(o["loss"]![0])))
+    #expect(schedule(spec, iteration: 5).sparsityWeight == 0.5 && schedule(spec, iteration: 5).regulariserWeight == 0.05)
+    #expect(schedule(spec, iteration: 50).sparsityWeight == 1)
+    #expect(try makeModel(smallSpec()).trainGraph(batch: 4).leaf(named: "sparsity_weight") == nil)
+    let yaml = "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\nschedules: {regulariser_warmup: 100"
+    let parsed = try parseSpec(yaml: yaml + ", sparsity_warmup: 0}\n")
+    #expect(parsed.schedules.sparsityWarmup == 0 && schedule(parsed, iteration: 0).sparsityWeight == 1)
+    let shared = try parseSpec(yaml: yaml + "}\n")
+    #expect(shared.schedules.sparsityWarmup == nil && schedule(shared, iteration: 25).sparsityWeight == 0.25)
+    #expect(throws: SpecError.self) { try parseSpec(yaml: yaml + ", sparsity_warmup: -1}\n") }
 }
 
 @Suite struct ModelGraphTests {
