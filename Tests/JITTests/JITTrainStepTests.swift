@@ -34,15 +34,23 @@ func relativeDifference(_ a: Float, _ b: Float) -> Double {
     Double(Swift.abs(a - b)) / max(1e-6, Double(Swift.abs(a)), Double(Swift.abs(b)))
 }
 
-@Test func mlpTrainStepAgreesOver100Iterations() throws {
-    let g = Graph(name: "mlp_train")
-    let x = try g.input("x", [32, 20]), y = try g.input("y", [32, 4])
-    let w1 = try g.parameter("w1", [20, 64]), b1 = try g.parameter("b1", [64])
-    let w2 = try g.parameter("w2", [64, 4]), b2 = try g.parameter("b2", [4])
+/// A one-hidden-layer tanh MLP regressing y with a squared-error "loss": batch × inputs →
+/// hidden → outputs, with seeded parameters (first-layer weights in ±`w1Scale`).
+func tanhMLP(_ name: String, batch: Int, inputs: Int, hidden: Int, outputs: Int,
+             w1Scale: Float) throws -> (graph: Graph, params: [String: [Float]]) {
+    let g = Graph(name: name)
+    let x = try g.input("x", [batch, inputs]), y = try g.input("y", [batch, outputs])
+    let w1 = try g.parameter("w1", [inputs, hidden]), b1 = try g.parameter("b1", [hidden])
+    let w2 = try g.parameter("w2", [hidden, outputs]), b2 = try g.parameter("b2", [outputs])
     let h = try (x.matmul(w1) + b1).tanh()
     try g.output("loss", try (h.matmul(w2) + b2 - y).square().sum(axes: [1]).mean())
-    let params = ["w1": testValues(20 * 64, seed: 1, -0.3, 0.3), "b1": testValues(64, seed: 2, -0.1, 0.1),
-                  "w2": testValues(64 * 4, seed: 3, -0.3, 0.3), "b2": testValues(4, seed: 4, -0.1, 0.1)]
+    let params = ["w1": testValues(inputs * hidden, seed: 1, -w1Scale, w1Scale), "b1": testValues(hidden, seed: 2, -0.1, 0.1),
+                  "w2": testValues(hidden * outputs, seed: 3, -0.3, 0.3), "b2": testValues(outputs, seed: 4, -0.1, 0.1)]
+    return (g, params)
+}
+
+@Test func mlpTrainStepAgreesOver100Iterations() throws {
+    let (g, params) = try tanhMLP("mlp_train", batch: 32, inputs: 20, hidden: 64, outputs: 4, w1Scale: 0.3)
     let target = testValues(32 * 4, seed: 6)
     let (a, b) = try trainBoth(g, params: params, inputs: { t in ["x": testValues(32 * 20, seed: 100 + UInt64(t % 5)), "y": target] },
                                steps: 100, lr: 1e-2)
@@ -55,16 +63,9 @@ func relativeDifference(_ a: Float, _ b: Float) -> Double {
 /// kernels between them: the split GEMMs' argument blocks must not disturb the kernels' pointers
 /// (they once did, and corrupted the heap on the first real model).
 @Test func trainStepWithSplitGEMMsAgrees() throws {
-    let g = Graph(name: "split_train")
-    let x = try g.input("x", [256, 300]), y = try g.input("y", [256, 8])
-    let w1 = try g.parameter("w1", [300, 64]), b1 = try g.parameter("b1", [64])
-    let w2 = try g.parameter("w2", [64, 8]), b2 = try g.parameter("b2", [8])
-    let h = try (x.matmul(w1) + b1).tanh()
-    try g.output("loss", try (h.matmul(w2) + b2 - y).square().sum(axes: [1]).mean())
+    let (g, params) = try tanhMLP("split_train", batch: 256, inputs: 300, hidden: 64, outputs: 8, w1Scale: 0.1)
     let step = try buildTrainStep(g, loss: "loss", optimizer: .sgd)
     #expect(try JITProgram(step).splitGEMMCount >= 2)
-    let params = ["w1": testValues(300 * 64, seed: 1, -0.1, 0.1), "b1": testValues(64, seed: 2, -0.1, 0.1),
-                  "w2": testValues(64 * 8, seed: 3, -0.3, 0.3), "b2": testValues(8, seed: 4, -0.1, 0.1)]
     let target = testValues(256 * 8, seed: 6)
     let (a, b) = try trainBoth(g, params: params, inputs: { t in ["x": testValues(256 * 300, seed: 100 + UInt64(t % 3)), "y": target] },
                                steps: 10, lr: 1e-3, optimizer: .sgd)
