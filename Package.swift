@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["SeededRandom", "IR", "Runtime", "Models", "Train", "Data"], path: "Tests/TrainTests"),
         .testTarget(name: "FuzzTests", dependencies: ["SeededRandom", "IR", "Passes", "Models", "Train", "Data", "Eval"], path: "Tests/FuzzTests",
                     exclude: ["Regressions"]),
-        .testTarget(name: "EvalTests", dependencies: ["SeededRandom", "Eval", "Data", "Runtime"], path: "Tests/EvalTests"),
+        .testTarget(name: "EvalTests", dependencies: ["SeededRandom", "Eval", "Data", "Runtime", "Models", "Train"], path: "Tests/EvalTests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -180,6 +180,12 @@ public struct ModelSpec: Equatable, Sendable {
     /// VSC only: the spike head's initial bias (`spike_bias`); nil: the head's default
     /// (`SpikeHead.initialBias`: relu −1, logsigmoid 0).
     public var spikeBias: Double? = nil
+    /// VSC only: ε of a penalty ε·Σ_j v_j² per example on the spike logits v of the data and
+    /// (averaged over components) of the pseudo-inputs, added to the loss, not to the ELBO
+    /// (`spike_logit_penalty`; nil: none, the paper). It keeps the logits where the sigmoid has
+    /// a slope, so the sparsity and KL terms can still switch a dimension off after the decoder
+    /// has pushed it to γ ≈ 1 (see `Schedules.sparsityWarmup`).
+    public var spikeLogitPenalty: Double? = nil
     /// VSC only (ignored by β-VAE).
     public var prior: Prior
     public var schedules: Schedules

@@ -57,6 +57,7 @@ public func loadSpec(path: String) throws -> ModelSpec {
 /// likelihood: gaussian        # gaussian (mean and log-variance heads) | bernoulli (default gaussian)
 /// spike: relu                 # vsc only: relu (log γ = −relu(−v), the paper) | logsigmoid (log γ = −softplus(−v))
 /// spike_bias: -3              # vsc only: the spike head's initial bias (default: relu −1, logsigmoid 0)
+/// spike_logit_penalty: 0.01   # vsc only: ε·Σ_j v_j² on the spike logits in the loss, > 0 (default: none)
 /// prior:                      # vsc only
 ///   alpha: 0.5                # prior spike probability α ∈ (0, 1)       (default 0.5)
 ///   pseudo_inputs: 100        # U > 0                                      (default 100)
@@ -204,7 +205,7 @@ struct SpecReader {
     }
 
     static let topKeys = ["name", "kind", "beta", "data", "input_dim", "hidden", "latent", "likelihood", "spike",
-                          "spike_bias", "prior", "schedules", "input_normalisation", "warmup_form", "slab_bounds", "batch_size", "iterations",
+                          "spike_bias", "spike_logit_penalty", "prior", "schedules", "input_normalisation", "warmup_form", "slab_bounds", "batch_size", "iterations",
                           "seed", "checkpoint_every", "eval_every"]
 
     func read(_ root: Node, defaultName: String) throws -> ModelSpec {
@@ -228,7 +229,7 @@ struct SpecReader {
             kind = .vsc
         case "vae", "betavae", "beta-vae":
             let beta = try f["beta"].map { try positive($0, "beta") } ?? 1
-            for k in ["prior", "spike", "spike_bias", "warmup_form", "slab_bounds"] where f[k] != nil {
+            for k in ["prior", "spike", "spike_bias", "spike_logit_penalty", "warmup_form", "slab_bounds"] where f[k] != nil {
                 throw error(f.keyNode(k), k, "only for kind vsc (this spec is kind vae)")
             }
             kind = .vae(beta: beta)
@@ -342,6 +343,7 @@ struct SpecReader {
                          inputNormalisation: norm, warmupForm: warm, slabBounds: slabBounds, batchSize: batch, iterations: iterations,
                          seed: UInt64(seed), checkpointEvery: ckpt, evalEvery: evalEvery)
         r.spikeBias = try f["spike_bias"].map { try double($0, "spike_bias") }
+        r.spikeLogitPenalty = try f["spike_logit_penalty"].map { try positive($0, "spike_logit_penalty") }
         return r
     }
 

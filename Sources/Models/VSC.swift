@@ -33,11 +33,12 @@ public struct VSCModel: GraphBuilderModel {
         SelectionFunction(inputs: spec.inputDim, pseudoInputs: spec.prior.pseudoInputs, selection: spec.prior.selection)
     }
 
-    /// Encodes `x` (the encoder's view) into the un-warmed spike-and-slab q_φ and its raw γ.
-    func encode(_ x: Tensor, _ ctx: ModelContext) throws -> (q: SpikeSlab, rawGamma: Tensor) {
+    /// Encodes `x` (the encoder's view) into the un-warmed spike-and-slab q_φ, its raw γ and the
+    /// spike logits v.
+    func encode(_ x: Tensor, _ ctx: ModelContext) throws -> (q: SpikeSlab, rawGamma: Tensor, logits: Tensor) {
         let e = try recognition(x, ctx)
         let gamma = try SpikeHead(spec.spike).gamma(e.v!)
-        return (try SpikeSlab(mu: e.mu, logvar: e.logvar, gamma: gamma), gamma)
+        return (try SpikeSlab(mu: e.mu, logvar: e.logvar, gamma: gamma), gamma, e.v!)
     }
 
     public func buildTrain(_ ctx: ModelContext, batch: Int) throws {
@@ -45,30 +46,36 @@ public struct VSCModel: GraphBuilderModel {
         let (x, lambda, c, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
         let xe = try normaliseInputs(x, spec.inputNormalisation)
 
-        let (q, gamma) = try encode(xe, ctx)
+        let (q, gamma, logits) = try encode(xe, ctx)
         let warm = try SpikeWarmup(spec.warmupForm)(mu: q.mu, logvar: q.logvar, lambda: lambda)
         let z = try SpikeSlabSampler(seed: spec.seed)(mu: warm.mu, logvar: warm.logvar, gamma: gamma, c: c, key: step)
         let recon = try generative.head.negativeLogLikelihood(try generative(z, ctx), x)
 
-        let (p, pseudoGamma) = try priorComponents(ctx)
+        let (p, pseudoGamma, pseudoLogits) = try priorComponents(ctx)
         let (kl, weights) = try priorTerm(q: q, p: p, xe, ctx)
         let sparsity = try SparsityTerm(alpha: spec.prior.alpha, form: spec.prior.sparsity)(pseudoGamma: pseudoGamma, weights: weights)
 
-        let loss = spec.schedules.sparsityWarmup == nil
+        var loss = spec.schedules.sparsityWarmup == nil
             ? try weightedLoss(g, recon: recon, regulariser: kl + sparsity)
             : try weightedLoss(g, recon: recon, regulariser: kl, separately: sparsity, weightName: GraphNames.sparsityWeight)
+        if let eps = spec.spikeLogitPenalty {
+            // Per example: the data's Σ_j v² plus the components' mean Σ_j v² (the same for all).
+            let pseudo = try pseudoLogits.square().sum(axes: [0, 1]) * (1 / Double(spec.prior.pseudoInputs))
+            loss = try loss + (logits.square().sum(axes: [1]) + (try pseudo.broadcast(to: [batch]))) * eps
+        }
         try trainOutputs(g, recon: recon, kl: kl, sparsity: sparsity, loss: loss)
         try g.output(GraphNames.Diagnostic.selection.output, weights)
         try g.output(GraphNames.Diagnostic.gamma.output, gamma)
         try g.output(GraphNames.Diagnostic.priorGamma.output, pseudoGamma)
     }
 
-    /// The prior's components q_φ(z|x_u) [U, J] (spikes bounded by ν) and those spike probabilities.
-    func priorComponents(_ ctx: ModelContext) throws -> (p: SpikeSlab, gamma: Tensor) {
+    /// The prior's components q_φ(z|x_u) [U, J] (spikes bounded by ν), those spike
+    /// probabilities and the components' spike logits.
+    func priorComponents(_ ctx: ModelContext) throws -> (p: SpikeSlab, gamma: Tensor, logits: Tensor) {
         let pseudo = try normaliseInputs(try prior.pseudoInputs(ctx), spec.inputNormalisation)
-        let (p0, rawPseudoGamma) = try encode(pseudo, ctx)
+        let (p0, rawPseudoGamma, logits) = try encode(pseudo, ctx)
         let pseudoGamma = try priorSpike(rawPseudoGamma, sharpness: spec.prior.spikeSharpness)
-        return (try SpikeSlab(mu: p0.mu, logvar: p0.logvar, gamma: pseudoGamma), pseudoGamma)
+        return (try SpikeSlab(mu: p0.mu, logvar: p0.logvar, gamma: pseudoGamma), pseudoGamma, logits)
     }
 
     /// The prior term per example [B] and the selection weights [B, U] it used: a classifier's
@@ -105,7 +112,7 @@ public struct VSCModel: GraphBuilderModel {
         let (x, e) = try encodeOutputs(ctx, batch: batch)
         let gamma = try SpikeHead(spec.spike).gamma(e.v!)
         try g.output("gamma", gamma)
-        let (p, _) = try priorComponents(ctx)
+        let (p, _, _) = try priorComponents(ctx)
         let q = try SpikeSlab(mu: e.mu, logvar: e.logvar, gamma: gamma)
         try g.output("selection", try priorTerm(q: q, p: p, x, ctx).weights)
     }

@@ -19,6 +19,7 @@ import Runtime
         // and a decoder unit's pre-activation would then be its bias, 0 at initialisation).
         for k in f.keys where k.hasSuffix(".b") { f[k] = f[k]!.map { $0 + 0.05 + 0.1 * rng.uniform() } }
         f["lambda"] = [1]; f["c"] = [c]; f["step"] = [7]; f["reg_weight"] = [0.7]
+        if g.leaf(named: "sparsity_weight") != nil { f["sparsity_weight"] = [0.4] }
         let report = try gradCheck(graph: g, loss: "loss", feeds: f, maxElementsPerParameter: sample, seed: 1)
         #expect(report.parameters.count == g.parameters.count, "every parameter gets a gradient")
         #expect(report.worst < tolerance, "\(spec.name) \(spec.kind) \(spec.likelihood) \(spec.spike)\n\(report)")
@@ -27,6 +28,16 @@ import Runtime
     @Test(arguments: variants)
     func smallModels(_ v: Variant) throws {
         try check(v.spec, batch: 5, sample: 40)
+    }
+
+    /// The spike-logit penalty and a separate sparsity weight (not in `variants`: their loss has
+    /// terms `graphsBuildAndRun` does not add up).
+    @Test func penaltyAndSparsityWeight() throws {
+        var spec = smallSpec(likelihood: .bernoulli, spike: .logsigmoid, normalisation: .signed)
+        spec.prior.selection = .init(kind: .mixture)
+        spec.spikeLogitPenalty = 0.05
+        spec.schedules.sparsityWarmup = 10
+        try check(spec, batch: 5, sample: 40)
     }
 
     @Test(arguments: ["vsc-smiley-tiny", "betavae-smiley-tiny"])

@@ -98,6 +98,33 @@ func regulariserWeightScalesOnlyTheRegulariser(_ spec: ModelSpec) throws {
     #expect(throws: SpecError.self) { try parseSpec(yaml: yaml + ", sparsity_warmup: -1}\n") }
 }
 
+/// `spike_logit_penalty: ε` adds ε·(Σ_j v_j² of the example + the components' mean Σ_j v_j²) to
+/// the loss and nothing to the ELBO: linear in ε, at least ε·Σ_j v_j² of the data (read back
+/// from the encode graph's γ = sigmoid(v) of the logsigmoid head).
+@Test func spikeLogitPenaltyAddsToTheLossOnly() throws {
+    var spec = smallSpec(spike: .logsigmoid)
+    func run(_ eps: Double?) throws -> [String: [Double]] {
+        spec.spikeLogitPenalty = eps
+        let model = try makeModel(spec)
+        let train = try model.trainGraph(batch: spec.batchSize)
+        return try Interpreter<Double>(train).run(feeds(model, train, x: dataBatch(spec, seed: 2)))
+    }
+    let (o0, o1, o2) = (try run(nil), try run(0.01), try run(0.02))
+    let d1 = o1["loss"]![0] - o0["loss"]![0], d2 = o2["loss"]![0] - o0["loss"]![0]
+    #expect(d1 > 0 && Swift.abs(d2 - 2 * d1) < 1e-9 * Swift.max(1, d2))
+    #expect(o1["elbo"]![0] == o0["elbo"]![0] && o1["sparsity"]![0] == o0["sparsity"]![0])
+    spec.spikeLogitPenalty = nil
+    let model = try makeModel(spec)
+    let enc = try model.encodeGraph(batch: spec.batchSize)
+    let gamma = try Interpreter<Double>(enc).run(feeds(model, enc, x: dataBatch(spec, seed: 2)))["gamma"]!
+    let dataPart = gamma.map { g in Foundation.log(g / (1 - g)) }.map { $0 * $0 }.reduce(0, +) / Double(spec.batchSize)
+    #expect(d1 / 0.01 >= dataPart * (1 - 1e-9) && dataPart > 0)
+    let yaml = "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\nspike_logit_penalty: 0.001\n"
+    #expect(try parseSpec(yaml: yaml).spikeLogitPenalty == 0.001)
+    #expect(throws: SpecError.self) { try parseSpec(yaml: "kind: vae\ndata: smiley\nhidden: [8]\nlatent: 4\nspike_logit_penalty: 0.1\n") }
+    #expect(throws: SpecError.self) { try parseSpec(yaml: "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\nspike_logit_penalty: 0\n") }
+}
+
 @Suite struct ModelGraphTests {
     @Test(arguments: variants)
     func graphsBuildAndRun(_ v: Variant) throws {
