@@ -297,6 +297,8 @@ public struct EvalReport: Codable {
         public var perExampleMean: Double
         public var perExampleMin: Int
         public var perExampleMax: Int
+        /// Dims active for more than 99 % of the test examples (`ActiveDimensions.alwaysOn`).
+        public var alwaysOn: [Int]
     }
     public struct SourceScore: Codable {
         public var source: String
@@ -409,7 +411,7 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
     }
     let active = EvalReport.Active(criterion: criterion, count: act.count, indices: act.indices,
                                    perExampleMean: act.perExampleMean, perExampleMin: act.perExample.min() ?? 0,
-                                   perExampleMax: act.perExample.max() ?? 0)
+                                   perExampleMax: act.perExample.max() ?? 0, alwaysOn: act.alwaysOn)
 
     var figures: [String: String] = [:]
     let kind = Trainer.kindText(spec.kind)

@@ -40,7 +40,20 @@ public struct ActiveDimensions: Equatable, Sendable {
     public var perExampleMean: Double
     /// Number of dimensions active for each example.
     public var perExample: [Int]
+    /// Dimensions active for more than `alwaysOnFraction` of the examples (ascending): a sparse
+    /// code's dimensions switch with what is in the image, so these are the ones that do not
+    /// (issue 13's "stuck on", measured by activity rather than by γ = 1 exactly).
+    public var alwaysOn: [Int]
     public var count: Int { indices.count }
+    public static let alwaysOnFraction = 0.99
+}
+
+/// The ActiveDimensions of per-dimension on-counts over `n` examples.
+private func activeDimensions(onCount: [Int], perExample: [Int], n: Int, active: (Int) -> Bool) -> ActiveDimensions {
+    let J = onCount.count
+    return ActiveDimensions(indices: (0..<J).filter { n > 0 && active($0) }, perExampleMean: mean(perExample.map(Double.init)),
+                            perExample: perExample,
+                            alwaysOn: (0..<J).filter { n > 0 && Double(onCount[$0]) > ActiveDimensions.alwaysOnFraction * Double(n) })
 }
 
 /// VSC: a dimension is active if its spike probability γ exceeds `threshold` (0.5) for at least
@@ -54,8 +67,7 @@ public func activeDimensions(gamma: Matrix, threshold: Float = 0.5, fraction: Do
         for j in 0..<J where gamma[i, j] > threshold { onCount[j] += 1; perExample[i] += 1 }
     }
     let need = fraction * Double(n)
-    let idx = (0..<J).filter { n > 0 && onCount[$0] > 0 && Double(onCount[$0]) >= need }
-    return ActiveDimensions(indices: idx, perExampleMean: mean(perExample.map(Double.init)), perExample: perExample)
+    return activeDimensions(onCount: onCount, perExample: perExample, n: n) { onCount[$0] > 0 && Double(onCount[$0]) >= need }
 }
 
 /// β-VAE: a dimension is active if its posterior variance exp(logvar) is below `threshold` (0.5)
@@ -64,16 +76,15 @@ public func activeDimensions(gamma: Matrix, threshold: Float = 0.5, fraction: Do
 public func activeDimensions(logvar: Matrix, threshold: Double = 0.5) -> ActiveDimensions {
     let n = logvar.rows, J = logvar.columns
     var sum = [Double](repeating: 0, count: J)
-    var perExample = [Int](repeating: 0, count: n)
+    var perExample = [Int](repeating: 0, count: n), onCount = [Int](repeating: 0, count: J)
     for i in 0..<n {
         for j in 0..<J {
             let v = exp(Double(logvar[i, j]))
             sum[j] += v
-            if v < threshold { perExample[i] += 1 }
+            if v < threshold { perExample[i] += 1; onCount[j] += 1 }
         }
     }
-    let idx = (0..<J).filter { n > 0 && sum[$0] / Double(n) < threshold }
-    return ActiveDimensions(indices: idx, perExampleMean: mean(perExample.map(Double.init)), perExample: perExample)
+    return activeDimensions(onCount: onCount, perExample: perExample, n: n) { sum[$0] / Double(n) < threshold }
 }
 
 /// The latent posterior means the correlation analysis uses: γ ⊙ μ for VSC, μ for a β-VAE.

@@ -76,6 +76,7 @@ struct EvalCommand: ParsableCommand {
             ("test ELBO (nats/example)", "\(f(e.elbo))  (recon \(f(e.recon)), KL \(f(e.kl)); L = \(e.samples)" + (report.modelKind == "vsc" ? ", λ = 1, c = \(f(e.c)))" : ")")),
             ("active dims", "\(report.activeDims.count) of \(report.latentDim)  [\(report.activeDims.indices.map(String.init).joined(separator: " "))]"),
             ("active dims per example", "\(f(report.activeDims.perExampleMean)) mean (min \(report.activeDims.perExampleMin), max \(report.activeDims.perExampleMax))"),
+            ("always on (> 99 %)", "\(report.activeDims.alwaysOn.count)  [\(report.activeDims.alwaysOn.map(String.init).joined(separator: " "))]"),
         ]
         func bestGap(_ d: EvalReport.Disentanglement) -> String { "best \(f(d.meanBestAbsCorr)) gap \(f(d.meanGap))" }
         let vsc = report.modelKind == "vsc"

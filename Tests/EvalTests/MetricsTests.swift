@@ -148,6 +148,9 @@ func syntheticSources(_ n: Int, seed: UInt64 = 1) -> Matrix {
         // Per example: 1 everywhere, 2 for examples 10, 20, 30.
         #expect(abs(a.perExampleMean - (200.0 + 3) / 200) < 1e-12)
         #expect(a.perExample[10] == 2 && a.perExample[0] == 1)
+        #expect(a.alwaysOn == [0])   // on for 200 of 200; dim 1 for 2
+        g[0, 0] = 0.1; g[1, 0] = 0.1; g[2, 0] = 0.1   // 197 of 200 = 98.5 %: no longer always on
+        #expect(activeDimensions(gamma: g).alwaysOn.isEmpty && activeDimensions(gamma: g).indices == [0, 1])
     }
 
     @Test func sparseCodesHaveFewDimsPerExample() {
@@ -174,6 +177,7 @@ func syntheticSources(_ n: Int, seed: UInt64 = 1) -> Matrix {
         #expect(a.indices == [0, 3])
         #expect(abs(a.perExampleMean - 2) < 1e-12)          // 3 on even examples, 1 on odd ones
         #expect(a.perExample[0] == 3 && a.perExample[1] == 1)
+        #expect(a.alwaysOn == [0])   // dim 3 has variance < 0.5 in only half the examples
     }
 
     @Test func posteriorMeansMultiplyBySpikes() {
