@@ -32,6 +32,19 @@ func specError(_ yaml: String) -> SpecError? {
         _ = try makeModel(spec)
     }
 
+    /// Every budget spec (the README's main job and its baselines) parses, builds, and is named
+    /// after its file, so `vsc train` writes to runs/<file name>.
+    @Test func budgetSpecsParse() throws {
+        let dir = samplesDir + "/budget"
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files.count >= 7)
+        for f in files {
+            let spec = try loadSpec(path: dir + "/" + f)
+            #expect(spec.name + ".yaml" == f)
+            _ = try makeModel(spec)
+        }
+    }
+
     @Test func paperNumbers() throws {
         let s = try loadSpec(path: samplesDir + "/vsc-smiley.yaml")
         #expect(s.hidden == [3000] && s.latent == 60 && s.prior.pseudoInputs == 20 && s.prior.alpha == 0.01)
