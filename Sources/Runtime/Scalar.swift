@@ -1,5 +1,6 @@
 import Glibc
 import CBLAS
+import Synchronization
 import IR
 
 /// The element types the interpreter computes in: the reference math of `ScalarMath` (IR's
@@ -35,14 +36,12 @@ extension Double: InterpScalar {
 public enum BLASThreads {
     /// OpenBLAS's thread count when this process first asked (before anyone changed it).
     public static let available: Int = Int(openblas_get_num_threads())
-    nonisolated(unsafe) private static var current = -1
+    private static let current = Atomic<Int>(-1)
 
     /// Makes OpenBLAS use `count` threads (clamped to 1…`available`).
     public static func use(_ count: Int) {
         let n = min(max(1, count), available)
-        if current == n { return }
-        openblas_set_num_threads(Int32(n))
-        current = n
+        if current.exchange(n, ordering: .relaxed) != n { openblas_set_num_threads(Int32(n)) }
     }
 
     /// All of OpenBLAS's threads (the interpreter's setting).
