@@ -14,7 +14,8 @@ import IR
 /// - sparsity term J·KL_Bern(γ̄_u* ‖ α) (`SparsityTerm`) on the same prior spikes;
 /// - loss (eq. 4, per example, batch mean) = recon + w·(kl + sparsity), w the input "reg_weight"
 ///   (KL annealing, `schedules.regulariser_warmup`; 1 without it), or recon + w·kl + w_s·sparsity
-///   with w_s the input "sparsity_weight" (`schedules.sparsity_warmup`); elbo = −(recon + kl).
+///   with w_s the input "sparsity_weight" (`schedules.sparsity_warmup`), plus ε·Σ_j v² of the
+///   spike logits (data, and the pseudo-inputs' mean) with `spike_logit_penalty`; elbo = −(recon + kl).
 /// The train graph also outputs the collapse diagnostics (`GraphNames.diagnostics`): the
 /// selection weights, the data's and the prior's spike probabilities.
 public struct VSCModel: GraphBuilderModel {
