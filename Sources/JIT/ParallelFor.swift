@@ -12,7 +12,8 @@
 // so a worker that wakes late never runs a chunk of a finished job). The caller spins until every
 // chunk is done. After a job the worker spins for `spinMicroseconds` before sleeping on a condition
 // variable, so back-to-back kernels of a training step never pay a wake-up; `park()` sends it to
-// sleep at once (call it before work that wants both cores for itself, such as OpenBLAS sgemm).
+// sleep at once (before work that wants both cores for itself; the JIT's GEMMs no longer need
+// it: they run on this pool, with OpenBLAS single-threaded).
 // If another thread is already using the pool, `run` executes the whole range on its own thread.
 
 import Foundation
@@ -84,8 +85,8 @@ public final class ParallelFor: @unchecked Sendable {
         state.busy.store(false, ordering: .releasing)
     }
 
-    /// Asks the idle worker to stop spinning and sleep now, e.g. before a long `cblas_sgemm` whose
-    /// own threads need both cores. The next `run` wakes it (one wake-up, ~tens of µs).
+    /// Asks the idle worker to stop spinning and sleep now, before work on other threads that
+    /// needs both cores. The next `run` wakes it (one wake-up, ~tens of µs).
     public func park() {
         state.parkRequested.store(true, ordering: .releasing)
     }
