@@ -30,8 +30,8 @@ public final class JITProgram: Program {
     private var owned: [UnsafeMutablePointer<Float>] = []
     private var steps: [Step] = []
     private var argArrays: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
-    private var splits: [UnsafeMutablePointer<GEMMSplit>] = []
-    private var splitArgs: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
+    private var gemms: [UnsafeMutablePointer<GEMMSplit>] = []
+    private var gemmArgs: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
     /// For each kernel step, the node whose buffer each pointer slot holds (to re-bind pointers
     /// when an output is redirected into a leaf's buffer).
     private var argNodes: [[NodeID?]] = []
@@ -50,11 +50,10 @@ public final class JITProgram: Program {
         var n0: Int = 0
         var parallel = false
         var alignment = 1
-        var transA = false, transB = false
-        var m: Int32 = 0, n: Int32 = 0, k: Int32 = 0
-        var a: UnsafeMutablePointer<Float>?, b: UnsafeMutablePointer<Float>?, c: UnsafeMutablePointer<Float>?
-        /// The GEMM as the pool's chunks see it (nil: too small to split, one call on this thread).
-        var split: UnsafeMutablePointer<GEMMSplit>?
+        /// The GEMM (operands and shape), as this thread or the pool's chunks run it.
+        var gemm: UnsafeMutablePointer<GEMMSplit>?
+        /// Split over the pool (false: too small to split, one call on this thread).
+        var splitAcrossPool = false
     }
 
     /// The process-wide engine (LLVM is initialised once).
@@ -201,22 +200,18 @@ public final class JITProgram: Program {
             } else if case .matmul(let m) = n.op {
                 let a = graph[n.inputs[0]].shape
                 let (rows, columns, depth) = (n.shape[0], n.shape[1], m.transA ? a[0] : a[1])
-                var step = Step(kind: .gemm, node: p.node, transA: m.transA, transB: m.transB,
-                                m: Int32(rows), n: Int32(columns), k: Int32(depth),
-                                a: buffers[n.inputs[0]], b: buffers[n.inputs[1]], c: buffers[p.node])
-                if rows * columns * depth >= GEMMSplit.minimumWork && max(rows, columns) >= 2 * GEMMSplit.alignment {
-                    let split = UnsafeMutablePointer<GEMMSplit>.allocate(capacity: 1)
-                    split.initialize(to: GEMMSplit(transA: m.transA, transB: m.transB, m: rows, n: columns, k: depth,
-                                                   a: nil, b: nil, c: nil, byRows: rows >= columns))
-                    splits.append(split)
-                    // Not in `argArrays`: those pair with `argNodes`, kernel by kernel.
-                    let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
-                    args[0] = UnsafeMutableRawPointer(split)
-                    splitArgs.append(args)
-                    step.split = split; step.args = args; step.n0 = rows >= columns ? rows : columns
-                    splitGEMMCount += 1
-                }
-                steps.append(step)
+                let gemm = UnsafeMutablePointer<GEMMSplit>.allocate(capacity: 1)
+                gemm.initialize(to: GEMMSplit(transA: m.transA, transB: m.transB, m: rows, n: columns, k: depth,
+                                              a: nil, b: nil, c: nil, byRows: rows >= columns))
+                gemms.append(gemm)
+                // Not in `argArrays`: those pair with `argNodes`, kernel by kernel.
+                let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
+                args[0] = UnsafeMutableRawPointer(gemm)
+                gemmArgs.append(args)
+                let split = rows * columns * depth >= GEMMSplit.minimumWork && max(rows, columns) >= 2 * GEMMSplit.alignment
+                if split { splitGEMMCount += 1 }
+                steps.append(Step(kind: .gemm, node: p.node, args: args, n0: rows >= columns ? rows : columns,
+                                  gemm: gemm, splitAcrossPool: split))
                 gemmCount += 1
             }
         }
@@ -230,8 +225,8 @@ public final class JITProgram: Program {
         }
         for k in steps.indices where steps[k].kind == .gemm {
             let n = graph[steps[k].node]
-            steps[k].a = buffers[n.inputs[0]]; steps[k].b = buffers[n.inputs[1]]; steps[k].c = buffers[steps[k].node]
-            if let s = steps[k].split { s.pointee.a = steps[k].a; s.pointee.b = steps[k].b; s.pointee.c = steps[k].c }
+            let g = steps[k].gemm!
+            g.pointee.a = buffers[n.inputs[0]]; g.pointee.b = buffers[n.inputs[1]]; g.pointee.c = buffers[steps[k].node]
         }
     }
 
@@ -254,8 +249,8 @@ public final class JITProgram: Program {
     deinit {
         for p in owned { free(p) }
         for a in argArrays { a.deallocate() }
-        for s in splits { s.deallocate() }
-        for a in splitArgs { a.deallocate() }
+        for s in gemms { s.deallocate() }
+        for a in gemmArgs { a.deallocate() }
     }
 
     static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -338,7 +333,7 @@ public final class JITProgram: Program {
         for _ in 0..<runs { try run(profile: &ns) }
         return steps.indices.map { k in
             let s = steps[k]
-            let f = s.kind == .gemm ? 2 * Double(s.m) * Double(s.n) * Double(s.k) : 0
+            let f = s.gemm.map { g in 2 * Double(g.pointee.m) * Double(g.pointee.n) * Double(g.pointee.k) } ?? 0
             return StepProfile(node: s.node, isGEMM: s.kind == .gemm, seconds: Double(ns[k]) / 1e9 / Double(max(runs, 1)), flops: f)
         }
     }
@@ -356,13 +351,12 @@ public final class JITProgram: Program {
                     s.kernel!(s.args, 0, Int64(s.n0))
                 }
             case .gemm:
-                if s.split != nil {
+                if s.splitAcrossPool {
                     pool.run(GEMMSplit.chunk, args: s.args, count: s.n0, chunks: pool.threadCount,
                              alignment: GEMMSplit.alignment, serialBelow: 2)
-                    break
+                } else {
+                    s.gemm!.pointee.run(0, s.n0)
                 }
-                cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
-                            s.m, s.n, s.k, 1, s.a, s.transA ? s.m : s.k, s.b, s.transB ? s.k : s.n, 0, s.c, s.n)
             }
             if let p = profile { p.pointee[index] += DispatchTime.now().uptimeNanoseconds - t0 }
             if checkFinite { try checkStep(s) }
@@ -379,8 +373,8 @@ public final class JITProgram: Program {
     }
 }
 
-/// A GEMM split into blocks of C's rows (or columns), each one single-threaded `cblas_sgemm` on
-/// a thread of the JIT's pool (`BLASThreads`: OpenBLAS's own threads are not used on the JIT
+/// A GEMM, run whole or split into blocks of C's rows (or columns), each one single-threaded
+/// `cblas_sgemm` on a thread of the JIT's pool (`BLASThreads`: OpenBLAS's own threads are not used on the JIT
 /// path). Row blocks of C come from row blocks of op(A), column blocks from column blocks of op(B);
 /// the leading dimensions stay the full matrices', so no data moves.
 struct GEMMSplit {
