@@ -122,20 +122,106 @@ public enum Op: Hashable, Sendable {
         }
     }
 
-    /// Ops computed independently per element (after broadcasting): candidates for fusion.
-    public var isElementwise: Bool {
+    /// The op's traits (see `OpTraits`). The switch is exhaustive on purpose: a new op does not
+    /// compile until it states them, and every pass and backend reads them from here.
+    public var traits: OpTraits {
         switch self {
-        case .unary, .binary, .compare, .select: return true
-        default: return false
+        case .parameter, .input, .constant, .arg: return [.leaf]
+        case .randomUniform, .randomNormal: return []
+        case .matmul, .broadcast, .transpose, .slice, .concat, .reduce, .fused: return []
+        case .reshape: return [.view]
+        case .unary(let u): return u.isCheap ? [.elementwise, .cheap] : [.elementwise]
+        case .binary(let b):
+            var t: OpTraits = [.elementwise]
+            if b.isCommutative { t.insert(.commutative) }
+            if b.isCheap { t.insert(.cheap) }
+            return t
+        case .compare(let c): return c.isCommutative ? [.elementwise, .cheap, .commutative] : [.elementwise, .cheap]
+        case .select: return [.elementwise, .cheap]
         }
     }
 
+    /// Ops computed independently per element (after broadcasting): candidates for fusion.
+    public var isElementwise: Bool { traits.contains(.elementwise) }
     /// Leaves: ops with no inputs whose values come from outside the computation (or are constant).
-    public var isLeaf: Bool {
+    public var isLeaf: Bool { traits.contains(.leaf) }
+    /// Ops that alias their operand's buffer instead of computing a new one.
+    public var isView: Bool { traits.contains(.view) }
+    /// Ops whose two operands can be swapped.
+    public var isCommutative: Bool { traits.contains(.commutative) }
+    /// Elementwise ops cheap enough to recompute in every kernel that needs them.
+    public var isCheapElementwise: Bool { traits.isSuperset(of: [.elementwise, .cheap]) }
+    /// The name a leaf is fed by (`parameter` and `input`); nil for every other op.
+    public var feedName: String? {
         switch self {
-        case .parameter, .input, .constant, .arg: return true
-        default: return false
+        case .parameter(let s), .input(let s): return s
+        case .constant, .randomUniform, .randomNormal, .arg, .matmul, .broadcast, .reshape, .transpose, .slice,
+             .concat, .unary, .binary, .compare, .select, .reduce, .fused: return nil
         }
+    }
+}
+
+/// What passes and backends need to know about an op, as data (tinygrad's op groups, MLIR's op
+/// traits), declared once in `Op.traits`.
+public struct OpTraits: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// Computed independently per element after broadcasting: a fusion candidate.
+    public static let elementwise = OpTraits(rawValue: 1 << 0)
+    /// Two operands that can be swapped (CSE puts them in a canonical order).
+    public static let commutative = OpTraits(rawValue: 1 << 1)
+    /// No transcendental function and no pow: cheap enough to recompute rather than store.
+    public static let cheap = OpTraits(rawValue: 1 << 2)
+    /// Aliases its operand's buffer instead of computing a new one.
+    public static let view = OpTraits(rawValue: 1 << 3)
+    /// No operands; the value comes from outside the computation (or is a constant).
+    public static let leaf = OpTraits(rawValue: 1 << 4)
+}
+
+extension UnaryOp {
+    /// No transcendental function: cheap enough to recompute in every kernel that uses it.
+    public var isCheap: Bool {
+        switch self {
+        case .neg, .abs, .relu, .step, .square: return true
+        case .exp, .log, .log1p, .sqrt, .sigmoid, .softplus, .tanh: return false
+        }
+    }
+}
+
+extension BinaryOp {
+    public var isCommutative: Bool {
+        switch self {
+        case .add, .mul, .max, .min: return true
+        case .sub, .div, .pow: return false
+        }
+    }
+    public var isCheap: Bool {
+        switch self {
+        case .add, .sub, .mul, .div, .max, .min: return true
+        case .pow: return false
+        }
+    }
+}
+
+extension CompareOp {
+    public var isCommutative: Bool {
+        switch self {
+        case .eq, .ne: return true
+        case .lt, .le, .gt, .ge: return false
+        }
+    }
+}
+
+extension MatmulAttrs {
+    /// The product's dimensions (m rows, n columns, k the contracted extent) from the operand
+    /// shapes as stored: A is [m, k] (or [k, m] transposed), B is [k, n] (or [n, k]).
+    public func dims(a: Shape, b: Shape) -> (m: Int, n: Int, k: Int) {
+        (transA ? a[1] : a[0], transB ? b[0] : b[1], transA ? a[0] : a[1])
+    }
+    /// Multiply-adds × 2 of the product itself (the epilogue not included).
+    public func flops(a: Shape, b: Shape) -> Int {
+        let d = dims(a: a, b: b)
+        return 2 * d.m * d.n * d.k
     }
 }
 

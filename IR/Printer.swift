@@ -46,7 +46,7 @@ public enum IRPrinter {
         case .concat(let a): attrs.append("axis=\(a)")
         case .reduce(_, let axes): attrs.append("axes=" + list(axes))
         case .fused(let k): region = k
-        default: break
+        case .broadcast, .reshape, .unary, .binary, .compare, .select: break
         }
         if !n.inputs.isEmpty || !n.op.isLeaf && n.inputs.isEmpty && !isNullary(n.op) {
             line += "(" + n.inputs.map { "%\($0)" }.joined(separator: ", ") + ")"
@@ -62,8 +62,11 @@ public enum IRPrinter {
         }
     }
 
+    /// Ops whose operand list may be empty although they are not leaves (the random key is optional).
     static func isNullary(_ op: Op) -> Bool {
-        switch op { case .randomUniform, .randomNormal: return true; default: return false }
+        if case .randomUniform = op { return true }
+        if case .randomNormal = op { return true }
+        return false
     }
 
     public static func type(_ d: DType, _ s: Shape) -> String { d.rawValue + list(s) }

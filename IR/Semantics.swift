@@ -84,7 +84,7 @@ public enum Semantics {
         case .reduce(let r, let axes):
             let s = shapes[0]
             return reduce(ins[0], shape: s, axes: axes, op: r, outCount: count)
-        default:
+        case .parameter, .input, .arg, .matmul, .fused:
             return nil
         }
     }

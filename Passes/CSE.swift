@@ -14,21 +14,13 @@ public enum CSE {
         var rb = GraphRebuilder(g)
         for (i, n) in g.nodes.enumerated() {
             var ins = n.inputs.map { rb.map[$0]! }
-            if isCommutative(n.op), ins.count == 2, commutedFirst(ins[1], ins[0], in: rb.new) {
+            if n.op.isCommutative, ins.count == 2, commutedFirst(ins[1], ins[0], in: rb.new) {
                 ins.swapAt(0, 1)
             }
             rb.map[i] = try rb.new.add(n.op, inputs: ins, shape: n.shape, dtype: n.dtype, location: n.location)
         }
         rb.finishOutputs()
         return rb.new
-    }
-
-    /// Ops whose two operands can be swapped.
-    public static func isCommutative(_ op: Op) -> Bool {
-        switch op {
-        case .binary(.add), .binary(.mul), .binary(.max), .binary(.min), .compare(.eq), .compare(.ne): return true
-        default: return false
-        }
     }
 
     /// The canonical order: true if `a` should come before `b` (non-constants first, then by id).

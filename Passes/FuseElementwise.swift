@@ -80,7 +80,7 @@ public enum FuseElementwise {
                 size[r] += 1
                 continue
             }
-            if !isOutput[i], allInRegions, regs.count > 1, isCheap(n.op),
+            if !isOutput[i], allInRegions, regs.count > 1, n.op.isCheapElementwise,
                n.inputs.allSatisfy({ !g[$0].op.isElementwise || isOutput[$0] }) {
                 recompute[i] = true
                 continue
@@ -123,20 +123,6 @@ public enum FuseElementwise {
         }
         rb.finishOutputs()
         return try compact(rb.new, keep: rb.new.live())
-    }
-
-    /// Elementwise ops cheap enough to recompute (no transcendental functions, no pow).
-    public static func isCheap(_ op: Op) -> Bool {
-        switch op {
-        case .unary(let u):
-            switch u {
-            case .neg, .abs, .relu, .step, .square: return true
-            default: return false
-            }
-        case .binary(let b): return b != .pow
-        case .compare, .select: return true
-        default: return false
-        }
     }
 }
 

@@ -70,7 +70,7 @@ public struct GraphStats: Equatable, Sendable {
         nodes = g.count
         var ex = 0, k = 0, m = 0, b = 0
         for n in g.nodes {
-            if isView(n.op) { continue }
+            if n.op.isView { continue }
             b += n.elementCount * n.dtype.byteSize
             if n.op.isLeaf { continue }
             ex += 1
@@ -82,12 +82,6 @@ public struct GraphStats: Equatable, Sendable {
         peakBytes = plan.peakBytes
         flops = plan.flops
     }
-}
-
-/// True for ops that alias their operand's buffer instead of computing a new one.
-public func isView(_ op: Op) -> Bool {
-    if case .reshape = op { return true }
-    return false
 }
 
 /// One row of `--pass-stats`: the graph's statistics after `pass` (nil: the input).

@@ -55,14 +55,14 @@ public enum PlanMemory {
         var flops = 0
         for (i, n) in g.nodes.enumerated() {
             bytes[i] = n.elementCount * n.dtype.byteSize
-            switch n.op {
-            case .parameter, .input: storage[i] = .persistent
-            case .constant: storage[i] = .constant
-            case .reshape:
+            if n.op.feedName != nil {
+                storage[i] = .persistent
+            } else if case .constant = n.op {
+                storage[i] = .constant
+            } else if n.op.isView {
                 storage[i] = .alias
                 let src = n.inputs[0]
                 aliasOf[i] = storage[src] == .alias ? aliasOf[src] : src
-            default: break
             }
             flops += nodeFlops(n, g)
         }
@@ -113,32 +113,29 @@ public enum PlanMemory {
 
     /// FLOPs of one node (see `MemoryPlan.flops`).
     public static func nodeFlops(_ n: Node, _ g: Graph) -> Int {
+        flops(n) { g[n.inputs[$0]].shape }
+    }
+
+    /// FLOPs of a node of a graph or of a kernel body: 2mnk for a product, one per element for
+    /// elementwise ops and random numbers, one per operand element for a reduction, 0 for leaves
+    /// and data movement. `operand(i)` is the shape of the node's i-th input.
+    static func flops(_ n: Node, operand: (Int) -> Shape) -> Int {
         switch n.op {
         case .matmul(let m):
-            let a = g[n.inputs[0]].shape
-            let k = m.transA ? a[0] : a[1]
-            return 2 * n.shape.elementCount * k + (m.epilogue.map(kernelFlops) ?? 0)
+            return m.flops(a: operand(0), b: operand(1)) + (m.epilogue.map(kernelFlops) ?? 0)
         case .unary, .binary, .compare, .select, .randomUniform, .randomNormal:
             return n.elementCount
         case .reduce:
-            return g[n.inputs[0]].elementCount
+            return operand(0).elementCount
         case .fused(let k):
             return kernelFlops(k)
-        default:
+        case .parameter, .input, .constant, .arg, .broadcast, .reshape, .transpose, .slice, .concat:
             return 0
         }
     }
 
     static func kernelFlops(_ k: FusedKernel) -> Int {
-        var f = 0
-        for n in k.nodes {
-            switch n.op {
-            case .unary, .binary, .compare, .select: f += n.elementCount
-            case .reduce: f += k.nodes[n.inputs[0]].elementCount
-            default: break
-            }
-        }
-        return f
+        k.nodes.reduce(0) { acc, n in acc + flops(n) { k.nodes[n.inputs[$0]].shape } }
     }
 }
 

@@ -106,10 +106,7 @@ public final class JITProgram: Program {
                 owned.append(p)
                 buffers[i] = p
                 if case .constant(let c) = n.op { for k in 0..<n.elementCount { p[k] = Float(c[k]) } }
-                switch n.op {
-                case .parameter(let s), .input(let s): leafIndex[s] = i
-                default: break
-                }
+                if let s = n.op.feedName { leafIndex[s] = i }
             }
         }
         for o in graph.outputs { outputIndex[o.name] = o.node }
@@ -148,7 +145,8 @@ public final class JITProgram: Program {
                         if s.elementCount > 0 { addNest(nest, node: i, slots: [i, j]) }
                         offset += s[axis]
                     }
-                default:
+                case .randomUniform, .randomNormal, .broadcast, .transpose, .slice, .unary, .binary, .compare,
+                     .select, .reduce:
                     let body = standaloneBody(graph, i)
                     let nest = try lowerBody(body, result: body.count - 1, argSlots: Array(1..<(n.inputs.count + 1)),
                                              slots: n.inputs.count + 1)
@@ -198,8 +196,7 @@ public final class JITProgram: Program {
                                   parallel: parallel, alignment: nest.shape.count == 1 ? 16 : 1))
                 kernelCount += 1
             } else if case .matmul(let m) = n.op {
-                let a = graph[n.inputs[0]].shape
-                let (rows, columns, depth) = (n.shape[0], n.shape[1], m.transA ? a[0] : a[1])
+                let (rows, columns, depth) = m.dims(a: graph[n.inputs[0]].shape, b: graph[n.inputs[1]].shape)
                 let gemm = UnsafeMutablePointer<GEMMSplit>.allocate(capacity: 1)
                 gemm.initialize(to: GEMMSplit(transA: m.transA, transB: m.transB, m: rows, n: columns, k: depth,
                                               a: nil, b: nil, c: nil, byRows: rows >= columns))
@@ -236,11 +233,10 @@ public final class JITProgram: Program {
     private func canWriteInPlace(_ p: NodeID, into l: NodeID) -> Bool {
         let n = graph[p]
         guard n.shape == graph[l].shape, memoryPlan.storage[p] == .arena else { return false }
-        switch n.op {
-        case .unary, .binary, .compare, .select: break
-        case .fused(let k):
+        if case .fused(let k) = n.op {
             if case .reduce = k.nodes[k.result].op { return false }
-        default: return false
+        } else if !n.op.isElementwise {
+            return false
         }
         let readsL = { (i: NodeID) in self.graph[i].inputs.contains { $0 == l || self.memoryPlan.aliasOf[$0] == l } }
         return !((p + 1)..<graph.count).contains(where: readsL)

@@ -100,8 +100,9 @@ func lowerBody(_ nodes: [Node], result: Int, argSlots: [Int], slots: Int, out: A
             guard i == result else { throw fail(i, "a reduction must be the kernel's result") }
             let x = try materialise(ins[0], i)
             vals.append(.ssa(x))
-        default:
-            throw fail(i, "op not supported inside a loop nest")
+        case .constant(.dense), .parameter, .input, .matmul, .concat, .fused:
+            // The fused-kernel contract keeps these out of bodies; the schedule gives them steps.
+            throw fail(i, "\(n.op.name) is not supported inside a loop nest")
         }
     }
     let resultIndex = try materialise(vals[result], result)

@@ -39,8 +39,7 @@ public final class Interpreter<T: InterpScalar> {
         var values = [[T]?](repeating: nil, count: graph.count)
         for (i, n) in graph.nodes.enumerated() {
             let v: [T]
-            switch n.op {
-            case .parameter(let name), .input(let name):
+            if let name = n.op.feedName {
                 guard let f = feeds[name] else {
                     throw RuntimeError("no value fed for \(n.op.name) \"\(name)\" (\(describeNode(graph, i)))", node: i)
                 }
@@ -48,7 +47,7 @@ public final class Interpreter<T: InterpScalar> {
                     throw RuntimeError("\(n.op.name) \"\(name)\" expects \(n.elementCount) values for \(IRPrinter.type(n.dtype, n.shape)), got \(f.count)", node: i)
                 }
                 v = f
-            default:
+            } else {
                 v = Self.evaluate(n, n.inputs.map { values[$0]! }, shapes: n.inputs.map { graph[$0].shape }, args: [])
             }
             if checkFinite, let bad = v.firstIndex(where: { !$0.isFinite }) {
@@ -73,11 +72,11 @@ public final class Interpreter<T: InterpScalar> {
             return args[k]
         case .matmul(let m):
             let a = ins[0], b = ins[1]
-            let k = m.transA ? shapes[0][0] : shapes[0][1]
+            let d = m.dims(a: shapes[0], b: shapes[1])
             var c = [T](repeating: 0, count: count)
-            if count > 0 && k > 0 {
+            if count > 0 && d.k > 0 {
                 a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-                    T.gemm(transA: m.transA, transB: m.transB, m: n.shape[0], n: n.shape[1], k: k,
+                    T.gemm(transA: m.transA, transB: m.transB, m: d.m, n: d.n, k: d.k,
                            a: pa.baseAddress!, b: pb.baseAddress!, c: pc.baseAddress!)
                 } } }
             }
@@ -85,7 +84,8 @@ public final class Interpreter<T: InterpScalar> {
             return c
         case .fused(let k):
             return runKernel(k, args: ins)
-        default:
+        case .constant, .randomUniform, .randomNormal, .broadcast, .reshape, .transpose, .slice, .concat,
+             .unary, .binary, .compare, .select, .reduce:
             return Semantics.evaluate(n, ins, shapes: shapes)!
         }
     }

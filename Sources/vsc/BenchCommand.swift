@@ -175,8 +175,7 @@ struct BenchCommand: ParsableCommand {
     func matmulFlops(_ g: Graph) -> Double {
         g.nodes.reduce(0.0) { acc, n in
             guard case .matmul(let m) = n.op else { return acc }
-            let a = g[n.inputs[0]].shape
-            return acc + 2 * Double(n.shape[0] * n.shape[1] * (m.transA ? a[0] : a[1]))
+            return acc + Double(m.flops(a: g[n.inputs[0]].shape, b: g[n.inputs[1]].shape))
         }
     }
 
@@ -185,9 +184,8 @@ struct BenchCommand: ParsableCommand {
         var best = (m: 1024, n: 1024, k: 1024), bestF = 0
         for n in g.nodes {
             guard case .matmul(let mm) = n.op else { continue }
-            let a = g[n.inputs[0]].shape
-            let k = mm.transA ? a[0] : a[1]
-            if n.shape[0] * n.shape[1] * k > bestF { bestF = n.shape[0] * n.shape[1] * k; best = (n.shape[0], n.shape[1], k) }
+            let d = mm.dims(a: g[n.inputs[0]].shape, b: g[n.inputs[1]].shape)
+            if d.m * d.n * d.k > bestF { bestF = d.m * d.n * d.k; best = d }
         }
         let a = [Float](repeating: 0.5, count: best.m * best.k), b = [Float](repeating: 0.25, count: best.k * best.n)
         var c = [Float](repeating: 0, count: best.m * best.n)
