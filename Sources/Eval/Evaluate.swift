@@ -174,10 +174,10 @@ public final class ModelRunner {
         try runBatched(p, input: GraphNames.x, values: x, rowSize: d, batch: B) { k in
             mu += try out(p, "mu").prefix(k * J)
             lv += try out(p, "logvar").prefix(k * J)
-            if spec.isVSC { gamma += try out(p, "gamma").prefix(k * J) }
+            if spec.kind.facts.hasSpikes { gamma += try out(p, "gamma").prefix(k * J) }
         }
         return Encodings(mu: Matrix(rows: n, columns: J, values: mu), logvar: Matrix(rows: n, columns: J, values: lv),
-                         gamma: spec.isVSC ? Matrix(rows: n, columns: J, values: gamma) : nil)
+                         gamma: spec.kind.facts.hasSpikes ? Matrix(rows: n, columns: J, values: gamma) : nil)
     }
 
     /// Decodes latent codes (`z` holds rows × J values) into likelihood means (rows × inputDim).
@@ -400,21 +400,14 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
     log("encoding…")
     let enc = try runner.encode(test.x, count: test.count)
 
-    let act: ActiveDimensions
-    let criterion: String
-    if let g = enc.gamma {
-        act = activeDimensions(gamma: g)
-        criterion = "VSC: γ > 0.5 for at least 1% of test encodings; per example: dims with γ > 0.5"
-    } else {
-        act = activeDimensions(logvar: enc.logvar)
-        criterion = "beta-VAE: mean posterior variance exp(logvar) < 0.5; per example: dims with variance < 0.5"
-    }
-    let active = EvalReport.Active(criterion: criterion, count: act.count, indices: act.indices,
+    let facts = spec.kind.facts
+    let act = enc.gamma.map { activeDimensions(gamma: $0) } ?? activeDimensions(logvar: enc.logvar)
+    let active = EvalReport.Active(criterion: facts.activeCriterion, count: act.count, indices: act.indices,
                                    perExampleMean: act.perExampleMean, perExampleMin: act.perExample.min() ?? 0,
                                    perExampleMax: act.perExample.max() ?? 0, alwaysOn: act.alwaysOn)
 
     var figures: [String: String] = [:]
-    let kind = Trainer.kindText(spec.kind)
+    let kind = facts.name
     let header = "\(spec.name) (\(kind)), J=\(spec.latent), iteration \(trained.iteration.map(String.init) ?? "?")"
     func save(_ c: Canvas, _ name: String, _ what: String) throws {
         guard options.figures else { return }
@@ -449,31 +442,30 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
 
         let corr = absoluteCorrelation(sources: sources, latents: enc.posteriorMeans, present: mask)
         dis = entry(corr, metric: "masked posterior mean: |corr(source, latent)| over the examples where the source's attribute is present",
-                    latents: spec.isVSC ? "gamma*mu (posterior mean)" : "mu (posterior mean)", examples: presentPerSource)
+                    latents: facts.posteriorMean.report, examples: presentPerSource)
 
         // (A): one sample at λ = 1 and the run's final c, as the authors' encode returns it.
         let c = schedule(spec, iteration: max(0, trained.totalIterations - 1)).c
         let z = spikeAndSlabSample(mu: enc.mu, logvar: enc.logvar, gamma: enc.gamma, c: c, seed: options.seed)
         let corrA = authorsCorrelation(sources: sources, present: mask, sample: z)
         var a = entry(corrA, metric: "authors' fig. 3: |corr(|S*V|, |z|)| over all test examples (no mask), S*V = source x presence (absent -> 0)",
-                      latents: spec.isVSC ? "|z|, one spike-and-slab sample sigmoid(c(eta-1+gamma)) * (mu + sigma*eps), lambda = 1"
-                                          : "|z|, one sample mu + sigma*eps",
+                      latents: facts.sample,
                       examples: [Int](repeating: test.count, count: S))
-        if spec.isVSC { a.sampleC = c }
+        if facts.hasSpikes { a.sampleC = c }
         a.sampleSeed = options.seed
         paper = a
 
         // (B): the masked metric on the code the decoder sees, switched-off dims zeroed.
         let corrB = emittedCodeCorrelation(sources: sources, present: mask, mu: enc.mu, gamma: enc.gamma, active: act.indices)
         let b = entry(corrB, metric: "emitted code: |corr(source, latent)| over the examples where the source's attribute is present, active dims only (inactive columns 0)",
-                      latents: spec.isVSC ? "1[gamma > 0.5]*mu on active dims" : "mu on active dims", examples: presentPerSource)
+                      latents: facts.emittedCode.report, examples: presentPerSource)
         emitted = b
 
-        let zText = spec.isVSC ? "one sample z, λ = 1, c = \(format2(c))" : "one sample z"
+        let zText = facts.hasSpikes ? "one sample z, λ = 1, c = \(format2(c))" : "one sample z"
         try save(figure(a, corrA, "(A) authors' fig. 3 metric: |corr(|S*V|, |z|)|, \(zText), all examples"),
                  "correlation.png", "(A) the authors' fig. 3 metric: |corr(|S·V|, |z|)| between the 18 Smiley sources times their attribute's presence (rows, grouped by attribute) and one spike-and-slab sample of the code at λ = 1 (columns, permuted to group each latent with its best source; labels are latent indices, grey: inactive), over all test examples")
-        try save(figure(b, corrB, "(B) emitted code |corr|: \(spec.isVSC ? "1[γ > 0.5]*μ" : "μ"), active dims only, each source where present"),
-                 "correlation-emitted.png", "(B) |corr| between the 18 Smiley sources (rows) and the emitted code (\(spec.isVSC ? "1[γ > 0.5]·μ" : "μ")) on the active dims (columns, grouped by best source; inactive dims are 0), each source over the examples where its attribute is present")
+        try save(figure(b, corrB, "(B) emitted code |corr|: \(facts.emittedCode.short), active dims only, each source where present"),
+                 "correlation-emitted.png", "(B) |corr| between the 18 Smiley sources (rows) and the emitted code (\(facts.emittedCode.short)) on the active dims (columns, grouped by best source; inactive dims are 0), each source over the examples where its attribute is present")
     }
 
     // (C) presence recovery: which latent tells whether each attribute is there, and its sign.
@@ -485,7 +477,7 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
                                                        activeCount: act.perExample)
         presenceScore = .init(
             metric: "presence recovery: per attribute, max over latents of |corr(presence flag 0/1, indicator)|, with the signed corr of that latent",
-            indicator: spec.isVSC ? "gamma (spike probability)" : "|mu|",
+            indicator: facts.presenceIndicator,
             meanBestAbsCorr: r.meanBest,
             perAttribute: SmileyAttribute.allCases.map { a in
                 let k = a.rawValue
@@ -499,14 +491,13 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
     var spikeMap: EvalReport.SpikeMap?
     let activity: Matrix = enc.gamma ?? Matrix(rows: enc.count, columns: enc.latent,
                                                values: enc.logvar.values.map { exp(Double($0)) < 0.5 ? 1 : 0 })
-    let quantity = spec.isVSC ? "mean spike probability γ" : "fraction of examples with posterior variance < 0.5"
-    let legend = spec.isVSC ? "mean spike prob." : "frac. var<0.5"
+    let (quantity, legend, activityTitle) = facts.activity
     if let labels = test.labels {
         let k = max((labels.max() ?? -1) + 1, test.classNames?.count ?? 0)
         let names = (0..<k).map { i in test.classNames.flatMap { i < $0.count ? $0[i] : nil } ?? "class \(i)" }
         let m = classMeans(activity, labels: labels, classes: k)
         spikeMap = .init(quantity: quantity + " per class", rows: names, matrix: m.nested)
-        try save(spikeMapFigure(m, classNames: names, title: ["\(spec.isVSC ? "Mean spike probability" : "Fraction of active encodings") per class (black 0, white 1)", header + ", \(test.count) test examples"], legend: legend),
+        try save(spikeMapFigure(m, classNames: names, title: ["\(activityTitle) per class (black 0, white 1)", header + ", \(test.count) test examples"], legend: legend),
                  "spike-map.png", "\(quantity) per class (rows) and latent dimension (columns) (fig. 5)")
     } else if let pres = test.presence, test.presencePerExample == SmileyAttribute.allCases.count {
         var rows: [String] = [], labels = [Int](repeating: -1, count: test.count)
@@ -520,7 +511,7 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
             }
         }
         spikeMap = .init(quantity: quantity + " over the examples with / without each attribute", rows: rows, matrix: m.nested)
-        try save(spikeMapFigure(m, classNames: rows, title: ["\(spec.isVSC ? "Mean spike probability" : "Fraction of active encodings") with / without each attribute", header + ", \(test.count) test images"], legend: legend),
+        try save(spikeMapFigure(m, classNames: rows, title: ["\(activityTitle) with / without each attribute", header + ", \(test.count) test images"], legend: legend),
                  "spike-map.png", "\(quantity) over the examples with and without each Smiley attribute (rows) per latent dimension (columns) (fig. 5 analogue)")
     }
 

@@ -284,7 +284,7 @@ public final class Trainer {
             "format_version": Checkpoint.formatVersion,
             "spec": options.specText ?? "",
             "spec_name": spec.name,
-            "model_kind": Trainer.kindText(spec.kind),
+            "model_kind": spec.kind.facts.name,
             "iteration": "\(iteration)",
             "total_iterations": "\(totalIterations)",
             "seed": "\(seed)",
@@ -298,13 +298,6 @@ public final class Trainer {
         return ck
     }
 
-    public static func kindText(_ k: ModelSpec.Kind) -> String {
-        switch k {
-        case .vsc: return "vsc"
-        case .vae(let beta): return "vae(beta=\(beta))"
-        }
-    }
-
     /// Restores the state saved in `ck` (parameters, moments, Adam step, iteration, data order).
     /// Errors name the file and the missing or misshapen entry.
     public func restore(from ck: Checkpoint, file: String) throws {
@@ -314,7 +307,7 @@ public final class Trainer {
         guard meta["format_version"] == Checkpoint.formatVersion else {
             throw fail("format version \(meta["format_version"] ?? "(none)") is not \(Checkpoint.formatVersion)")
         }
-        let kind = Trainer.kindText(spec.kind)
+        let kind = spec.kind.facts.name
         guard meta["model_kind"] == kind else { throw fail("it holds a \(meta["model_kind"] ?? "(unknown)") model, the spec is \(kind)") }
         guard let it = meta["iteration"].flatMap(Int.init), it >= 0 else { throw fail("metadata \"iteration\" is missing or not an integer") }
         guard let count = meta["data_count"].flatMap(Int.init), count == data.count else {

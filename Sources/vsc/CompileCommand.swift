@@ -43,7 +43,7 @@ struct CompileCommand: ParsableCommand {
         if passStats { print(PassManager.formatStats(result.stats), terminator: "") }
         let before = GraphStats(step), after = result.stats.last?.stats ?? GraphStats(result.graph)
         let params = result.graph.parameters.reduce(0) { $0 + result.graph[$1.node].elementCount }
-        print("// train step of \(spec.name) (\(Trainer.kindText(spec.kind))), batch \(b): forward + backward + Adam")
+        print("// train step of \(spec.name) (\(spec.kind.facts.name)), batch \(b): forward + backward + Adam")
         print("// pipeline: \(passes)")
         print("// nodes: \(before.nodes) → \(after.nodes); executable \(before.executable) → \(after.executable); fused kernels \(after.kernels); matmuls \(after.matmuls)")
         print("// parameters: \(result.graph.parameters.count) tensors, \(params) values; inputs \(result.graph.inputs.count); outputs \(result.graph.outputs.count)")

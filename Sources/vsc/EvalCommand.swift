@@ -58,7 +58,7 @@ struct EvalCommand: ParsableCommand {
         } catch { throw CLIError("\(error)") }
         if let n = count { test = test.prefix(n) }
         let outDir = out ?? (URL(fileURLWithPath: checkpoint).deletingLastPathComponent().path + "/eval")
-        log("vsc eval: \(trained.spec.name) (\(Trainer.kindText(trained.spec.kind))) at iteration \(trained.iteration.map(String.init) ?? "?") on \(test.name): \(test.count) examples; backend \(backend); data \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
+        log("vsc eval: \(trained.spec.name) (\(trained.spec.kind.facts.name)) at iteration \(trained.iteration.map(String.init) ?? "?") on \(test.name): \(test.count) examples; backend \(backend); data \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
 
         let report: EvalReport
         do {
@@ -69,25 +69,25 @@ struct EvalCommand: ParsableCommand {
         } catch let e as EvalError { throw CLIError(e.description) }
 
         func f(_ v: Double) -> String { String(format: "%.3f", v) }
+        let facts = trained.spec.kind.facts
         let e = report.elbo
         var rows: [(String, String)] = [
             ("model", "\(report.specName) (\(report.modelKind)), J = \(report.latentDim), iteration \(report.iteration.map(String.init) ?? "?")"),
             ("test set", "\(report.data), \(report.testExamples) examples"),
-            ("test ELBO (nats/example)", "\(f(e.elbo))  (recon \(f(e.recon)), KL \(f(e.kl)); L = \(e.samples)" + (report.modelKind == "vsc" ? ", λ = 1, c = \(f(e.c)))" : ")")),
+            ("test ELBO (nats/example)", "\(f(e.elbo))  (recon \(f(e.recon)), KL \(f(e.kl)); L = \(e.samples)" + (facts.hasSpikes ? ", λ = 1, c = \(f(e.c)))" : ")")),
             ("active dims", "\(report.activeDims.count) of \(report.latentDim)  [\(report.activeDims.indices.map(String.init).joined(separator: " "))]"),
             ("active dims per example", "\(f(report.activeDims.perExampleMean)) mean (min \(report.activeDims.perExampleMin), max \(report.activeDims.perExampleMax))"),
             ("always on (> 99 %)", "\(report.activeDims.alwaysOn.count)  [\(report.activeDims.alwaysOn.map(String.init).joined(separator: " "))]"),
         ]
         func bestGap(_ d: EvalReport.Disentanglement) -> String { "best \(f(d.meanBestAbsCorr)) gap \(f(d.meanGap))" }
-        let vsc = report.modelKind == "vsc"
         if let d = report.disentanglement {
-            rows.append(("masked posterior mean |corr|", bestGap(d) + (vsc ? "  (γ⊙μ, each source where present)" : "  (μ, each source where present)")))
+            rows.append(("masked posterior mean |corr|", bestGap(d) + "  (\(facts.posteriorMean.short), each source where present)"))
         }
         if let d = report.paperMetric {
             rows.append(("(A) authors' |corr(|S·V|, |z|)|", bestGap(d) + "  (one sample z" + (d.sampleC.map { ", λ = 1, c = \(f($0))" } ?? "") + ", all examples)"))
         }
         if let d = report.emittedCodeMetric {
-            rows.append(("(B) emitted-code |corr|", bestGap(d) + (vsc ? "  (1[γ > 0.5]·μ" : "  (μ") + ", active dims, each source where present)"))
+            rows.append(("(B) emitted-code |corr|", bestGap(d) + "  (\(facts.emittedCode.short), active dims, each source where present)"))
         }
         if let p = report.presenceRecovery {
             let per = p.perAttribute.map { "\($0.attribute) \($0.signedCorr < 0 ? "-" : "+")\(f(Double($0.bestAbsCorr))) (dim \($0.bestLatent)\($0.bestLatentActive ? "" : ", inactive"))" }

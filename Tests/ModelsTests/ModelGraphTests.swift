@@ -245,3 +245,17 @@ func regulariserWeightScalesOnlyTheRegulariser(_ spec: ModelSpec) throws {
         #expect(Swift.abs(kl - total / Double(spec.batchSize)) < 1e-9 * Swift.max(1, kl))
     }
 }
+
+/// The kind's facts agree with the model it makes: the encode graph emits "gamma" exactly when
+/// the facts say the kind has spikes, and the name is what checkpoints store.
+@Test(arguments: [ModelSpec.Kind.vsc, .vae(beta: 1), .vae(beta: 4)])
+func kindFactsMatchTheModel(_ kind: ModelSpec.Kind) throws {
+    let spec = smallSpec(kind: kind)
+    let g = try makeModel(spec).encodeGraph(batch: 2)
+    #expect((g.output("gamma") != nil) == kind.facts.hasSpikes, "\(kind)")
+    #expect(g.output("mu") != nil && g.output("logvar") != nil)
+    switch kind {
+    case .vsc: #expect(kind.facts.name == "vsc")
+    case .vae(let beta): #expect(kind.facts.name == "vae(beta=\(beta))")
+    }
+}
