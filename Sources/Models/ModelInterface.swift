@@ -27,9 +27,30 @@ public protocol GenerativeModel {
     /// examples (n × inputDim values, row-major, drawn with the run's seed). A model whose
     /// parameters start from data (VSC's `pseudo_input_init: training_images`) overrides it.
     func initialParameters(seed: UInt64, examples: (_ count: Int) throws -> [Float]) throws -> [String: [Float]]
+    /// The train graph's scalar loss terms, in the order training logs them (progress line,
+    /// `metrics.jsonl`, the summary). A model with a term of its own (β-TCVAE's total
+    /// correlation) outputs it from its train graph and lists it here; nothing else changes.
+    var lossTerms: [LossTerm] { get }
+}
+
+/// One scalar the train graph outputs each iteration (a mean over the batch, nats per example).
+public struct LossTerm: Equatable, Sendable {
+    /// The train graph's output name, and the key in logs.
+    public var name: String
+    /// Shown on the progress line (every term is in `metrics.jsonl` and the summary).
+    public var inProgressLine: Bool
+    public init(_ name: String, inProgressLine: Bool = true) { self.name = name; self.inProgressLine = inProgressLine }
+
+    /// The terms every model outputs: the objective, its parts, and the ELBO (see above).
+    public static let standard: [LossTerm] = [
+        LossTerm(GraphNames.loss), LossTerm(GraphNames.recon), LossTerm(GraphNames.kl), LossTerm(GraphNames.sparsity),
+        LossTerm(GraphNames.elbo, inProgressLine: false),
+    ]
 }
 
 extension GenerativeModel {
+    public var lossTerms: [LossTerm] { LossTerm.standard }
+
     public func initialParameters(seed: UInt64, examples: (_ count: Int) throws -> [Float]) throws -> [String: [Float]] {
         initialParameters(seed: seed)
     }

@@ -1,26 +1,48 @@
 import Foundation
+import Models
 
 /// The loss terms and schedule values of one training iteration.
 public struct StepRecord: Equatable, Sendable {
     /// 1-based: the number of iterations completed once this one is done.
     public var iteration: Int
-    public var loss: Float
-    public var recon: Float
-    public var kl: Float
-    public var sparsity: Float
-    public var elbo: Float
+    /// The model's loss terms (`GenerativeModel.lossTerms`) in its order, with their values.
+    public var terms: [Term]
     public var lambda: Double
     public var c: Double
     public var learningRate: Double
     /// The global gradient norm before clipping (steps built with clipping only).
     public var gradNorm: Float?
+
+    public struct Term: Equatable, Sendable {
+        public var term: LossTerm
+        public var value: Float
+        public init(_ term: LossTerm, _ value: Float) { self.term = term; self.value = value }
+    }
+
+    public init(iteration: Int, terms: [Term], lambda: Double, c: Double, learningRate: Double, gradNorm: Float? = nil) {
+        self.iteration = iteration; self.terms = terms
+        self.lambda = lambda; self.c = c; self.learningRate = learningRate; self.gradNorm = gradNorm
+    }
+    /// A record of the standard terms (`LossTerm.standard`).
     public init(iteration: Int, loss: Float, recon: Float, kl: Float, sparsity: Float, elbo: Float,
                 lambda: Double, c: Double, learningRate: Double, gradNorm: Float? = nil) {
-        self.iteration = iteration; self.loss = loss; self.recon = recon; self.kl = kl
-        self.sparsity = sparsity; self.elbo = elbo; self.lambda = lambda; self.c = c; self.learningRate = learningRate
-        self.gradNorm = gradNorm
+        self.init(iteration: iteration, terms: zip(LossTerm.standard, [loss, recon, kl, sparsity, elbo]).map { Term($0, $1) },
+                  lambda: lambda, c: c, learningRate: learningRate, gradNorm: gradNorm)
     }
-    public var isFinite: Bool { loss.isFinite && recon.isFinite && kl.isFinite && sparsity.isFinite && elbo.isFinite }
+
+    /// The value of the term named `name`, if the model has it.
+    public subscript(term name: String) -> Float? { terms.first { $0.term.name == name }?.value }
+    // The terms every model has (the trainer checks the train graph outputs them).
+    public var loss: Float { self[term: GraphNames.loss] ?? .nan }
+    public var recon: Float { self[term: GraphNames.recon] ?? .nan }
+    public var kl: Float { self[term: GraphNames.kl] ?? .nan }
+    public var sparsity: Float { self[term: GraphNames.sparsity] ?? .nan }
+    public var elbo: Float { self[term: GraphNames.elbo] ?? .nan }
+    public var isFinite: Bool { terms.allSatisfy { $0.value.isFinite } }
+    /// "loss 1.5, recon 1.2, …" over the progress line's terms (`separator` between them).
+    public func termsText(separator: String = ", ", format: (Float) -> String = { "\($0)" }) -> String {
+        terms.filter(\.term.inProgressLine).map { "\($0.term.name) \(format($0.value))" }.joined(separator: separator)
+    }
 }
 
 /// A one-line progress display on stderr: iteration/total, it/s, ETA and the loss terms. On a
@@ -62,7 +84,7 @@ public final class ProgressBar {
         let pct = String(format: "%3.0f%%", 100 * frac)
         let it = String(repeating: " ", count: max(0, width - String(r.iteration).count)) + "\(r.iteration)"
         var s = "\(pct) \(it)/\(total)  \(fmt(rate, 1)) it/s  ETA \(duration(eta))"
-        s += "  loss \(fmt(r.loss))  recon \(fmt(r.recon))  kl \(fmt(r.kl))  sparsity \(fmt(r.sparsity))"
+        s += "  " + r.termsText(separator: "  ") { fmt($0) }
         if let note { s += "  " + note }
         return s
     }
@@ -139,10 +161,9 @@ public final class MetricsWriter {
     /// One line: the record, then `extra` fields (diagnostics) in their order.
     public func log(_ r: StepRecord, time: Double, itPerSec: Double, extra: [(String, Double)] = []) throws {
         let fields: [(String, String)] = [
-            ("iteration", "\(r.iteration)"), ("time", json(time)), ("loss", json(Double(r.loss))),
-            ("recon", json(Double(r.recon))), ("kl", json(Double(r.kl))), ("sparsity", json(Double(r.sparsity))),
-            ("elbo", json(Double(r.elbo))), ("lambda", json(r.lambda)), ("c", json(r.c)),
-            ("lr", json(r.learningRate)), ("it_per_s", json(itPerSec)),
+            ("iteration", "\(r.iteration)"), ("time", json(time)),
+        ] + r.terms.map { ($0.term.name, json(Double($0.value))) } + [
+            ("lambda", json(r.lambda)), ("c", json(r.c)), ("lr", json(r.learningRate)), ("it_per_s", json(itPerSec)),
         ] + extra.map { ($0.0, json($0.1)) }
         try writeAll("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}\n")
     }

@@ -110,6 +110,8 @@ public struct TrainSummary {
 public final class Trainer {
     public let model: GenerativeModel
     public let spec: ModelSpec
+    /// The model's loss terms, read from the step's outputs each iteration.
+    let lossTerms: [LossTerm]
     public let data: Dataset
     public let options: TrainOptions
     /// The train-step graph (after `options.optimize`) and its program.
@@ -177,7 +179,8 @@ public final class Trainer {
         guard let xb = program.buffer(GraphNames.x), xb.count == spec.batchSize * data.dim else {
             throw TrainError("the train-step program has no input \"x\" of \(spec.batchSize) × \(data.dim) values")
         }
-        for name in ["loss", "recon", "kl", "sparsity", "elbo"] where step.output(name) == nil {
+        lossTerms = model.lossTerms
+        for name in Set(lossTerms.map(\.name)).union(LossTerm.standard.map(\.name)).sorted() where step.output(name) == nil {
             throw TrainError("the model's train graph has no output \"\(name)\"")
         }
         order = DataOrder(count: data.count, seed: seed ^ 0x6461_7461_6f72_6472)  // "dataordr"
@@ -234,8 +237,7 @@ public final class Trainer {
         defer { program.checkFinite = false }
         try program.run()
         iteration += 1
-        return StepRecord(iteration: iteration, loss: out("loss"), recon: out("recon"), kl: out("kl"),
-                          sparsity: out("sparsity"), elbo: out("elbo"),
+        return StepRecord(iteration: iteration, terms: lossTerms.map { .init($0, out($0.name)) },
                           lambda: sv.lambda, c: sv.c, learningRate: sv.learningRate,
                           gradNorm: program.output(gradNormOutput).flatMap { $0.first })
     }
@@ -432,9 +434,10 @@ public final class Trainer {
     static func mean<C: Collection>(_ rs: C) -> StepRecord? where C.Element == StepRecord {
         guard let lastR = rs.reversed().first else { return nil }
         let n = Float(rs.count)
-        func m(_ f: (StepRecord) -> Float) -> Float { rs.map(f).reduce(0, +) / n }
-        return StepRecord(iteration: lastR.iteration, loss: m(\.loss), recon: m(\.recon), kl: m(\.kl),
-                          sparsity: m(\.sparsity), elbo: m(\.elbo), lambda: lastR.lambda, c: lastR.c,
+        let terms = lastR.terms.indices.map { k in
+            StepRecord.Term(lastR.terms[k].term, rs.map { $0.terms[k].value }.reduce(0, +) / n)
+        }
+        return StepRecord(iteration: lastR.iteration, terms: terms, lambda: lastR.lambda, c: lastR.c,
                           learningRate: lastR.learningRate, gradNorm: lastR.gradNorm)
     }
 
@@ -444,7 +447,7 @@ public final class Trainer {
     /// throws an error naming the node (its IR line with the Swift source location) and the
     /// iteration.
     func diagnoseNonFinite(_ bad: StepRecord) throws -> Never {
-        let terms = "loss \(bad.loss), recon \(bad.recon), kl \(bad.kl), sparsity \(bad.sparsity)"
+        let terms = bad.termsText()
         let ckNote = checkpointNote
         guard let anchor else { throw TrainError("non-finite loss at iteration \(bad.iteration) (\(terms)); \(ckNote)", iteration: bad.iteration) }
         do {

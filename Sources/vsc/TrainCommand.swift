@@ -114,7 +114,7 @@ struct TrainCommand: ParsableCommand {
         print("trained \(spec.name): iterations \(summary.startIteration + 1)…\(summary.iterations) of \(summary.iterations) on \(backend)"
               + (summary.startIteration > 0 ? " (resumed at \(summary.startIteration))" : ""))
         if let l = summary.last {
-            print("  final: loss \(f(l.loss))  recon \(f(l.recon))  kl \(f(l.kl))  sparsity \(f(l.sparsity))  elbo \(f(l.elbo))")
+            print("  final: " + l.terms.map { "\($0.term.name) \(f($0.value))" }.joined(separator: "  "))
         }
         if let a = summary.firstLosses, let b = summary.lastLosses, summary.iterations > summary.startIteration {
             print("  mean loss over the first / last 10 %: \(f(a.loss)) → \(f(b.loss))" + (b.loss < a.loss ? " (decreased)" : " (did not decrease)"))

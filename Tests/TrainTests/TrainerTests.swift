@@ -313,3 +313,43 @@ struct LogCModel: GenerativeModel {
             throws: { "\($0)".contains("5 features") && "\($0)".contains("input_dim 16") }
     }
 }
+
+/// A model with a loss term of its own (as β-TCVAE's total correlation will be): it outputs
+/// "kl_twice" from its train graph and lists it in `lossTerms`; the trainer, the progress line
+/// and metrics.jsonl pick it up with no change outside the model.
+struct ModelWithExtraTerm: GenerativeModel {
+    let base: any GenerativeModel
+    var spec: ModelSpec { base.spec }
+    var lossTerms: [LossTerm] { LossTerm.standard + [LossTerm("kl_twice")] }
+    func trainGraph(batch: Int) throws -> Graph {
+        let g = try base.trainGraph(batch: batch)
+        let two = try g.add(.constant(.splat(2)), shape: [], dtype: .f32)
+        g.setOutput("kl_twice", try g.add(.binary(.mul), inputs: [g.output(GraphNames.kl)!, two]))
+        return g
+    }
+    func encodeGraph(batch: Int) throws -> Graph { try base.encodeGraph(batch: batch) }
+    func decodeGraph(batch: Int) throws -> Graph { try base.decodeGraph(batch: batch) }
+    func initialParameters(seed: UInt64) -> [String: [Float]] { base.initialParameters(seed: seed) }
+}
+
+@Test func aModelsOwnLossTermIsLogged() throws {
+    let spec = try parseSpec(yaml: tinyVSCYAML)
+    let dir = scratchDir("extra-term")
+    var lines: [String] = []
+    let t = try Trainer(model: ModelWithExtraTerm(base: try makeModel(spec)), data: syntheticData(count: 120), backend: interp,
+                        options: quiet(dir) { $0.iterations = 3 })
+    let s = try t.run()
+    let last = try #require(s.last)
+    #expect(last.terms.map(\.term.name) == ["loss", "recon", "kl", "sparsity", "elbo", "kl_twice"])
+    #expect(abs(try #require(last[term: "kl_twice"]) - 2 * last.kl) <= 1e-5 * max(1, abs(last.kl)))
+    #expect(s.lastLosses?[term: "kl_twice"] != nil)
+    lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
+    #expect(lines.count == 3)
+    for l in lines {
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any])
+        let kl = try #require(o["kl"] as? Double), twice = try #require(o["kl_twice"] as? Double)
+        #expect(abs(twice - 2 * kl) <= 1e-5 * max(1, abs(kl)))
+    }
+    let bar = ProgressBar(total: 3, isTTY: false, sink: { _ in })
+    #expect(bar.line(last, rate: 1).contains("kl_twice "))
+}
