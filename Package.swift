@@ -34,7 +34,7 @@ let package = Package(
 
         // Models, data, training, evaluation.
         .target(name: "Data", dependencies: ["SeededRandom", "CZlib", "CPNG"], path: "Sources/Data"),
-        .target(name: "Models", dependencies: ["SeededRandom", "IR", "Passes", .product(name: "Yams", package: "Yams")], path: "Sources/Models"),
+        .target(name: "Models", dependencies: ["SeededRandom", "IR", "Passes", "Data", .product(name: "Yams", package: "Yams")], path: "Sources/Models"),
         .target(name: "Train", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Models", "Data"], path: "Sources/Train"),
         .target(name: "Eval", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "Models", "Data", "Train"], path: "Sources/Eval"),
 

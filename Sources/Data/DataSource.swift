@@ -16,22 +16,7 @@ public enum DataSource {
     /// - Throws: `DataError` for unknown names, missing files and malformed data.
     public static func load(_ name: String, split: DataSplit = .train) throws -> Dataset {
         let (kind, arg) = splitName(name)
-        switch kind {
-        case "fashion-mnist", "fashionmnist", "fmnist":
-            return try FashionMNIST.load(split: split, directory: arg)
-        case "uci-har", "har":
-            guard let dir = arg else { throw DataError(file: name, "UCI HAR needs a folder: `uci-har:DIR` (no package ships the files)") }
-            return try UCIHAR.load(split: split, directory: dir)
-        case "smiley":
-            var count = split == .train ? 60_000 : 20_000
-            if let a = arg {
-                guard let n = Int(a), n > 0 else { throw DataError(file: name, "`smiley:N` needs a positive count, got \"\(a)\"") }
-                count = n
-            }
-            return Smiley.generate(count: count, seed: split == .train ? 1 : 2)
-        default:
-            break
-        }
+        if let d = DataSetName(named: kind) { return try d.descriptor.load(split, arg) }
         if isDirectory(name) {
             let f = FashionMNIST.files(split: .train, directory: name)
             if fileExists(f.images) { return try FashionMNIST.load(split: split, directory: name) }
@@ -39,7 +24,7 @@ public enum DataSource {
             throw DataError(file: name, "folder holds neither Fashion-MNIST IDX files nor UCI HAR text files")
         }
         if fileExists(name) { return try DatasetFile.read(name) }
-        throw DataError(file: name, "no such file, and not a known data name (fashion-mnist, fashion-mnist:DIR, uci-har:DIR, smiley, smiley:N)")
+        throw DataError(file: name, "no such file, and not a known data name (\(DataSetName.allCases.map { "\($0.rawValue), \($0.rawValue):\($0.descriptor.argument)" }.joined(separator: ", ")))")
     }
 
     /// Splits `kind:argument` (a bare path such as `./x:y` or `/a:b` is not split).

@@ -35,11 +35,3 @@ public struct BetaVAEModel: GraphBuilderModel {
         _ = try encodeOutputs(ctx, batch: batch)
     }
 }
-
-/// The model a spec describes.
-public func makeModel(_ spec: ModelSpec) throws -> any GenerativeModel {
-    switch spec.kind {
-    case .vsc: return VSCModel(spec: spec)
-    case .vae: return BetaVAEModel(spec: spec)
-    }
-}

@@ -1,3 +1,51 @@
+// The model kinds, one place each (the kind-table): the case, how a spec names it and its own
+// keys, the model it makes, and the facts the layers above read. Adding a kind (β-TCVAE) is this
+// file and the model's own file.
+
+extension ModelSpec {
+    public enum Kind: Equatable, Sendable {
+        /// Variational Sparse Coding (spike-and-slab latents, pseudo-input prior).
+        case vsc
+        /// β-VAE (Gaussian latents, standard normal prior, KL weighted by β; β = 1 is the VAE).
+        case vae(beta: Double)
+    }
+}
+
+/// The model a spec describes.
+public func makeModel(_ spec: ModelSpec) throws -> any GenerativeModel {
+    switch spec.kind {
+    case .vsc: return VSCModel(spec: spec)
+    case .vae: return BetaVAEModel(spec: spec)
+    }
+}
+
+extension ModelSpec.Kind {
+    /// Top-level spec keys that belong to one kind (`beta`); `SpecReader.readKind` refuses them on the others.
+    static let ownKeys = ["beta"]
+    /// Spec keys only VSC takes.
+    static let vscKeys = ["prior", "spike", "spike_bias", "spike_logit_penalty", "warmup_form", "slab_bounds"]
+}
+
+extension SpecReader {
+    /// The spec's `kind` (default vsc) and its own keys; keys of another kind are refused, naming it.
+    func readKind(_ f: Fields) throws -> ModelSpec.Kind {
+        let kindName = try f["kind"].map { try string($0, "kind") } ?? "vsc"
+        switch kindName {
+        case "vsc":
+            if f["beta"] != nil { throw error(f.keyNode("beta"), "beta", "only for kind vae (this spec is kind vsc)") }
+            return .vsc
+        case "vae", "betavae", "beta-vae":
+            let beta = try f["beta"].map { try positive($0, "beta") } ?? 1
+            for k in ModelSpec.Kind.vscKeys where f[k] != nil {
+                throw error(f.keyNode(k), k, "only for kind vsc (this spec is kind vae)")
+            }
+            return .vae(beta: beta)
+        default:
+            throw error(f["kind"], "kind", "expected vsc or vae, got \"\(kindName)\"")
+        }
+    }
+}
+
 /// What the layers above the models (evaluation, training logs, checkpoints, the CLI) need to
 /// know about a model kind, declared once per kind so none of them branches on it. Evaluation
 /// reads the code the way these facts say; a new kind states its own.

@@ -1,13 +1,10 @@
+import Data
+
 /// A model and its training run, as declared in a spec file (YAML, see `SpecParser.swift` for the
 /// keys and `ModelSpec.defaults` for every default in one place).
 public struct ModelSpec: Equatable, Sendable {
-    public enum Kind: Equatable, Sendable {
-        /// Variational Sparse Coding (spike-and-slab latents, pseudo-input prior).
-        case vsc
-        /// β-VAE (Gaussian latents, standard normal prior, KL weighted by β; β = 1 is the VAE).
-        case vae(beta: Double)
-    }
-    public enum Dataset: String, Equatable, Sendable { case smiley, fashionMNIST = "fashion-mnist", har }
+    /// The data-set table's key (`DataSetName` in Data: names, input sizes, loaders).
+    public typealias Dataset = DataSetName
     public struct DataSpec: Equatable, Sendable {
         public var dataset: Dataset
         /// Folder or file with the data (Fashion-MNIST, HAR); nil: the data module's default.

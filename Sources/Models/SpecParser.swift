@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import Yams
 
@@ -204,7 +205,16 @@ struct SpecReader {
         return v
     }
 
-    static let topKeys = ["name", "kind", "beta", "data", "input_dim", "hidden", "latent", "likelihood", "spike",
+    /// A data-set name (or alias) from the data-set table.
+    func dataSet(_ n: Node, _ key: String) throws -> DataSetName {
+        let s = try string(n, key)
+        guard let d = DataSetName(named: s) else {
+            throw error(n, key, "expected one of \(DataSetName.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(s)\"")
+        }
+        return d
+    }
+
+    static let topKeys = ["name", "kind"] + ModelSpec.Kind.ownKeys + ["data", "input_dim", "hidden", "latent", "likelihood", "spike",
                           "spike_bias", "spike_logit_penalty", "prior", "schedules", "input_normalisation", "warmup_form", "slab_bounds", "batch_size", "iterations",
                           "seed", "checkpoint_every", "eval_every"]
 
@@ -220,32 +230,17 @@ struct SpecReader {
             return v
         } ?? defaultName
 
-        // kind and beta
-        let kindName = try f["kind"].map { try string($0, "kind") } ?? "vsc"
-        let kind: ModelSpec.Kind
-        switch kindName {
-        case "vsc":
-            if f["beta"] != nil { throw error(f.keyNode("beta"), "beta", "only for kind vae (this spec is kind vsc)") }
-            kind = .vsc
-        case "vae", "betavae", "beta-vae":
-            let beta = try f["beta"].map { try positive($0, "beta") } ?? 1
-            for k in ["prior", "spike", "spike_bias", "spike_logit_penalty", "warmup_form", "slab_bounds"] where f[k] != nil {
-                throw error(f.keyNode(k), k, "only for kind vsc (this spec is kind vae)")
-            }
-            kind = .vae(beta: beta)
-        default:
-            throw error(f["kind"], "kind", "expected vsc or vae, got \"\(kindName)\"")
-        }
+        let kind = try readKind(f)
 
         // data
-        guard let dataNode = f["data"] else { throw error(root, "data", "missing (smiley, fashion-mnist or har)") }
+        guard let dataNode = f["data"] else { throw error(root, "data", "missing (\(DataSetName.namesText))") }
         var data: ModelSpec.DataSpec
         if dataNode.scalar != nil {
-            data = .init(dataset: try choice(dataNode, "data", ModelSpec.Dataset.self, [.smiley, .fashionMNIST, .har]))
+            data = .init(dataset: try dataSet(dataNode, "data"))
         } else {
             let d = try fields(dataNode, "data", allowed: ["name", "path", "count", "test_count", "p"])
-            guard let n = d["name"] else { throw error(dataNode, "data.name", "missing (smiley, fashion-mnist or har)") }
-            data = .init(dataset: try choice(n, "data.name", ModelSpec.Dataset.self, [.smiley, .fashionMNIST, .har]))
+            guard let n = d["name"] else { throw error(dataNode, "data.name", "missing (\(DataSetName.namesText))") }
+            data = .init(dataset: try dataSet(n, "data.name"))
             data.path = try d["path"].map { try string($0, "data.path") }
             for k in ["count", "test_count", "p"] where d[k] != nil && data.dataset != .smiley {
                 throw error(d.keyNode(k), "data." + k, "only for the smiley data set")
@@ -257,7 +252,7 @@ struct SpecReader {
                 guard (0...1).contains(data.p) else { throw error(p, "data.p", "must be in [0, 1], got \(data.p)") }
             }
         }
-        let defaultDim: Int = switch data.dataset { case .smiley: 1024; case .fashionMNIST: 784; case .har: 561 }
+        let defaultDim = data.dataset.descriptor.inputDim
         let inputDim = try f["input_dim"].map { try int($0, "input_dim", min: 1) } ?? defaultDim
 
         guard let hn = f["hidden"] else { throw error(root, "hidden", "missing (a list of hidden layer sizes)") }

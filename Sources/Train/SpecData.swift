@@ -26,8 +26,7 @@ public struct SpecData {
 public func loadSpecData(_ spec: ModelSpec, seed: UInt64? = nil) throws -> SpecData {
     let d = spec.data
     let result: SpecData
-    switch d.dataset {
-    case .smiley:
+    if d.dataset == .smiley {
         if let path = d.path {
             let all = try DatasetFile.read(path)
             guard all.count >= d.count + 1 else {
@@ -49,15 +48,13 @@ public func loadSpecData(_ spec: ModelSpec, seed: UInt64? = nil) throws -> SpecD
             let (train, test) = all.split(at: d.count)
             result = SpecData(train: train, test: test)
         }
-    case .fashionMNIST:
-        result = SpecData(train: try FashionMNIST.load(split: .train, directory: d.path),
-                          test: try FashionMNIST.load(split: .test, directory: d.path))
-    case .har:
-        guard let dir = d.path else {
-            throw TrainError("spec \"\(spec.name)\": data.path must name the UCI HAR folder (the archive's \"UCI HAR Dataset\" directory)")
+    } else {
+        // Every other data set: its loader from the data-set table, its own train/test split.
+        let table = d.dataset.descriptor
+        if let what = table.requiredPath, d.path == nil {
+            throw TrainError("spec \"\(spec.name)\": data.path must name \(what)")
         }
-        result = SpecData(train: try UCIHAR.load(split: .train, directory: dir),
-                          test: try UCIHAR.load(split: .test, directory: dir))
+        result = SpecData(train: try table.load(.train, d.path), test: try table.load(.test, d.path))
     }
     guard result.train.dim == spec.inputDim else {
         throw TrainError("spec \"\(spec.name)\": input_dim is \(spec.inputDim) but the \(d.dataset.rawValue) examples have \(result.train.dim) features")

@@ -7,12 +7,8 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Make the Smiley data set, and inspect or picture data sets.",
-        discussion: """
-            Data names understood here and in model specs: a data set file written by `vsc data smiley`; \
-            `fashion-mnist` (Debian package dataset-fashion-mnist, /usr/share/datasets/fashion-mnist) or \
-            `fashion-mnist:DIR`; `uci-har:DIR` (the UCI HAR archive folder); `smiley` or `smiley:N` \
-            (generated on the fly).
-            """,
+        discussion: "Data names understood here and in model specs (`data:`): a data set file written by `vsc data smiley`; "
+            + DataSetName.helpText + ".",
         subcommands: [SmileyCmd.self, Show.self, Info.self])
 
     struct SmileyCmd: ParsableCommand {

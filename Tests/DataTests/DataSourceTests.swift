@@ -26,3 +26,27 @@ import Testing
         #expect(g.x == f.x)
     }
 }
+
+/// The data-set table: every name and alias resolves to its row, the Smiley row loads examples of
+/// its declared size, and the help and error texts list every data set.
+@Suite struct DataSetTableTests {
+    @Test(arguments: DataSetName.allCases)
+    func namesAndAliasesResolve(_ d: DataSetName) {
+        #expect(DataSetName(named: d.rawValue) == d)
+        #expect(DataSetName(named: d.rawValue.uppercased()) == d)
+        for a in d.descriptor.aliases { #expect(DataSetName(named: a) == d, "alias \(a)") }
+        #expect(DataSetName.helpText.contains("`\(d.rawValue)`") && DataSetName.namesText.contains(d.rawValue))
+    }
+
+    @Test func noAliasIsClaimedTwice() {
+        let all = DataSetName.allCases.flatMap { [$0.rawValue] + $0.descriptor.aliases }
+        #expect(Set(all).count == all.count)
+        #expect(DataSetName(named: "mnist") == nil)
+    }
+
+    @Test func smileyRowLoadsItsInputSize() throws {
+        let s = try DataSource.load("smiley:3")
+        #expect(s.count == 3 && s.dim == DataSetName.smiley.descriptor.inputDim)
+        #expect(throws: DataError.self) { try DataSource.load("har") }
+    }
+}
