@@ -75,24 +75,24 @@ public struct ModelKindFacts: Sendable, Equatable {
 extension ModelSpec.Kind {
     public var facts: ModelKindFacts {
         switch self {
-        case .vsc:
-            return ModelKindFacts(
-                name: "vsc", hasSpikes: true,
-                activeCriterion: "VSC: γ > 0.5 for at least 1% of test encodings; per example: dims with γ > 0.5",
-                posteriorMean: ("gamma*mu (posterior mean)", "γ⊙μ"),
-                emittedCode: ("1[gamma > 0.5]*mu on active dims", "1[γ > 0.5]·μ"),
-                sample: "|z|, one spike-and-slab sample sigmoid(c(eta-1+gamma)) * (mu + sigma*eps), lambda = 1",
-                presenceIndicator: "gamma (spike probability)",
-                activity: ("mean spike probability γ", "mean spike prob.", "Mean spike probability"))
-        case .vae(let beta):
-            return ModelKindFacts(
-                name: "vae(beta=\(beta))", hasSpikes: false,
-                activeCriterion: "beta-VAE: mean posterior variance exp(logvar) < 0.5; per example: dims with variance < 0.5",
-                posteriorMean: ("mu (posterior mean)", "μ"),
-                emittedCode: ("mu on active dims", "μ"),
-                sample: "|z|, one sample mu + sigma*eps",
-                presenceIndicator: "|mu|",
-                activity: ("fraction of examples with posterior variance < 0.5", "frac. var<0.5", "Fraction of active encodings"))
+        case .vsc: return .spikeAndSlab
+        case .vae(let beta): return ModelKindFacts.gaussian(name: "vae(beta=\(beta))")
         }
+    }
+}
+
+extension ModelKindFacts {
+    /// VSC's code: spike probabilities γ and slabs N(μ, σ²); a dimension is on where γ > ½.
+    static let spikeAndSlab = ModelKindFacts(
+        name: "vsc", hasSpikes: true, activeCriterion: "VSC: γ > 0.5 for at least 1% of test encodings; per example: dims with γ > 0.5",
+        posteriorMean: ("gamma*mu (posterior mean)", "γ⊙μ"), emittedCode: ("1[gamma > 0.5]*mu on active dims", "1[γ > 0.5]·μ"),
+        sample: "|z|, one spike-and-slab sample sigmoid(c(eta-1+gamma)) * (mu + sigma*eps), lambda = 1", presenceIndicator: "gamma (spike probability)",
+        activity: ("mean spike probability γ", "mean spike prob.", "Mean spike probability"))
+
+    /// A Gaussian code N(μ, σ²) (β-VAE): a dimension is active where its posterior variance is below ½.
+    static func gaussian(name: String) -> ModelKindFacts {
+        ModelKindFacts(name: name, hasSpikes: false, activeCriterion: "beta-VAE: mean posterior variance exp(logvar) < 0.5; per example: dims with variance < 0.5",
+                       posteriorMean: ("mu (posterior mean)", "μ"), emittedCode: ("mu on active dims", "μ"), sample: "|z|, one sample mu + sigma*eps",
+                       presenceIndicator: "|mu|", activity: ("fraction of examples with posterior variance < 0.5", "frac. var<0.5", "Fraction of active encodings"))
     }
 }

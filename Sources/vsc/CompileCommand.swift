@@ -17,11 +17,7 @@ struct CompileCommand: ParsableCommand {
             """)
 
     @Option(help: "The model spec (YAML).") var spec: String
-    @Option(help: "Pass pipeline, comma-separated ('none' for none).") var passes: String = PassManager.defaultPipeline
-    @Option(name: .customLong("dump-ir-after"), parsing: .singleValue,
-            help: "Dump the IR after this pass (a name, or 'all'); repeatable.")
-    var dumpIRAfter: [String] = []
-    @Flag(help: "Print a statistics row after every pass.") var passStats = false
+    @OptionGroup var pipeline: PipelineOptions
     @Flag(help: "Only the summary, not the final IR.") var summaryOnly = false
     @Option(help: "Batch size (default: the spec's).") var batch: Int?
 
@@ -31,20 +27,17 @@ struct CompileCommand: ParsableCommand {
         let b = batch ?? spec.batchSize
         let step = try model.trainStepGraph(batch: b)
         var pm: PassManager
-        do { pm = passes == "none" ? PassManager([]) : try PassManager(pipeline: passes) }
-        catch let e as PassError { throw CLIError(e.message) }
-        pm.dumpIRAfter = Set(dumpIRAfter)
+        do { pm = try pipeline.passManager() } catch let e as PassError { throw CLIError(e.message) }
         pm.collectStats = true
-        pm.dumpHandler = { FileHandle.standardError.write($0.data(using: .utf8)!) }
         let result: PassManager.Result
         do { result = try pm.run(step) }
         catch let e as PassError { throw CLIError(e) }
         if !summaryOnly { print(IRPrinter.print(result.graph), terminator: "") }
-        if passStats { print(PassManager.formatStats(result.stats), terminator: "") }
+        if pipeline.passStats { print(PassManager.formatStats(result.stats), terminator: "") }
         let before = GraphStats(step), after = result.stats.last?.stats ?? GraphStats(result.graph)
         let params = result.graph.parameters.reduce(0) { $0 + result.graph[$1.node].elementCount }
         print("// train step of \(spec.name) (\(spec.kind.facts.name)), batch \(b): forward + backward + Adam")
-        print("// pipeline: \(passes)")
+        print("// pipeline: \(pipeline.passes)")
         print("// nodes: \(before.nodes) → \(after.nodes); executable \(before.executable) → \(after.executable); fused kernels \(after.kernels); matmuls \(after.matmuls)")
         print("// parameters: \(result.graph.parameters.count) tensors, \(params) values; inputs \(result.graph.inputs.count); outputs \(result.graph.outputs.count)")
         let plan = PlanMemory.plan(result.graph)

@@ -32,7 +32,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Output folder (default: the checkpoint's folder + /eval).") var out: String?
     @Option(help: "Noise samples per test example for the ELBO.") var samples: Int = 1
     @Option(help: "Use only the first N test examples.") var count: Int?
-    @Option(help: "Backend: jit (LLVM) or interp (reference interpreter).") var backend: String = "jit"
+    @OptionGroup var backendOption: BackendOption
     @Option(help: "Batch size of the encode and ELBO programs.") var batchSize: Int = 500
     @Option(help: "Seed of the figures' random draws and of metric (A)'s code sample.") var seed: UInt64 = 0
     @Flag(help: "Skip the PNG figures.") var noFigures = false
@@ -42,7 +42,7 @@ struct EvalCommand: ParsableCommand {
         guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1") }
         guard count.map({ $0 >= 1 }) ?? true else { throw ValidationError("--count must be ≥ 1") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be ≥ 1") }
-        let factory = try backendFactory(backend)
+        let factory = backendOption.factory, backend = backendOption.backend.rawValue
         let t0 = Date()
         let trained: TrainedModel
         do {

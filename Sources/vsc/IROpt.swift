@@ -17,14 +17,9 @@ extension IRCommand {
                 """)
 
         @Argument(help: "The IR file.") var file: String
-        @Option(help: "Comma-separated pass pipeline.") var passes: String = PassManager.defaultPipeline
-        @Option(name: .customLong("dump-ir-after"), parsing: .singleValue,
-                help: "Dump the IR after this pass (a pipeline name, or 'all'); repeatable.")
-        var dumpIRAfter: [String] = []
+        @OptionGroup var pipeline: PipelineOptions
         @Flag(help: "Dump only after passes that changed the IR.") var dumpOnlyIfChanged = false
         @Option(help: "Also write each dump to DIR/NN-<pass>.ir (XLA's --xla_dump_to).") var dumpTo: String?
-        @Flag(help: "Print node, executable-node, byte, peak-memory and FLOP counts before and after each pass.")
-        var passStats = false
         @Flag(help: "Print the memory plan (arena offsets, liveness) of the optimised graph to stderr.")
         var memoryPlan = false
         @Flag(help: "Check print → parse → print after every pass.") var verifyRoundtrip = false
@@ -38,16 +33,9 @@ extension IRCommand {
                 catch { throw CLIError("\(file): error: building the train step: \(error)") }
             }
             var pm: PassManager
-            do { pm = try PassManager(pipeline: passes) } catch { throw CLIError("--passes: \(error)") }
-            for d in dumpIRAfter where d != "all" && Pass.registry[d] == nil
-                && !Pass.registry.values.contains(where: { $0.title == d }) {
-                throw CLIError("--dump-ir-after: error: unknown pass '\(d)' (known: all, \(Pass.registry.keys.sorted().joined(separator: ", ")))")
-            }
-            pm.dumpIRAfter = Set(dumpIRAfter)
+            do { pm = try pipeline.passManager() } catch { throw CLIError("--passes: \(error)") }
             pm.dumpOnlyIfChanged = dumpOnlyIfChanged
             pm.verifyRoundTrip = verifyRoundtrip
-            pm.collectStats = passStats
-            pm.dumpHandler = { text in FileHandle.standardError.write(Data((text + "\n").utf8)) }
             let result: PassManager.Result
             do { result = try pm.run(g) } catch { throw CLIError("\(file): \(error)") }
             if let dir = dumpTo {
@@ -57,7 +45,7 @@ extension IRCommand {
                     try d.text.write(toFile: (dir as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
                 }
             }
-            if passStats {
+            if pipeline.passStats {
                 FileHandle.standardError.write(Data(PassManager.formatStats(result.stats).utf8))
             }
             if memoryPlan {

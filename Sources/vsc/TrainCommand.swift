@@ -7,14 +7,6 @@ import Passes
 import Runtime
 import Train
 
-/// The backends `--backend` accepts, as program factories.
-func backendFactory(_ name: String) throws -> BackendFactory {
-    guard let b = Backend(rawValue: name) else { throw ValidationError("unknown backend '\(name)' (choose interp or jit)") }
-    // The trainer (TrainOptions.optimize) and eval (ModelRunner.optimize) run the pass pipeline; the JIT
-    // compiles what it is given rather than optimising a second time.
-    return { try makeProgram($0, backend: b, pipeline: nil) }
-}
-
 /// Reads a spec file, returning the parsed spec and its text (stored in checkpoints).
 func readSpec(_ path: String) throws -> (ModelSpec, String) {
     do {
@@ -45,7 +37,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "The model spec (YAML).") var spec: String
     @Option(help: "Total iterations (default: the spec's).") var iterations: Int?
-    @Option(help: "Backend: jit (LLVM, fast) or interp (reference interpreter).") var backend: String = "jit"
+    @OptionGroup var backendOption: BackendOption
     @Option(help: "Output folder (default: runs/<spec name>).") var out: String?
     @Flag(help: "Continue from the checkpoint in the output folder.") var resume = false
     @Flag(help: "Start over in an output folder that already holds a run (replaces its checkpoint and metrics).")
@@ -53,8 +45,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Checkpoint every N iterations (default: the spec's).") var checkpointEvery: Int?
     @Option(help: "Seed for initialisation, noise and data order (default: the spec's).") var seed: UInt64?
     @Option(help: "Write a metrics line every N iterations.") var logEvery: Int = 10
-    @Option(help: "Optimisation passes run on the train step before compiling (comma-separated; 'none' for none).")
-    var passes: String = PassManager.defaultPipeline
+    @OptionGroup var pipelineOptions: PipelineOptions
     @Flag(help: "Check every node for NaN/Inf on every step (otherwise only the loss; a bad step is replayed with checks).")
     var checkFinite = false
     @Flag(help: "No progress bar.") var quiet = false
@@ -68,9 +59,9 @@ struct TrainCommand: ParsableCommand {
         guard checkpointEvery.map({ $0 > 0 }) ?? true else { throw ValidationError("--checkpoint-every must be > 0") }
         var (spec, text) = try readSpec(self.spec)
         if let s = seed { spec.seed = s }
-        let factory = try backendFactory(backend)
+        let factory = backendOption.factory, backend = backendOption.backend.rawValue
         let pipeline: PassManager?
-        do { pipeline = passes == "none" ? nil : try PassManager(pipeline: passes) }
+        do { pipeline = pipelineOptions.passes == "none" ? nil : try pipelineOptions.passManager() }
         catch let e as PassError { throw CLIError(e.message) }
         let outDir = out ?? "runs/\(spec.name)"
 
@@ -84,7 +75,11 @@ struct TrainCommand: ParsableCommand {
         let options = TrainOptions(outDir: outDir, iterations: iterations, checkpointEvery: checkpointEvery,
                                    resume: resume, overwrite: overwrite, seed: seed, logEvery: logEvery, showProgress: !quiet,
                                    alwaysCheckFinite: checkFinite, specText: text, backendName: backend,
-                                   optimize: pipeline.map { pm in { try pm.run($0).graph } },
+                                   optimize: pipeline.map { pm in { g in
+                                       let r = try pm.run(g)
+                                       if pm.collectStats { FileHandle.standardError.write(Data(PassManager.formatStats(r.stats).utf8)) }
+                                       return r.graph
+                                   } },
                                    stopRequested: { TrainingInterrupt.pendingSignal })
         let trainer: Trainer
         let summary: TrainSummary

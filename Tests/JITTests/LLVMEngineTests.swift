@@ -107,6 +107,20 @@ private typealias UnaryFn = @convention(c) (Float) -> Float
     #expect(try m.function("dot", as: DotFn.self)(x, y, 4) == 70)
 }
 
+/// The JITError compiling `ir` throws; records an issue (and returns nil) if it compiles.
+func compileError(_ engine: LLVMEngine, _ ir: String, name: String, symbols: [String],
+                  sourceLocation: Testing.SourceLocation = #_sourceLocation) -> JITError? {
+    do {
+        _ = try engine.compile(moduleIR: ir, name: name, symbols: symbols)
+        Issue.record("expected a JITError compiling \(name)", sourceLocation: sourceLocation)
+    } catch let e as JITError {
+        return e
+    } catch {
+        Issue.record("expected a JITError compiling \(name), got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
 @Test func malformedIRIsAnErrorNamingTheModule() throws {
     let engine = try LLVMEngine()
     let bad = """
@@ -116,10 +130,7 @@ private typealias UnaryFn = @convention(c) (Float) -> Float
       ret void
     }
     """
-    do {
-        _ = try engine.compile(moduleIR: bad, name: "fused_17", symbols: ["k"])
-        Issue.record("expected a JITError")
-    } catch let e as JITError {
+    if let e = compileError(engine, bad, name: "fused_17", symbols: ["k"]) {
         #expect(e.stage == .parse)
         #expect(e.module == "fused_17")
         #expect(e.description.contains("fused_17"))
@@ -139,19 +150,13 @@ private typealias UnaryFn = @convention(c) (Float) -> Float
       ret i32 %x
     }
     """
-    do {
-        _ = try engine.compile(moduleIR: unverifiable, name: "verify_me", symbols: ["v"])
-        Issue.record("expected a JITError")
-    } catch let e as JITError {
+    if let e = compileError(engine, unverifiable, name: "verify_me", symbols: ["v"]) {
         #expect(e.stage == .verify)
         #expect(e.description.contains("verify_me"))
         #expect(e.message.lowercased().contains("dominate"))
     }
     // A requested symbol that is not defined.
-    do {
-        _ = try engine.compile(moduleIR: axpyIR, name: "missing", symbols: ["axpy", "nothere"])
-        Issue.record("expected a JITError")
-    } catch let e as JITError {
+    if let e = compileError(engine, axpyIR, name: "missing", symbols: ["axpy", "nothere"]) {
         #expect(e.stage == .missingSymbol && e.message.contains("nothere"))
     }
     // An external that the process does not have fails at lookup, with the symbol named.
@@ -162,10 +167,7 @@ private typealias UnaryFn = @convention(c) (Float) -> Float
       ret float %r
     }
     """
-    do {
-        _ = try engine.compile(moduleIR: unresolved, name: "unresolved", symbols: ["u"])
-        Issue.record("expected a JITError")
-    } catch let e as JITError {
+    if let e = compileError(engine, unresolved, name: "unresolved", symbols: ["u"]) {
         #expect(e.stage == .lookup)
         #expect(e.description.contains("vsc_no_such_function_anywhere"))
     }
