@@ -134,7 +134,7 @@ public final class Trainer {
     public let setupSeconds: Double
 
     /// The state the next iteration starts from.
-    public private(set) var iteration = 0
+    public internal(set) var iteration = 0
     var adamT = 0
     var order: DataOrder
     /// The state at the last checkpoint (or the start), for replaying a step that went non-finite.
@@ -260,81 +260,6 @@ public final class Trainer {
     }
     func out(_ name: String) -> Float { program.output(name).flatMap { $0.first } ?? .nan }
 
-    // MARK: State
-
-    func capture() -> State {
-        var t: [String: [Float]] = [:]
-        for n in parameterNames + momentNames { t[n] = program.values(n) }
-        return State(iteration: iteration, adamT: adamT, order: order, tensors: t)
-    }
-
-    func restore(_ s: State) throws {
-        for (n, v) in s.tensors { try program.set(n, v) }
-        iteration = s.iteration; adamT = s.adamT; order = s.order
-    }
-
-    /// The checkpoint of the current state.
-    public func checkpoint() -> Checkpoint {
-        var ck = Checkpoint()
-        for n in parameterNames + momentNames {
-            let node = stepGraph[stepGraph.leaf(named: n)!]
-            ck.tensors[n] = .init(shape: node.shape, values: program.values(n)!)
-        }
-        ck.tensors[TrainStepNames.adamStep] = .init(shape: [], values: [Float(adamT)])
-        ck.metadata = [
-            "format": "vsc-checkpoint",
-            "format_version": Checkpoint.formatVersion,
-            "spec": options.specText ?? "",
-            "spec_name": spec.name,
-            "model_kind": spec.kind.facts.name,
-            "iteration": "\(iteration)",
-            "total_iterations": "\(totalIterations)",
-            "seed": "\(seed)",
-            "backend": options.backendName,
-            "adam_t": "\(adamT)",
-            "data_count": "\(order.count)",
-            "data_rng": order.epochStart.text,
-            "data_epoch": "\(order.epoch)",
-            "data_position": "\(order.position)",
-        ]
-        return ck
-    }
-
-    /// Restores the state saved in `ck` (parameters, moments, Adam step, iteration, data order).
-    /// Errors name the file and the missing or misshapen entry.
-    public func restore(from ck: Checkpoint, file: String) throws {
-        func fail(_ m: String) -> TrainError { TrainError("\(file): cannot resume: \(m)") }
-        let meta = ck.metadata
-        guard meta["format"] == "vsc-checkpoint" else { throw fail("not a vsc checkpoint (no \"format\": \"vsc-checkpoint\" metadata)") }
-        guard meta["format_version"] == Checkpoint.formatVersion else {
-            throw fail("format version \(meta["format_version"] ?? "(none)") is not \(Checkpoint.formatVersion)")
-        }
-        let kind = spec.kind.facts.name
-        guard meta["model_kind"] == kind else { throw fail("it holds a \(meta["model_kind"] ?? "(unknown)") model, the spec is \(kind)") }
-        guard let it = meta["iteration"].flatMap(Int.init), it >= 0 else { throw fail("metadata \"iteration\" is missing or not an integer") }
-        guard let count = meta["data_count"].flatMap(Int.init), count == data.count else {
-            throw fail("it was trained on \(meta["data_count"] ?? "?") examples, the data set has \(data.count)")
-        }
-        guard let rng = meta["data_rng"].flatMap(OrderRNG.init(text:)),
-              let epoch = meta["data_epoch"].flatMap(Int.init), let pos = meta["data_position"].flatMap(Int.init) else {
-            throw fail("the data-order state (data_rng, data_epoch, data_position) is missing or malformed")
-        }
-        let tensors: [String: [Float]]
-        do {
-            tensors = try ck.validated((parameterNames + momentNames).map { ($0, stepGraph[stepGraph.leaf(named: $0)!].shape) },
-                                       context: "\(file): cannot resume")
-        } catch let e as CheckpointError { throw TrainError(e.message) }
-        // Adam's step count is stored as a Float32: an integer, exact (≤ 2²⁴), and ≥ 0.
-        guard let t = ck.tensors[TrainStepNames.adamStep], t.values.count == 1, t.values[0] >= 0, t.values[0] <= 0x1p24,
-              t.values[0] == t.values[0].rounded() else {
-            throw fail("tensor \"adam.t\" is missing or not a step count in 0…16777216 (got \(ck.tensors[TrainStepNames.adamStep]?.values.first.map { "\($0)" } ?? "none"))")
-        }
-        let state = State(iteration: it, adamT: Int(t.values[0]),
-                          order: try DataOrder(count: count, epochStart: rng, epoch: epoch, position: pos),
-                          tensors: tensors)
-        try restore(state)
-    }
-
     // MARK: The loop
 
     public func run() throws -> TrainSummary {
@@ -439,44 +364,5 @@ public final class Trainer {
         }
         return StepRecord(iteration: lastR.iteration, terms: terms, lambda: lastR.lambda, c: lastR.c,
                           learningRate: lastR.learningRate, gradNorm: lastR.gradNorm)
-    }
-
-    /// A step produced a non-finite loss term. Replays from the last checkpoint's state (held in
-    /// memory; the file is untouched) to find the first iteration whose outputs — loss terms or
-    /// updated parameters — are non-finite, re-runs it with the program's NaN/Inf check on, and
-    /// throws an error naming the node (its IR line with the Swift source location) and the
-    /// iteration.
-    func diagnoseNonFinite(_ bad: StepRecord) throws -> Never {
-        let terms = bad.termsText()
-        let ckNote = checkpointNote
-        guard let anchor else { throw TrainError("non-finite loss at iteration \(bad.iteration) (\(terms)); \(ckNote)", iteration: bad.iteration) }
-        do {
-            // Pass 1: the first iteration with any non-finite output.
-            try restore(anchor)
-            var first = bad.iteration
-            while iteration < bad.iteration {
-                let r = try step(checkFinite: false)
-                if !r.isFinite || !outputsFinite() { first = r.iteration; break }
-            }
-            // Pass 2: replay up to it, then run it with the check on.
-            try restore(anchor)
-            while iteration < first - 1 { _ = try step(checkFinite: false) }
-            do {
-                _ = try step(checkFinite: true)
-            } catch let e as RuntimeError {
-                throw TrainError("training stopped at iteration \(first): \(e.message)\n  loss terms at iteration \(bad.iteration): \(terms)\n  \(ckNote)",
-                                 iteration: first, node: e.node)
-            }
-            throw TrainError("non-finite loss at iteration \(bad.iteration) (\(terms)); replaying it with NaN/Inf checks did not reproduce it; \(ckNote)",
-                             iteration: bad.iteration)
-        }
-    }
-
-    func outputsFinite() -> Bool {
-        for o in stepGraph.outputs {
-            guard let v = program.output(o.name) else { continue }
-            for x in v where !x.isFinite { return false }
-        }
-        return true
     }
 }
