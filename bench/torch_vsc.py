@@ -39,6 +39,8 @@ import time
 PRESETS = {
     # Paper D.1 (Fashion-MNIST): 784 -> 3000 -> J=60, U=20, batch 500.
     "paper": dict(input=784, hidden=[3000], latent=60, pseudo=20, batch=500),
+    # The small net (Samples/vsc-fashion-small.yaml): 784 -> 400 -> J=20, U=20, batch 100.
+    "small": dict(input=784, hidden=[400], latent=20, pseudo=20, batch=100),
     # Smiley 32x32, small enough for CI (Samples/vsc-smiley-tiny.yaml).
     "tiny": dict(input=1024, hidden=[64], latent=8, pseudo=4, batch=32),
 }
