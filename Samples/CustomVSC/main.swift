@@ -91,15 +91,15 @@ struct TwoLayerBernoulliVSC: GenerativeModel {
 
     func buildEncode(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
-        let e = try encoder(try g.input("x", [batch, spec.inputDim]), ctx)
-        try g.output("mu", e.mu)
-        try g.output("logvar", e.logvar)
-        try g.output("gamma", try SpikeHead(spec.spike).gamma(e.v!))
+        let e = try encoder(try g.input(GraphNames.x, [batch, spec.inputDim]), ctx)
+        try g.output(GraphNames.mu, e.mu)
+        try g.output(GraphNames.logvar, e.logvar)
+        try g.output(GraphNames.gamma, try SpikeHead(spec.spike).gamma(e.v!))
     }
 
     func buildDecode(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
-        try g.output("xmean", try decoder(try g.input("z", [batch, spec.latent]), ctx).mean)
+        try g.output(GraphNames.xmean, try decoder(try g.input(GraphNames.z, [batch, spec.latent]), ctx).mean)
     }
 
     func graph(_ name: String, _ body: (ModelContext) throws -> Void) throws -> Graph {

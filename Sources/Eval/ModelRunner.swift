@@ -114,9 +114,9 @@ public final class ModelRunner {
         var mu = [Float](), lv = [Float](), gamma = [Float]()
         mu.reserveCapacity(n * J); lv.reserveCapacity(n * J)
         try runBatched(p, input: GraphNames.x, values: x, rowSize: d, batch: B) { k in
-            mu += try out(p, "mu").prefix(k * J)
-            lv += try out(p, "logvar").prefix(k * J)
-            if spec.kind.facts.hasSpikes { gamma += try out(p, "gamma").prefix(k * J) }
+            mu += try out(p, GraphNames.mu).prefix(k * J)
+            lv += try out(p, GraphNames.logvar).prefix(k * J)
+            if spec.kind.facts.hasSpikes { gamma += try out(p, GraphNames.gamma).prefix(k * J) }
         }
         return Encodings(mu: Matrix(rows: n, columns: J, values: mu), logvar: Matrix(rows: n, columns: J, values: lv),
                          gamma: spec.kind.facts.hasSpikes ? Matrix(rows: n, columns: J, values: gamma) : nil)
@@ -131,7 +131,7 @@ public final class ModelRunner {
         let p = try program("decode", batch: B)
         var out = [Float]()
         try runBatched(p, input: "z", values: z, rowSize: J, batch: B) { k in
-            out += try self.out(p, "xmean").prefix(k * d)
+            out += try self.out(p, GraphNames.xmean).prefix(k * d)
         }
         return out
     }

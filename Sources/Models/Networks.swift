@@ -42,6 +42,8 @@ public struct GenerativeNetwork {
 public enum GraphNames {
     public static let x = "x", z = "z", lambda = "lambda", c = "c", step = "step", regulariserWeight = "reg_weight", sparsityWeight = "sparsity_weight"
     public static let loss = "loss", recon = "recon", kl = "kl", sparsity = "sparsity", elbo = "elbo"
+    /// The encode graph's outputs (gamma: spike-and-slab kinds only) and the decode graph's.
+    public static let mu = "mu", logvar = "logvar", gamma = "gamma", xmean = "xmean", xlogvar = "xlogvar"
     /// The train graph's optional diagnostic outputs (VSC), read by the training loop when it logs.
     public enum Diagnostic: String, CaseIterable, Sendable {
         /// Selection weights u* [B, U].

@@ -112,7 +112,7 @@ public struct VSCModel: GraphBuilderModel {
         let g = ctx.graph
         let (x, e) = try encodeOutputs(ctx, batch: batch)
         let gamma = try SpikeHead(spec.spike).gamma(e.v!)
-        try g.output("gamma", gamma)
+        try g.output(GraphNames.gamma, gamma)
         let (p, _, _) = try priorComponents(ctx)
         let q = try SpikeSlab(mu: e.mu, logvar: e.logvar, gamma: gamma)
         try g.output("selection", try priorTerm(q: q, p: p, x, ctx).weights)
@@ -135,16 +135,16 @@ extension GraphBuilderModel {
         let g = ctx.graph
         let x = try normaliseInputs(try g.input(GraphNames.x, [batch, spec.inputDim]), spec.inputNormalisation)
         let e = try recognition(x, ctx)
-        try g.output("mu", e.mu)
-        try g.output("logvar", e.logvar)
+        try g.output(GraphNames.mu, e.mu)
+        try g.output(GraphNames.logvar, e.logvar)
         return (x, e)
     }
 
     public func buildDecode(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
         let out = try generative(try g.input(GraphNames.z, [batch, spec.latent]), ctx)
-        try g.output("xmean", out.mean)
-        if let lv = out.logvar { try g.output("xlogvar", lv) }
+        try g.output(GraphNames.xmean, out.mean)
+        if let lv = out.logvar { try g.output(GraphNames.xlogvar, lv) }
     }
 
     public func trainGraph(batch: Int) throws -> Graph { try build("\(spec.name).train") { try buildTrain($0, batch: batch) } }
