@@ -43,11 +43,33 @@ struct LoopNest: Hashable {
     mutating func reducedInnermost() {
         guard reduce != nil else { return }
         let r = reducedDims
+        if reducesLeadingDimsOfContiguousRows { return }
         let order = (0..<shape.count).filter { !r[$0] } + (0..<shape.count).filter { r[$0] }
         shape = order.map { shape[$0] }
         out.strides = order.map { out.strides[$0] }
         for i in ops.indices {
             if case .load(let s, var a) = ops[i] { a.strides = order.map { a.strides[$0] }; ops[i] = .load(slot: s, a) }
+        }
+    }
+
+    /// A reduction over leading dimensions only (a broadcast's gradient: bias sums over the batch,
+    /// the column sums of a pairwise [B, B, J] tensor) whose loads walk the last dimension
+    /// contiguously (or not at all). It keeps its order and accumulates in memory, row after row,
+    /// with the kept dimensions innermost — contiguous, vectorisable — rather than in a register
+    /// down each column with a stride of a whole row (500 ms against 40 for β-TCVAE's [500, 500, 60] on 2 cores).
+    var reducesLeadingDimsOfContiguousRows: Bool {
+        let r = reducedDims
+        guard reduce != nil, let firstKept = r.firstIndex(of: false), firstKept > 0,
+              r[firstKept...].allSatisfy({ !$0 }) else { return false }
+        // Only where the gather hurts: a row of at least 1,024 kept elements and a million in all.
+        // Memory accumulation adds in f32 (the register path in f64): small reductions keep the
+        // more precise path.
+        let kept = shape[firstKept...].reduce(1, *)
+        guard kept >= 1024, kept * shape[..<firstKept].reduce(1, *) >= 1 << 20 else { return false }
+        let last = shape.count - 1
+        return ops.allSatisfy { op in
+            if case .load(_, let a) = op { return a.strides[last] <= 1 }
+            return true
         }
     }
 

@@ -89,6 +89,31 @@ func binaryOpsWithBroadcastAgree(b: BinaryOp) throws {
     try compareBackends(g, feeds: feedsFor(g, seed: 4), tolerance: 1e-5)
 }
 
+/// Wide reductions over leading axes (bias gradients, column sums of a pairwise tensor) run row
+/// by row, accumulating in memory (`LoopNest.reducesLeadingDimsOfContiguousRows`): the same values
+/// to f32 accumulation's precision — 520 and 1,200 terms added in f32 drift by ~√n·ε of the partial
+/// sums (measured 2e-5 and 4e-5 relative), hence 1e-4 here; a wrong index or order is O(1).
+@Test func wideLeadingAxisReductionsAgree() throws {
+    let g = Graph(name: "wide")
+    let x = try g.input("x", [520, 2048]), y = try g.input("y", [40, 30, 1100])
+    for r in ReduceOp.allCases {
+        try g.output("x\(r.rawValue)", x.reduce(r, axes: [0]))
+        try g.output("y\(r.rawValue)", y.reduce(r, axes: [0, 1]))
+    }
+    try compareBackends(g, feeds: feedsFor(g, seed: 5), tolerance: 1e-4)
+    // The wide one runs row by row; a narrow one keeps the register (f64) accumulation.
+    func nest(_ shape: Shape, axes: [Int]) throws -> LoopNest {
+        let out = shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+        let body = [Node(op: .arg(0), dtype: .f32, shape: shape, inputs: []),
+                    Node(op: .reduce(.sum, axes: axes), dtype: .f32, shape: out, inputs: [0])]
+        return try lowerBody(body, result: 1, argSlots: [1], slots: 2)
+    }
+    #expect(try nest([520, 2048], axes: [0]).reducesLeadingDimsOfContiguousRows)
+    #expect(try !nest([520, 2048], axes: [0]).registerReduction)
+    #expect(try !nest([6, 70, 33], axes: [0, 1]).reducesLeadingDimsOfContiguousRows)
+    #expect(try !nest([520, 2048], axes: [1]).reducesLeadingDimsOfContiguousRows)
+}
+
 @Test func viewsConcatAndMatmulAgree() throws {
     let g = Graph(name: "views")
     let x = try g.input("x", [8, 12, 5])
