@@ -151,10 +151,11 @@ public final class ModelRunner {
                 let k = min(B, n - start)
                 let p = try program("train", batch: k)
                 try p.set(GraphNames.x, Array(x[start * d..<(start + k) * d]))
-                if p.buffer(GraphNames.lambda) != nil { try p.set(GraphNames.lambda, scalar: 1) }
-                for w in [GraphNames.regulariserWeight, GraphNames.sparsityWeight] where p.buffer(w) != nil { try p.set(w, scalar: 1) }
-                if p.buffer(GraphNames.c) != nil { try p.set(GraphNames.c, scalar: Float(c)) }
-                if p.buffer(GraphNames.step) != nil { try p.set(GraphNames.step, scalar: Float(4_000_000 + l * batches + b)) }
+                // The full objective (λ = 1, every weight 1) at the run's final c; fresh noise per batch.
+                let sv = ScheduleValues(lambda: 1, c: c, learningRate: 0)
+                for f in scalarFeeds(sv, iteration: 4_000_000 + l * batches + b, datasetSize: n) where p.buffer(f.name) != nil {
+                    try p.set(f.name, scalar: Float(f.value))
+                }
                 try p.run()
                 let r = Double(try out(p, "recon")[0]), q = Double(try out(p, "kl")[0])
                 guard r.isFinite && q.isFinite else { throw nonFiniteELBO(x, from: start, count: k, recon: r, kl: q) }

@@ -56,6 +56,14 @@ extension GenerativeModel {
     }
 }
 
+/// The train graph's scalar inputs at `iteration` (0-based) of a run on `datasetSize` training
+/// examples: the one place that spells them. A graph declares the ones it uses; feeders skip the rest.
+public func scalarFeeds(_ sv: ScheduleValues, iteration: Int, datasetSize: Int) -> [(name: String, value: Double)] {
+    [(GraphNames.lambda, sv.lambda), (GraphNames.c, sv.c), (GraphNames.step, Double(iteration)),
+     (GraphNames.regulariserWeight, sv.regulariserWeight), (GraphNames.sparsityWeight, sv.sparsityWeight),
+     (GraphNames.datasetSize, Double(datasetSize))]
+}
+
 /// The values of the schedules at one iteration (0-based).
 public struct ScheduleValues: Equatable, Sendable {
     public var lambda: Double

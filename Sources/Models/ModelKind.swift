@@ -8,6 +8,9 @@ extension ModelSpec {
         case vsc
         /// β-VAE (Gaussian latents, standard normal prior, KL weighted by β; β = 1 is the VAE).
         case vae(beta: Double)
+        /// β-TCVAE (Chen et al. 2018): the β-VAE with its KL split into index-code mutual
+        /// information, total correlation and dimension-wise KL, weighted α, β, γ.
+        case betaTCVAE(alpha: Double, beta: Double, gamma: Double)
     }
 }
 
@@ -16,12 +19,13 @@ public func makeModel(_ spec: ModelSpec) throws -> any GenerativeModel {
     switch spec.kind {
     case .vsc: return VSCModel(spec: spec)
     case .vae: return BetaVAEModel(spec: spec)
+    case .betaTCVAE(let a, let b, let c): return BetaTCVAEModel(spec: spec, alpha: a, beta: b, gamma: c)
     }
 }
 
 extension ModelSpec.Kind {
     /// Top-level spec keys that belong to one kind (`beta`); `SpecReader.readKind` refuses them on the others.
-    static let ownKeys = ["beta"]
+    static let ownKeys = ["beta", "alpha", "gamma"]
     /// Spec keys only VSC takes.
     static let vscKeys = ["prior", "spike", "spike_bias", "spike_logit_penalty", "warmup_form", "slab_bounds"]
 }
@@ -30,18 +34,29 @@ extension SpecReader {
     /// The spec's `kind` (default vsc) and its own keys; keys of another kind are refused, naming it.
     func readKind(_ f: Fields) throws -> ModelSpec.Kind {
         let kindName = try f["kind"].map { try string($0, "kind") } ?? "vsc"
+        func refuse(_ keys: [String], onlyFor owner: String, this kind: String) throws {
+            for k in keys where f[k] != nil { throw error(f.keyNode(k), k, "only for kind \(owner) (this spec is kind \(kind))") }
+        }
+        func weight(_ k: String) throws -> Double {
+            guard let n = f[k] else { return 1 }
+            let v = try double(n, k)
+            guard v >= 0 else { throw error(n, k, "must be ≥ 0, got \(v)") }
+            return v
+        }
         switch kindName {
         case "vsc":
-            if f["beta"] != nil { throw error(f.keyNode("beta"), "beta", "only for kind vae (this spec is kind vsc)") }
+            try refuse(["beta"], onlyFor: "vae", this: "vsc")
+            try refuse(["alpha", "gamma"], onlyFor: "betatcvae", this: "vsc")
             return .vsc
         case "vae", "betavae", "beta-vae":
-            let beta = try f["beta"].map { try positive($0, "beta") } ?? 1
-            for k in ModelSpec.Kind.vscKeys where f[k] != nil {
-                throw error(f.keyNode(k), k, "only for kind vsc (this spec is kind vae)")
-            }
-            return .vae(beta: beta)
+            try refuse(ModelSpec.Kind.vscKeys, onlyFor: "vsc", this: "vae")
+            try refuse(["alpha", "gamma"], onlyFor: "betatcvae", this: "vae")
+            return .vae(beta: try f["beta"].map { try positive($0, "beta") } ?? 1)
+        case "betatcvae", "beta-tcvae", "tcvae":
+            try refuse(ModelSpec.Kind.vscKeys, onlyFor: "vsc", this: "betatcvae")
+            return .betaTCVAE(alpha: try weight("alpha"), beta: try weight("beta"), gamma: try weight("gamma"))
         default:
-            throw error(f["kind"], "kind", "expected vsc or vae, got \"\(kindName)\"")
+            throw error(f["kind"], "kind", "expected vsc, vae or betatcvae, got \"\(kindName)\"")
         }
     }
 }
@@ -77,6 +92,7 @@ extension ModelSpec.Kind {
         switch self {
         case .vsc: return .spikeAndSlab
         case .vae(let beta): return ModelKindFacts.gaussian(name: "vae(beta=\(beta))")
+        case .betaTCVAE(let a, let b, let c): return ModelKindFacts.gaussian(name: "betatcvae(alpha=\(a),beta=\(b),gamma=\(c))")
         }
     }
 }

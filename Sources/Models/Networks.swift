@@ -41,6 +41,8 @@ public struct GenerativeNetwork {
 /// The names of the three graphs' leaves and outputs (see `GenerativeModel`).
 public enum GraphNames {
     public static let x = "x", z = "z", lambda = "lambda", c = "c", step = "step", regulariserWeight = "reg_weight", sparsityWeight = "sparsity_weight"
+    /// The training set's size N (β-TCVAE's minibatch-stratified estimator).
+    public static let datasetSize = "dataset_size"
     public static let loss = "loss", recon = "recon", kl = "kl", sparsity = "sparsity", elbo = "elbo"
     /// The encode graph's outputs (gamma: spike-and-slab kinds only) and the decode graph's.
     public static let mu = "mu", logvar = "logvar", gamma = "gamma", xmean = "xmean", xlogvar = "xlogvar"

@@ -225,12 +225,8 @@ public final class Trainer {
                 (xb.baseAddress! + r * d).update(from: src.baseAddress! + e * d, count: d)
             }
         }
-        setScalar(GraphNames.lambda, sv.lambda)
-        setScalar(GraphNames.c, sv.c)
+        for f in scalarFeeds(sv, iteration: i, datasetSize: data.count) { setScalar(f.name, f.value) }
         setScalar(TrainStepNames.learningRate, sv.learningRate)
-        setScalar(GraphNames.step, Double(i))
-        setScalar(GraphNames.regulariserWeight, sv.regulariserWeight)
-        setScalar(GraphNames.sparsityWeight, sv.sparsityWeight)
         adamT += 1
         setScalar(TrainStepNames.adamStep, Double(adamT))
         program.checkFinite = checkFinite

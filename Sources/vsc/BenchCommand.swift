@@ -142,12 +142,11 @@ struct BenchCommand: ParsableCommand {
         for (name, id) in graph.parameters + graph.inputs {
             let n = graph[id].elementCount
             if let v = params[name] { try p.set(name, v); continue }
+            if let f = scalarFeeds(ScheduleValues(lambda: 1, c: 100, learningRate: 1e-4), iteration: 1, datasetSize: 60_000)
+                .first(where: { $0.name == name }) { try p.set(name, scalar: Float(f.value)); continue }
             switch name {
             case TrainStepNames.learningRate: try p.set(name, scalar: 1e-4)
             case TrainStepNames.adamStep: try p.set(name, scalar: 1)
-            case GraphNames.lambda, GraphNames.regulariserWeight, GraphNames.sparsityWeight: try p.set(name, scalar: 1)
-            case GraphNames.c: try p.set(name, scalar: 100)
-            case GraphNames.step: try p.set(name, scalar: 1)
             default:
                 if name.hasPrefix("adam.") { try p.set(name, [Float](repeating: 0, count: n)) }
                 else { try p.set(name, (0..<n).map { i in Float(CounterRNG.uniform(base: 7, UInt32(i))) }) }

@@ -47,8 +47,8 @@ struct GradCheckCommand: ParsableCommand {
             }
             // Data in [0, 1] like the model's inputs; λ = 1 (the full objective), noise fixed.
             feeds[GraphNames.x] = (0..<(batch * s.inputDim)).map { CounterRNG.uniform(base: UInt32(truncatingIfNeeded: seed) &+ 11, UInt32($0)) }
-            feeds[GraphNames.lambda] = [1]; feeds[GraphNames.c] = [50]; feeds[GraphNames.step] = [7]; feeds[GraphNames.regulariserWeight] = [1]
-            if g.leaf(named: GraphNames.sparsityWeight) != nil { feeds[GraphNames.sparsityWeight] = [1] }
+            for f in scalarFeeds(ScheduleValues(lambda: 1, c: 50, learningRate: 0), iteration: 7, datasetSize: 1000)
+            where g.leaf(named: f.name) != nil { feeds[f.name] = [f.value] }
         } else {
             g = try loadIR(path)
             feeds = seededFeeds(g, seed: seed)

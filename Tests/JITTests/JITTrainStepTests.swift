@@ -77,7 +77,7 @@ func tanhMLP(_ name: String, batch: Int, inputs: Int, hidden: Int, outputs: Int,
 /// Plain SGD here: Adam's first steps turn gradients at rounding-noise level (≈1e-9, of either
 /// sign on either backend) into full ±lr steps, so Adam trajectories of two correct backends
 /// drift apart by design; SGD keeps differences proportional to the gradients'.
-@Test(arguments: ["vsc-smiley-tiny", "betavae-smiley-tiny", "vsc-fashion-tiny"])
+@Test(arguments: ["vsc-smiley-tiny", "betavae-smiley-tiny", "betatcvae-smiley-tiny", "vsc-fashion-tiny"])
 func tinyModelTrainStepsAgree(name: String) throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     var spec = try loadSpec(path: root.appendingPathComponent("Samples/\(name).yaml").path)
@@ -89,6 +89,7 @@ func tinyModelTrainStepsAgree(name: String) throws {
         var f: [String: [Float]] = ["x": testValues(8 * d, seed: 50 + UInt64(t % 3), 0, 1)]
         let s = schedule(spec, iteration: t)
         f["lambda"] = [Float(max(s.lambda, 0.5))]; f["c"] = [Float(s.c)]; f["step"] = [Float(t)]; f["reg_weight"] = [1]
+        f["dataset_size"] = [Float(spec.data.count)]
         return f.filter { k, _ in g.leaf(named: k) != nil }
     }, steps: 20, lr: 1e-4, optimizer: .sgd)
     let worst = zip(a, b).map(relativeDifference).max()!

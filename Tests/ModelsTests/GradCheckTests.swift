@@ -20,6 +20,7 @@ import Runtime
         for k in f.keys where k.hasSuffix(".b") { f[k] = f[k]!.map { $0 + 0.05 + 0.1 * rng.uniform() } }
         f["lambda"] = [1]; f["c"] = [c]; f["step"] = [7]; f["reg_weight"] = [0.7]
         if g.leaf(named: "sparsity_weight") != nil { f["sparsity_weight"] = [0.4] }
+        if g.leaf(named: "dataset_size") != nil { f["dataset_size"] = [1000] }
         let report = try gradCheck(graph: g, loss: "loss", feeds: f, maxElementsPerParameter: sample, seed: 1)
         #expect(report.parameters.count == g.parameters.count, "every parameter gets a gradient")
         #expect(report.worst < tolerance, "\(spec.name) \(spec.kind) \(spec.likelihood) \(spec.spike)\n\(report)")
@@ -38,6 +39,10 @@ import Runtime
         spec.spikeLogitPenalty = 0.05
         spec.schedules.sparsityWarmup = 10
         try check(spec, batch: 5, sample: 40)
+    }
+
+    @Test func betaTCVAE() throws {
+        try check(smallSpec(kind: .betaTCVAE(alpha: 1, beta: 6, gamma: 0.5), likelihood: .bernoulli), batch: 5, sample: 40)
     }
 
     @Test(arguments: ["vsc-smiley-tiny", "betavae-smiley-tiny"])

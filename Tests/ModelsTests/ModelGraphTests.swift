@@ -17,7 +17,7 @@ func smallSpec(kind: ModelSpec.Kind = .vsc, likelihood: ModelSpec.Likelihood = .
 func feeds(_ model: any GenerativeModel, _ graph: Graph, x: [Double], lambda: Double = 1, c: Double = 50,
            step: Double = 0, z: [Double]? = nil) -> [String: [Double]] {
     var f = model.initialParameters(seed: 5).mapValues { $0.map(Double.init) }
-    f["x"] = x; f["lambda"] = [lambda]; f["c"] = [c]; f["step"] = [step]; f["reg_weight"] = [1]
+    f["x"] = x; f["lambda"] = [lambda]; f["c"] = [c]; f["step"] = [step]; f["reg_weight"] = [1]; f["dataset_size"] = [1000]
     if let z { f["z"] = z }
     let names = Set((graph.parameters + graph.inputs).map(\.name))
     return f.filter { names.contains($0.key) }
@@ -248,7 +248,7 @@ func regulariserWeightScalesOnlyTheRegulariser(_ spec: ModelSpec) throws {
 
 /// The kind's facts agree with the model it makes: the encode graph emits "gamma" exactly when
 /// the facts say the kind has spikes, and the name is what checkpoints store.
-@Test(arguments: [ModelSpec.Kind.vsc, .vae(beta: 1), .vae(beta: 4)])
+@Test(arguments: [ModelSpec.Kind.vsc, .vae(beta: 1), .vae(beta: 4), .betaTCVAE(alpha: 1, beta: 6, gamma: 1)])
 func kindFactsMatchTheModel(_ kind: ModelSpec.Kind) throws {
     let spec = smallSpec(kind: kind)
     let g = try makeModel(spec).encodeGraph(batch: 2)
@@ -257,5 +257,6 @@ func kindFactsMatchTheModel(_ kind: ModelSpec.Kind) throws {
     switch kind {
     case .vsc: #expect(kind.facts.name == "vsc")
     case .vae(let beta): #expect(kind.facts.name == "vae(beta=\(beta))")
+    case .betaTCVAE: #expect(kind.facts.name.hasPrefix("betatcvae("))
     }
 }
