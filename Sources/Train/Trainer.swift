@@ -180,6 +180,9 @@ public final class Trainer {
             throw TrainError("the train-step program has no input \"x\" of \(spec.batchSize) × \(data.dim) values")
         }
         lossTerms = model.lossTerms
+        for t in LossTerm.standard where !lossTerms.contains(where: { $0.name == t.name }) {
+            throw TrainError("the model's lossTerms omit \"\(t.name)\" (every model logs \(LossTerm.standard.map(\.name).joined(separator: ", ")))")
+        }
         for name in Set(lossTerms.map(\.name)).union(LossTerm.standard.map(\.name)).sorted() where step.output(name) == nil {
             throw TrainError("the model's train graph has no output \"\(name)\"")
         }

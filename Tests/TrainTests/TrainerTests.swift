@@ -320,7 +320,7 @@ struct LogCModel: GenerativeModel {
 struct ModelWithExtraTerm: GenerativeModel {
     let base: any GenerativeModel
     var spec: ModelSpec { base.spec }
-    var lossTerms: [LossTerm] { LossTerm.standard + [LossTerm("kl_twice")] }
+    var lossTerms: [LossTerm] = LossTerm.standard + [LossTerm("kl_twice")]
     func trainGraph(batch: Int) throws -> Graph {
         let g = try base.trainGraph(batch: batch)
         let two = try g.add(.constant(.splat(2)), shape: [], dtype: .f32)
@@ -352,4 +352,9 @@ struct ModelWithExtraTerm: GenerativeModel {
     }
     let bar = ProgressBar(total: 3, isTTY: false, sink: { _ in })
     #expect(bar.line(last, rate: 1).contains("kl_twice "))
+    // Every model logs the standard terms: a list without them is refused, naming the first missing.
+    var partial = ModelWithExtraTerm(base: try makeModel(spec))
+    partial.lossTerms = [LossTerm("loss"), LossTerm("kl_twice")]
+    #expect { _ = try Trainer(model: partial, data: syntheticData(count: 120), backend: interp, options: quiet(scratchDir("partial-terms"))) }
+        throws: { "\($0)".contains("omit \"recon\"") }
 }
