@@ -46,8 +46,9 @@ public func loadSpec(path: String) throws -> ModelSpec {
 ///
 /// ```yaml
 /// name: vsc-smiley            # string; default: the file name without extension
-/// kind: vsc                   # vsc | vae                                 (default vsc)
-/// beta: 1                     # vae only: KL weight β > 0                 (default 1)
+/// kind: vsc                   # vsc | vae | betatcvae                     (default vsc)
+/// beta: 1                     # vae: KL weight β > 0; betatcvae: TC weight ≥ 0 (default 1)
+/// #  alpha: 1, gamma: 1       # betatcvae only: MI and dimension-wise KL weights ≥ 0 (default 1)
 /// data: smiley                # smiley | fashion-mnist | har, or a mapping:
 /// #  data: {name: smiley, path: DIR, count: 20000, test_count: 2000, p: 0.5}
 /// #  path: folder/file of the data set (default: the data module's);
