@@ -25,6 +25,8 @@ public final class JITProgram: Program {
     public private(set) var splitGEMMCount = 0
     /// Where every buffer lives (one arena for intermediates, planned once).
     public let memoryPlan: MemoryPlan
+    /// The loop nest of each kernel function `k<i>` (tests check what LLVM made of them).
+    private(set) var kernelNests: [LoopNest] = []
 
     private var buffers: [UnsafeMutablePointer<Float>?]
     private var owned: [UnsafeMutablePointer<Float>] = []
@@ -156,6 +158,7 @@ public final class JITProgram: Program {
                 throw LoweringError(description: "\(e.description)\n  in \(describeNode(graph, i))")
             }
         }
+        kernelNests = nests
         // 3. One module, compiled once (cached by the graph's structure).
         let key = graph.structuralHash
         JITProgram.cacheLock.lock()
@@ -166,7 +169,7 @@ public final class JITProgram: Program {
         } else {
             let engine = try JITProgram.sharedEngine.get()
             let kernels = nests.enumerated().map { k, n in
-                let text = Emitter.function(n, name: "k\(k)")
+                let text = Emitter.function(n, name: "k\(k)", metadataBase: k * Emitter.metadataNodes)
                 return kernelTextTransform?(k, text) ?? text
             }
             let start = Date()
