@@ -78,9 +78,9 @@ extension Drawing {
     /// Draws every mark on `cr` (white background first).
     func replay(on cr: OpaquePointer) {
         TextMetrics.lock.lock(); defer { TextMetrics.lock.unlock() }
+        // The whole surface: a PNG's last pixel row or column may reach past the page.
         cairo_set_source_rgb(cr, 1, 1, 1)
-        cairo_rectangle(cr, 0, 0, size.width, size.height)
-        cairo_fill(cr)
+        cairo_paint(cr)
         func source(_ c: Color) { cairo_set_source_rgb(cr, c.r, c.g, c.b) }
         for mark in marks {
             switch mark {
@@ -159,6 +159,24 @@ extension Drawing {
         return sink.bytes
     }
 
+    /// `img` enlarged (nearest neighbour) to about 4 pixels per unit of `r`: SVG renderers that
+    /// ignore image-rendering (librsvg) smooth a scaled image, which blurs heat-map cells.
+    static func upscaledForSVG(_ img: RasterImage, in r: Rect) -> RasterImage {
+        func factor(_ units: Double, _ pixels: Int) -> Int { max(1, min(16, Int((4 * units / Double(pixels)).rounded(.up)))) }
+        var kx = factor(r.width, img.width), ky = factor(r.height, img.height)
+        while kx * ky * img.width * img.height > 1 << 20 && max(kx, ky) > 1 { kx = max(1, kx / 2); ky = max(1, ky / 2) }
+        guard kx > 1 || ky > 1 else { return img }
+        let w = img.width * kx, h = img.height * ky
+        var px = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                let s = ((y / ky) * img.width + x / kx) * 3, d = (y * w + x) * 3
+                px[d] = img.rgb[s]; px[d + 1] = img.rgb[s + 1]; px[d + 2] = img.rgb[s + 2]
+            }
+        }
+        return RasterImage(width: w, height: h, rgb: px)
+    }
+
     /// The drawing as an SVG document (text as <text> elements in DejaVu Sans).
     public func svg() -> String {
         func n(_ v: Double) -> String {
@@ -193,7 +211,7 @@ extension Drawing {
                 }
                 out += xmlEscape(t.text) + "</text>\n"
             case .image(let img, let r):
-                let data = Data(Self.pngBytes(img)).base64EncodedString()
+                let data = Data(Self.pngBytes(Self.upscaledForSVG(img, in: r))).base64EncodedString()
                 out += "<image x=\"\(n(r.x))\" y=\"\(n(r.y))\" width=\"\(n(r.width))\" height=\"\(n(r.height))\" preserveAspectRatio=\"none\" "
                     + "image-rendering=\"optimizeSpeed\" style=\"image-rendering:pixelated\" xlink:href=\"data:image/png;base64,\(data)\"/>\n"
             }

@@ -1,4 +1,6 @@
 import Data
+import Models
+import Runtime
 import Foundation
 import Plot
 import Testing
@@ -92,5 +94,26 @@ import Train
         #expect(format2(0.256) == "0.26")
         #expect(format2(1) == "1.00")
         #expect(format2(-0.05) == "-0.05")
+    }
+}
+
+/// `evaluate` writes every figure in every asked format, and report.json lists each file.
+@Suite struct EvaluateFigureFilesTests {
+    @Test func everyFigureInEveryFormat() throws {
+        let yaml = "name: tiny-smiley\nkind: vsc\ndata: {name: smiley, count: 40, test_count: 40}\ninput_dim: 1024\nhidden: [8]\nlatent: 4\nprior: {pseudo_inputs: 2}\nbatch_size: 8\n"
+        let spec = try parseSpec(yaml: yaml)
+        let model = try makeModel(spec)
+        let trained = try TrainedModel(spec: spec, parameters: model.initialParameters(seed: 3))
+        let test = try loadSpecData(spec).test
+        let dir = NSTemporaryDirectory() + "vsc-eval-figures-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let report = try evaluate(trained, test: test, backend: { InterpreterProgram($0) },
+                                  options: EvalOptions(outDir: dir, batchSize: 8, figureFormats: [.svg, .png]))
+        let names = ["correlation", "correlation-emitted", "presence", "spike-map", "reconstructions", "conditional", "traversal"]
+        #expect(Set(report.figures.keys) == Set(names.flatMap { ["\($0).png", "\($0).svg"] }))
+        for file in report.figures.keys { #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "\(file) missing") }
+        let svg = try String(contentsOfFile: dir + "/correlation.svg", encoding: .utf8)
+        #expect(svg.contains(">eyes.separation</text>") && svg.contains(">|corr|</text>"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/correlation.pdf"))
     }
 }

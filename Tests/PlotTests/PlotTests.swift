@@ -231,6 +231,15 @@ func pngSize(_ path: String) throws -> (Int, Int) {
                           Rect(x: 14, y: 118, width: 100, height: 50)])
     }
 
+    @Test func svgImagesAreEnlargedWithoutSmoothing() {
+        // A 2×1 raster drawn 20 × 10 units: embedded at 4 pixels per unit, each pixel a block.
+        let img = RasterImage(width: 2, height: 1, rgb: [255, 0, 0, 0, 0, 255])
+        let big = Drawing.upscaledForSVG(img, in: Rect(x: 0, y: 0, width: 20, height: 10))
+        #expect(big.width == 2 * 16 && big.height == 16)
+        #expect(Array(big.rgb[0..<3]) == [255, 0, 0] && Array(big.rgb[(big.width - 1) * 3..<big.width * 3]) == [0, 0, 255])
+        #expect(Drawing.upscaledForSVG(img, in: Rect(x: 0, y: 0, width: 0.5, height: 0.25)) == img)
+    }
+
     @Test func textIsEscapedInSVG() throws {
         var d = Drawing(size: Size(200, 40))
         d.text("a < b & \"c\"", at: Point(0, 0), font: Style.label)
