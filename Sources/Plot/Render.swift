@@ -8,13 +8,15 @@ import Foundation
 public enum FigureFormat: String, CaseIterable, Sendable {
     case png, svg, pdf
 
-    /// Parses "png,svg" (order kept, duplicates dropped); nil names the first unknown value.
+    /// Parses "png,svg" (order kept, duplicates dropped); the error names the first unknown value.
     public static func parseList(_ text: String) -> Result<[FigureFormat], PlotError> {
+        let valid = allCases.map(\.rawValue).joined(separator: ", ")
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { return .failure(PlotError("no figure format given (valid: \(valid))")) }
         var out: [FigureFormat] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let name = part.trimmingCharacters(in: .whitespaces).lowercased()
             guard let f = FigureFormat(rawValue: name) else {
-                return .failure(PlotError("unknown figure format '\(name)' (valid: \(allCases.map(\.rawValue).joined(separator: ", ")); comma-separated, e.g. png,svg)"))
+                return .failure(PlotError("unknown figure format '\(name)' (valid: \(valid); comma-separated, e.g. png,svg)"))
             }
             if !out.contains(f) { out.append(f) }
         }

@@ -9,10 +9,11 @@ struct PlotCommand: ParsableCommand {
         commandName: "plot",
         abstract: "Plot a run's loss and metric curves from RUN/metrics.jsonl.",
         discussion: """
-            Writes RUN/curves.png and RUN/curves.svg (or the formats --figure-format names): the \
-            training loss terms against the iteration (log scale when they span more than a \
-            decade), the ELBO, test metrics (test_* fields) if the run logged any, and the \
-            collapse diagnostics (active dimensions, pseudo-inputs in use) if present.
+            Writes RUN/curves.png and RUN/curves.svg (or the formats --figure-format names), one \
+            panel each against the iteration: the loss terms that stay positive (log scale when \
+            they span more than a decade), the signed ones (the ELBO; the loss and reconstruction \
+            term too under a Gaussian likelihood), test metrics (test_* fields) if the run logged \
+            any, and the collapse diagnostics (active dimensions, pseudo-inputs in use) if present.
             """)
 
     @Argument(help: "The run folder (written by 'vsc train').") var runFolder: String
