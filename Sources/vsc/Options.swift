@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Passes
+import Plot
 import Train
 
 /// `--backend` for the commands that train and evaluate (`vsc ir run` keeps the interpreter as
@@ -44,4 +45,17 @@ struct PipelineOptions: ParsableArguments {
         pm.dumpHandler = { FileHandle.standardError.write(Data(($0.hasSuffix("\n") ? $0 : $0 + "\n").utf8)) }
         return pm
     }
+}
+
+/// `--figure-format`, shared by `vsc eval` and `vsc plot`: which files each figure is written as.
+struct FigureFormatOption: ParsableArguments {
+    @Option(help: "Figure files, comma-separated: png (for looking), svg and/or pdf (vector, for papers).")
+    var figureFormat: String = "png,svg"
+
+    func validate() throws {
+        if case .failure(let e) = FigureFormat.parseList(figureFormat) { throw ValidationError("--figure-format: \(e.description)") }
+    }
+
+    /// The formats, in the order given (validated).
+    var formats: [FigureFormat] { (try? FigureFormat.parseList(figureFormat).get()) ?? [.png] }
 }
