@@ -10,12 +10,14 @@ import IR
 /// - U learned pseudo-inputs through the same recognition net (`PseudoInputPrior`), weighted by
 ///   `SelectionFunction` on the observations, or, for selection kind mixture, the mixture bound
 ///   −log (1/U) Σ_u exp(−KL_u) and its responsibilities; their spikes bounded by `priorSpike` (ν);
-/// - the KL's slab parameters soft-bounded (`slab_bounds`, `boundedSlab`);
+/// - optionally, the KL the loss trains on with soft-bounded slab parameters (`slab_bounds`,
+///   `boundedSlab`); the reported KL and ELBO are always the true ones;
 /// - sparsity term J·KL_Bern(γ̄_u* ‖ α) (`SparsityTerm`) on the same prior spikes;
 /// - loss (eq. 4, per example, batch mean) = recon + w·(kl + sparsity), w the input "reg_weight"
 ///   (KL annealing, `schedules.regulariser_warmup`; 1 without it), or recon + w·kl + w_s·sparsity
 ///   with w_s the input "sparsity_weight" (`schedules.sparsity_warmup`), plus ε·Σ_j v² of the
-///   spike logits (data, and the pseudo-inputs' mean) with `spike_logit_penalty`; elbo = −(recon + kl).
+///   spike logits (data, and the pseudo-inputs' mean) with `spike_logit_penalty`; elbo = −(recon + kl)
+///   with the true (unbounded) kl.
 /// The train graph also outputs the collapse diagnostics (`GraphNames.diagnostics`): the
 /// selection weights, the data's and the prior's spike probabilities.
 public struct VSCModel: GraphBuilderModel {
@@ -53,7 +55,12 @@ public struct VSCModel: GraphBuilderModel {
         let recon = try generative.head.negativeLogLikelihood(try generative(z, ctx), x)
 
         let (p, pseudoGamma, pseudoLogits) = try priorComponents(ctx)
-        let (kl, weights) = try priorTerm(q: q, p: p, xe, ctx)
+        let (kl, weights) = try priorTerm(q: q, p: p, xe, ctx, bounds: spec.slabBounds)
+        // The reported KL (and ELBO) is always the true one. A bounded surrogate can train, but its
+        // tanh flattens once the means pass the bound: a model trained on it moved its data means
+        // to ±90 against the components' ±28 and reported a prior term of 12 nats where the true
+        // one was 1,700 (README, model notes).
+        let trueKL = spec.slabBounds == nil ? kl : try priorTerm(q: q, p: p, xe, ctx, bounds: nil).kl
         let sparsity = try SparsityTerm(alpha: spec.prior.alpha, form: spec.prior.sparsity)(pseudoGamma: pseudoGamma, weights: weights)
 
         var loss = spec.schedules.sparsityWarmup == nil
@@ -64,7 +71,7 @@ public struct VSCModel: GraphBuilderModel {
             let pseudo = try pseudoLogits.square().sum(axes: [0, 1]) * (1 / Double(spec.prior.pseudoInputs))
             loss = try loss + (logits.square().sum(axes: [1]) + (try pseudo.broadcast(to: [batch]))) * eps
         }
-        try trainOutputs(g, recon: recon, kl: kl, sparsity: sparsity, loss: loss)
+        try trainOutputs(g, recon: recon, kl: trueKL, sparsity: sparsity, loss: loss)
         try g.output(GraphNames.Diagnostic.selection.output, weights)
         try g.output(GraphNames.Diagnostic.gamma.output, gamma)
         try g.output(GraphNames.Diagnostic.priorGamma.output, pseudoGamma)
@@ -81,9 +88,10 @@ public struct VSCModel: GraphBuilderModel {
 
     /// The prior term per example [B] and the selection weights [B, U] it used: a classifier's
     /// weighted mean of the component KLs (paper, authors), or the mixture bound and its
-    /// responsibilities (mixture). The KL sees the soft-bounded slabs.
-    func priorTerm(q: SpikeSlab, p: SpikeSlab, _ xe: Tensor, _ ctx: ModelContext) throws -> (kl: Tensor, weights: Tensor) {
-        let klU = try PseudoInputPrior.componentKL(q: try boundedSlab(q, spec.slabBounds), p: try boundedSlab(p, spec.slabBounds))
+    /// responsibilities (mixture), on the slabs soft-bounded by `bounds` (nil: the true KL).
+    func priorTerm(q: SpikeSlab, p: SpikeSlab, _ xe: Tensor, _ ctx: ModelContext,
+                   bounds: ModelSpec.SlabBounds?) throws -> (kl: Tensor, weights: Tensor) {
+        let klU = try PseudoInputPrior.componentKL(q: try boundedSlab(q, bounds), p: try boundedSlab(p, bounds))
         switch spec.prior.selection.kind {
         case .paper, .authors:
             let w = try selection(xe, ctx)
@@ -115,7 +123,7 @@ public struct VSCModel: GraphBuilderModel {
         try g.output(GraphNames.gamma, gamma)
         let (p, _, _) = try priorComponents(ctx)
         let q = try SpikeSlab(mu: e.mu, logvar: e.logvar, gamma: gamma)
-        try g.output("selection", try priorTerm(q: q, p: p, x, ctx).weights)
+        try g.output("selection", try priorTerm(q: q, p: p, x, ctx, bounds: spec.slabBounds).weights)
     }
 }
 
