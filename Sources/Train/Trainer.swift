@@ -120,8 +120,8 @@ public final class Trainer {
     public let totalIterations: Int
     public let checkpointEvery: Int
     public let seed: UInt64
-    public var checkpointPath: String { options.outDir + "/checkpoint.safetensors" }
-    public var metricsPath: String { options.outDir + "/metrics.jsonl" }
+    public var checkpointPath: String { options.outDir + "/" + RunFiles.checkpoint }
+    public var metricsPath: String { options.outDir + "/" + RunFiles.metrics }
     /// Called after every iteration with its loss terms; throwing stops the run at once (no final
     /// checkpoint: this is how tests simulate a killed run).
     public var onStep: ((StepRecord) throws -> Void)?

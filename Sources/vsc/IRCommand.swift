@@ -16,10 +16,16 @@ func loadIR(_ path: String) throws -> Graph {
     catch let e as IRError { throw CLIError("\(path): \(e)") }
 }
 
-/// An error the CLI prints as is (it already names file, line and column) and exits non-zero.
+/// An error the CLI prints itself (`VSC.main`) and exits non-zero: the text usually names file,
+/// line and column already.
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
+    /// What is printed: the description, with `error: ` in front unless it says so already
+    /// (`FILE:LINE:COL: error: …`), so every message reads `error:` exactly once.
+    var message: String {
+        description.hasPrefix("error: ") || description.contains(": error: ") ? description : "error: " + description
+    }
     /// A pass pipeline's failure, naming the pass ("after pass 'cse': …"), after `prefix`.
     init(_ e: PassError, prefix: String = "") { description = prefix + (e.pass.map { "after pass '\($0)': " } ?? "") + e.message }
 }
@@ -64,13 +70,23 @@ func makeProgram(_ g: Graph, backend: Backend, pipeline: PassManager? = .default
 struct IRCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ir",
-        abstract: "Parse, verify, run, differentiate and optimise textual IR.",
+        abstract: "Parse, verify, run, differentiate, optimise and draw textual IR.",
+        discussion: """
+            Examples:
+              vsc ir check Samples/ir/mlp.ir
+              vsc ir opt Samples/ir/mlp.ir --dump-ir-after=all
+            """,
         subcommands: [Check.self, Run.self, Grad.self, Opt.self, LLVM.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Parse and verify an IR file; print its canonical text.",
-            discussion: "A malformed file exits non-zero with FILE:LINE:COL: error: ….")
+            discussion: """
+                A malformed file exits non-zero with FILE:LINE:COL: error: ….
+
+                Example:
+                  vsc ir check Samples/ir/mlp.ir
+                """)
         @Argument(help: "The IR file.") var file: String
         func run() throws {
             let g = try loadIR(file)
@@ -80,7 +96,12 @@ struct IRCommand: ParsableCommand {
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run an IR file on seeded random parameters and inputs; print each output's shape, sum and mean.")
+            abstract: "Run an IR file on seeded random parameters and inputs; print each output's shape, sum and mean.",
+            discussion: """
+                Examples:
+                  vsc ir run Samples/ir/mlp.ir
+                  vsc ir run Samples/ir/mlp.ir --backend jit --seed 3
+                """)
         @Argument(help: "The IR file.") var file: String
         @Option(help: "Seed for the random parameters and inputs.") var seed: UInt64 = 0
         @Option(help: "Backend: interp (reference interpreter over OpenBLAS) or jit (LLVM).") var backend: Backend = .interp

@@ -1,7 +1,12 @@
 import ArgumentParser
+import Data
 import Foundation
 import Passes
 import Train
+
+// The CLI's one vocabulary: an option that means the same thing in several commands is declared
+// once here, as an `@OptionGroup`, so its name, type, help and validation cannot drift apart.
+// Old spellings stay accepted as hidden aliases (`--batch`, `--steps`, `--backends`).
 
 /// `--backend` for the commands that train and evaluate (`vsc ir run` keeps the interpreter as
 /// its default and has its own).
@@ -17,7 +22,30 @@ struct BackendOption: ParsableArguments {
     }
 }
 
-/// The pass pipeline and its dumps, shared by `vsc compile`, `vsc ir opt` and `vsc train`.
+/// `--batch-size N` (examples per step) for every command that builds a graph at a batch size.
+/// The default is the caller's (usually the spec's), so the value is optional here.
+struct BatchSizeOption: ParsableArguments {
+    @Option(help: "Examples per batch (default: the spec's, or as stated by the command).") var batchSize: Int?
+    /// The spelling `compile`, `bench` and `gradcheck` used before the vocabulary was unified.
+    @Option(name: .customLong("batch"), help: .hidden) var batchAlias: Int?
+
+    /// The batch size given, under either spelling.
+    var value: Int? { batchSize ?? batchAlias }
+
+    func validate() throws {
+        if batchSize != nil && batchAlias != nil { throw ValidationError("give --batch-size once (--batch is its old spelling)") }
+        if let b = value, b < 1 { throw ValidationError("--batch-size must be ≥ 1, got \(b)") }
+    }
+}
+
+/// `--split train|test` for the commands that read one split of a named data set.
+struct SplitOption: ParsableArguments {
+    @Option(help: "Split for data names with a train/test split.") var split: DataSplit = .train
+}
+
+extension DataSplit: ExpressibleByArgument {}
+
+/// The pass pipeline and its dumps, shared by `vsc compile`, `vsc ir opt`, `vsc ir dot` and `vsc train`.
 struct PipelineOptions: ParsableArguments {
     @Option(help: "Pass pipeline, comma-separated ('none' for none).") var passes: String = PassManager.defaultPipeline
     @Option(name: .customLong("dump-ir-after"), parsing: .singleValue,

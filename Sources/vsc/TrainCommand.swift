@@ -32,7 +32,9 @@ struct TrainCommand: ParsableCommand {
             or SIGTERM stops after the current iteration with a checkpoint of it (exit status \
             128 + the signal); a second Ctrl-C ends at once.
 
-            Example: vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny
+            Examples:
+              vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny
+              vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny --resume
             """)
 
     @Option(help: "The model spec (YAML).") var spec: String
@@ -44,7 +46,7 @@ struct TrainCommand: ParsableCommand {
     var overwrite = false
     @Option(help: "Checkpoint every N iterations (default: the spec's).") var checkpointEvery: Int?
     @Option(help: "Seed for initialisation, noise and data order (default: the spec's).") var seed: UInt64?
-    @Option(help: "Write a metrics line every N iterations.") var logEvery: Int = 10
+    @Option(help: "Write a metrics line every N iterations (N ≥ 1).") var logEvery: Int = 10
     @OptionGroup var pipelineOptions: PipelineOptions
     @Flag(help: "Check every node for NaN/Inf on every step (otherwise only the loss; a bad step is replayed with checks).")
     var checkFinite = false
@@ -52,11 +54,13 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other: continue the run, or start it over") }
+        if let n = iterations, n < 0 { throw ValidationError("--iterations must be ≥ 0, got \(n)") }
+        if let n = checkpointEvery, n < 1 { throw ValidationError("--checkpoint-every must be ≥ 1, got \(n)") }
+        // 0 used to log every iteration (it was clamped to 1), the opposite of what it reads as.
+        if logEvery < 1 { throw ValidationError("--log-every must be ≥ 1, got \(logEvery) (metrics are always written; raise N to write fewer)") }
     }
 
     func run() throws {
-        guard iterations.map({ $0 >= 0 }) ?? true else { throw ValidationError("--iterations must be ≥ 0") }
-        guard checkpointEvery.map({ $0 > 0 }) ?? true else { throw ValidationError("--checkpoint-every must be > 0") }
         var (spec, text) = try readSpec(self.spec)
         if let s = seed { spec.seed = s }
         let factory = backendOption.factory, backend = backendOption.backend.rawValue
