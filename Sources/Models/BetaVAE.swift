@@ -23,12 +23,17 @@ public struct BetaVAEModel: GraphBuilderModel {
     public func buildTrain(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
         let (x, _, _, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
-        let e = try recognition(try normaliseInputs(x, spec.inputNormalisation), ctx)
-        let eps = try g.randomNormal(e.mu.shape, key: step, seed: spec.seed &* 2 &+ 1)
-        let z = e.mu + (try (e.logvar * 0.5).exp()) * eps
-        let recon = try generative.head.negativeLogLikelihood(try generative(z, ctx), x)
-        let kl = try Self.gaussianKL(mu: e.mu, logvar: e.logvar)
-        try trainOutputs(g, recon: recon, kl: kl, sparsity: nil, loss: try weightedLoss(g, recon: recon, regulariser: kl * spec.beta))
+        let e = try recognition(try ctx.part("input") { _ in try normaliseInputs(x, spec.inputNormalisation) }, ctx)
+        let z = try ctx.part("sample") { _ in
+            let eps = try g.randomNormal(e.mu.shape, key: step, seed: spec.seed &* 2 &+ 1)
+            return e.mu + (try (e.logvar * 0.5).exp()) * eps
+        }
+        let decoded = try generative(z, ctx)
+        let recon = try ctx.part("recon") { _ in try generative.head.negativeLogLikelihood(decoded, x) }
+        let kl = try ctx.part("kl") { _ in try Self.gaussianKL(mu: e.mu, logvar: e.logvar) }
+        try ctx.part("loss") { _ in
+            try trainOutputs(g, recon: recon, kl: kl, sparsity: nil, loss: try weightedLoss(g, recon: recon, regulariser: kl * spec.beta))
+        }
     }
 
     public func buildEncode(_ ctx: ModelContext, batch: Int) throws {

@@ -338,9 +338,28 @@ struct SpecReader {
                          likelihood: likelihood, spike: spike, prior: prior, schedules: sched,
                          inputNormalisation: norm, warmupForm: warm, slabBounds: slabBounds, batchSize: batch, iterations: iterations,
                          seed: UInt64(seed), checkpointEvery: ckpt, evalEvery: evalEvery)
+        r.keyLines = keyLines(f)
         r.spikeBias = try f["spike_bias"].map { try double($0, "spike_bias") }
         r.spikeLogitPenalty = try f["spike_logit_penalty"].map { try positive($0, "spike_logit_penalty") }
         return r
+    }
+
+    /// The line of every key (and of each `hidden` entry) of the document `f`, by key path.
+    func keyLines(_ f: Fields) -> ModelSpec.KeyLines {
+        var lines: [String: Int] = [:]
+        func walk(_ f: Fields) {
+            for (k, e) in f.entries {
+                let full = f.full(k)
+                if let l = e.key.mark?.line { lines[full] = l }
+                if let seq = e.value.sequence {
+                    for (i, x) in seq.enumerated() { if let l = x.mark?.line { lines["\(full)[\(i)]"] = l } }
+                } else if e.value.mapping != nil, let sub = try? fields(e.value, full, allowed: e.value.mapping!.keys.compactMap { $0.scalar?.string }) {
+                    walk(sub)
+                }
+            }
+        }
+        walk(f)
+        return ModelSpec.KeyLines(file: file, lines: lines)
     }
 
     func cSchedule(_ n: Node) throws -> ModelSpec.CSchedule {
