@@ -75,8 +75,9 @@ struct IRCommand: ParsableCommand {
             Examples:
               vsc ir check Samples/ir/mlp.ir
               vsc ir opt Samples/ir/mlp.ir --dump-ir-after=all
+              vsc ir dot Samples/ir/mlp.ir --render svg -o mlp.svg
             """,
-        subcommands: [Check.self, Run.self, Grad.self, Opt.self, LLVM.self])
+        subcommands: [Check.self, Run.self, Grad.self, Opt.self, LLVM.self, Dot.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -14,7 +14,7 @@ struct VSC: ParsableCommand {
             Examples:
               vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny
               vsc eval runs/tiny
-              vsc compile --spec Samples/vsc-smiley-tiny.yaml --summary-only
+              vsc ir dot --spec Samples/vsc-smiley-tiny.yaml --render png -o tiny.png
             """,
         version: version,
         subcommands: [IRCommand.self, GradCheckCommand.self, DataCommand.self, TrainCommand.self,

@@ -1,0 +1,73 @@
+import Foundation
+import IR
+import Testing
+@testable import vsc
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Graphviz's `dot`, if installed (`.ci/setup` installs Debian's graphviz).
+let dotExecutable: String? = ["/usr/bin/dot", "/usr/local/bin/dot"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+/// The DOT text `vsc ir dot ARGS` writes.
+func dotText(_ args: [String]) throws -> String {
+    let cmd = try #require(try VSC.parseAsRoot(["ir", "dot"] + args) as? IRCommand.Dot)
+    return DotPrinter.print(try cmd.stage(try cmd.source()))
+}
+
+/// Every input `vsc ir dot` is tried on here: the IR samples as written and optimised, one
+/// stage of the pipeline, the tiny VSC's forward graph and its whole train step.
+func dotCases() -> [[String]] {
+    let dir = repoRoot.appendingPathComponent("Samples/ir")
+    let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix(".ir") }.sorted()
+    let spec = repoRoot.appendingPathComponent("Samples/vsc-smiley-tiny.yaml").path
+    return files.flatMap { f -> [[String]] in
+        let p = dir.appendingPathComponent(f).path
+        return [[p, "--passes", "none"], [p], [p, "--dump-ir-after=cse"]]
+    } + [["--spec", spec, "--forward", "--batch-size", "4"], ["--spec", spec, "--batch-size", "4"]]
+}
+
+@Test(.enabled(if: dotExecutable != nil, "graphviz's dot is not installed (bash .ci/setup installs it): DOT output not checked"),
+      arguments: dotCases())
+func dotParsesEveryOutput(args: [String]) throws {
+    let text = try dotText(args)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: dotExecutable!)
+    p.arguments = ["-Tcanon", "-o", "/dev/null"]
+    let stdin = Pipe(), stderr = Pipe()
+    p.standardInput = stdin
+    p.standardError = stderr
+    try p.run()
+    stdin.fileHandleForWriting.write(Data(text.utf8))
+    try stdin.fileHandleForWriting.close()
+    let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "dot rejected the output of vsc ir dot \(args.joined(separator: " ")): \(message)")
+    #expect(!message.contains("Error"), "\(message)")
+}
+
+@Test func dotShowsKernelsAsClustersAndLayersInLabels() throws {
+    let spec = repoRoot.appendingPathComponent("Samples/vsc-smiley-tiny.yaml").path
+    let cmd = try #require(try VSC.parseAsRoot(["ir", "dot", "--spec", spec, "--forward", "--batch-size", "4"]) as? IRCommand.Dot)
+    let g = try cmd.stage(try cmd.source())
+    let regions = g.nodes.filter {
+        switch $0.op {
+        case .fused: return true
+        case .matmul(let m): return m.epilogue != nil
+        default: return false
+        }
+    }.count
+    let text = DotPrinter.print(g)
+    #expect(regions > 10)
+    #expect(text.components(separatedBy: "subgraph cluster_").count - 1 == regions)
+    #expect(text.contains("enc.h0 · \(spec):11") || text.contains("enc.h0 · "))
+    // The loss is highlighted, parameters shaded.
+    #expect(text.contains("out0 [label=\"loss\", shape=oval, style=filled, fillcolor=\"#f8d7da\", penwidth=2"))
+    #expect(text.contains("parameter \\\"enc.h0.w\\\""))
+}
+
+@Test func dotRefusesAmbiguousRequests() {
+    #expect(throws: (any Error).self) { try VSC.parseAsRoot(["ir", "dot"]) }
+    #expect(throws: (any Error).self) { try VSC.parseAsRoot(["ir", "dot", "a.ir", "--render", "png"]) }
+    #expect(throws: (any Error).self) { try VSC.parseAsRoot(["ir", "dot", "a.ir", "--render", "gif", "-o", "x"]) }
+    #expect(throws: (any Error).self) { try VSC.parseAsRoot(["ir", "dot", "a.ir", "--dump-ir-after=all"]) }
+}
