@@ -7,8 +7,10 @@ extension IRCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the LLVM IR the JIT generates for an IR file, before and after LLVM's O3 pipeline.",
             discussion: """
-                Every non-GEMM node becomes a loop-nest kernel k0, k1, … in one module; matmuls are \
-                sgemm calls and do not appear.
+                Every non-GEMM node becomes a loop-nest kernel in one module, named after the IR \
+                node it computes: @k3.n35.enc.h0.relu is kernel 3, node %35, the relu of layer \
+                enc.h0 (the op alone outside a model's layers). Matmuls are sgemm calls and do not \
+                appear.
 
                 Example:
                   vsc ir llvm Samples/ir/mlp.ir --after-only
