@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["SeededRandom", "IR", "Runtime", "Models", "Train", "Data"], path: "Tests/TrainTests"),
         .testTarget(name: "FuzzTests", dependencies: ["SeededRandom", "IR", "Passes", "Models", "Train", "Data", "Eval"], path: "Tests/FuzzTests",
                     exclude: ["Regressions"]),
-        .testTarget(name: "vscTests", dependencies: ["vsc", "IR", "Train", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .testTarget(name: "vscTests", dependencies: ["vsc", "IR", "Train", "Eval", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                     path: "Tests/vscTests"),
         .testTarget(name: "EvalTests", dependencies: ["SeededRandom", "Eval", "Data", "Runtime", "Models", "Train"], path: "Tests/EvalTests"),
     ],

@@ -30,9 +30,7 @@ struct EvalCommand: ParsableCommand {
               vsc eval --checkpoint runs/tiny/checkpoint.safetensors --no-figures
             """)
 
-    @Argument(help: ArgumentHelp("A run folder written by 'vsc train' (its checkpoint.safetensors), or a checkpoint file.", valueName: "run"))
-    var runFolder: String?
-    @Option(help: "The checkpoint (safetensors written by 'vsc train'); the same as giving it as RUN.") var checkpoint: String?
+    @OptionGroup var checkpointOption: CheckpointOption
     @Option(help: "The model spec (default: the YAML stored in the checkpoint).") var spec: String?
     @Option(help: "Test data name (default: the spec's test set).") var data: String?
     @Option(help: "Output folder (default: the checkpoint's folder + /eval).") var out: String?
@@ -45,14 +43,12 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "No progress messages.") var quiet = false
 
     func validate() throws {
-        if runFolder == nil && checkpoint == nil { throw ValidationError("give a run folder (vsc eval runs/NAME) or --checkpoint FILE") }
-        if runFolder != nil && checkpoint != nil { throw ValidationError("give a run folder or --checkpoint, not both") }
         if samples < 1 { throw ValidationError("--samples must be ≥ 1, got \(samples)") }
         if let n = count, n < 1 { throw ValidationError("--count must be ≥ 1, got \(n)") }
     }
 
     func run() throws {
-        let checkpoint = checkpointPath(runFolder ?? self.checkpoint!)
+        let checkpoint = checkpointOption.path
         let batchSize = batchSizeOption.value ?? 500
         let factory = backendOption.factory, backend = backendOption.backend.rawValue
         let t0 = Date()
@@ -113,11 +109,4 @@ struct EvalCommand: ParsableCommand {
     }
 
     func log(_ s: String) { if !quiet { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) } }
-
-    /// A run folder's checkpoint (RUN/checkpoint.safetensors); a file as given.
-    func checkpointPath(_ path: String) -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
-        return RunFiles.checkpoint(in: path)
-    }
 }

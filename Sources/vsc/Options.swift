@@ -73,3 +73,25 @@ struct PipelineOptions: ParsableArguments {
         return pm
     }
 }
+
+/// The trained model a command reads: a run folder (`vsc eval runs/NAME`, its
+/// checkpoint.safetensors) or `--checkpoint FILE`, for `eval`, `encode` and `decode`.
+struct CheckpointOption: ParsableArguments {
+    @Argument(help: ArgumentHelp("A run folder written by 'vsc train' (its checkpoint.safetensors), or a checkpoint file.", valueName: "run"))
+    var runFolder: String?
+    @Option(help: "The checkpoint (safetensors written by 'vsc train'); the same as giving it as RUN.") var checkpoint: String?
+
+    func validate() throws {
+        if runFolder == nil && checkpoint == nil { throw ValidationError("give a run folder (runs/NAME) or --checkpoint FILE") }
+        if runFolder != nil && checkpoint != nil { throw ValidationError("give a run folder or --checkpoint, not both") }
+    }
+
+    /// The checkpoint file: RUN/checkpoint.safetensors for a folder, a file as given.
+    var path: String { Self.checkpointPath(runFolder ?? checkpoint!) }
+
+    static func checkpointPath(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
+        return RunFiles.checkpoint(in: path)
+    }
+}

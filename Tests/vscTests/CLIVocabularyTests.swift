@@ -85,8 +85,8 @@ func allCommands(_ c: ParsableCommand.Type = VSC.self, path: [String] = []) -> [
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let eval = try #require(try VSC.parseAsRoot(["eval", dir.path]) as? EvalCommand)
-    #expect(eval.checkpointPath(dir.path) == dir.path + "/checkpoint.safetensors")
-    #expect(eval.checkpointPath("a/b.safetensors") == "a/b.safetensors")
+    #expect(eval.checkpointOption.path == dir.path + "/checkpoint.safetensors")
+    #expect(CheckpointOption.checkpointPath("a/b.safetensors") == "a/b.safetensors")
     #expect(throws: (any Error).self) { try VSC.parseAsRoot(["eval"]) }
     #expect(throws: (any Error).self) { try VSC.parseAsRoot(["eval", dir.path, "--checkpoint", "c.safetensors"]) }
 }
