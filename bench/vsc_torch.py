@@ -109,6 +109,7 @@ class Spec:
         self.likelihood = s.get("likelihood", "gaussian")
         self.spike = s.get("spike", "relu")
         self.norm = s.get("input_normalisation", "none")
+        self.activation = torch.tanh if s.get("activation", "relu") == "tanh" else F.relu
         self.seed = int(s.get("seed", 0))
         self.iterations = int(s.get("iterations", 10000))
         p = s.get("prior") or {}
@@ -171,7 +172,7 @@ class VSCModel(nn.Module):
     def encode(self, xe):
         h = xe
         for layer in self.enc:
-            h = F.relu(layer(h))
+            h = self.spec.activation(layer(h))
         v = self.spike(h) if self.spike is not None else None
         gamma = None
         if v is not None:
@@ -181,7 +182,7 @@ class VSCModel(nn.Module):
     def nll(self, x, z):
         h = z
         for layer in self.dec:
-            h = F.relu(layer(h))
+            h = self.spec.activation(layer(h))
         if self.spec.likelihood == "gaussian":
             m, lv = self.xmean(h), self.xlogvar(h).clamp_min(MIN_LOGVAR)
             return (0.5 * (lv + (x - m).square() * (-lv).exp() + math.log(2 * math.pi))).sum(-1)

@@ -9,10 +9,11 @@ public struct BetaVAEModel: GraphBuilderModel {
     public init(spec: ModelSpec) { self.spec = spec }
 
     public var recognition: RecognitionNetwork {
-        RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent, spikeBias: nil)
+        RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent, spikeBias: nil, activation: spec.activation)
     }
     public var generative: GenerativeNetwork {
-        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood)
+        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood,
+                          activation: spec.activation)
     }
 
     /// KL(N(μ, σ²) ‖ N(0, 1)) summed over the last axis.

@@ -52,7 +52,7 @@ public final class ModelContext {
     }
 }
 
-public enum Activation: Sendable { case none, relu, tanh }
+public enum Activation: String, Sendable { case none, relu, tanh }
 
 /// A fully connected layer y = act(x·W + b), W [inputs, outputs] named "<name>.w", b "<name>.b".
 /// Initialisation: He uniform before a ReLU, Xavier uniform otherwise; biases `bias`.

@@ -1,6 +1,7 @@
 import Data
+import Passes
 
-/// A model and its training run, as declared in a spec file (YAML, see `SpecParser.swift` for the
+/// A model and its training run, as declared in a spec file (YAML, see `SpecKeys.swift` for the
 /// keys and `ModelSpec.defaults` for every default in one place).
 public struct ModelSpec: Equatable, Sendable {
     /// Where the spec's keys are: the file and the line of each key path ("latent", "hidden[1]",
@@ -14,6 +15,10 @@ public struct ModelSpec: Equatable, Sendable {
     }
     /// Set by the spec parser; nil for specs built in Swift.
     public var keyLines: KeyLines?
+    /// The hidden layers' activation (`activation`), encoder and decoder.
+    public var activation: Activation = .relu
+    /// The train step's update rule (`optimizer`).
+    public var optimizer: Optimizer = .adam()
     /// The data-set table's key (`DataSetName` in Data: names, input sizes, loaders).
     public typealias Dataset = DataSetName
     public struct DataSpec: Equatable, Sendable {

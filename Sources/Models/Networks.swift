@@ -8,8 +8,8 @@ public struct RecognitionNetwork {
     public var mu: Dense
     public var logvar: Dense
     public var spike: Dense?
-    public init(inputDim: Int, hidden: [Int], latent: Int, spikeBias: Double? = nil, name: String = "enc") {
-        body = MLP(name, sizes: [inputDim] + hidden)
+    public init(inputDim: Int, hidden: [Int], latent: Int, spikeBias: Double? = nil, activation: Activation = .relu, name: String = "enc") {
+        body = MLP(name, sizes: [inputDim] + hidden, activation: activation)
         let h = hidden.last ?? inputDim
         mu = Dense(name + ".mu", h, latent)
         logvar = Dense(name + ".logvar", h, latent)
@@ -27,9 +27,9 @@ public struct RecognitionNetwork {
 public struct GenerativeNetwork {
     public var body: MLP
     public var head: LikelihoodHead
-    public init(latent: Int, hidden: [Int], outputDim: Int, likelihood: ModelSpec.Likelihood, name: String = "dec") {
+    public init(latent: Int, hidden: [Int], outputDim: Int, likelihood: ModelSpec.Likelihood, activation: Activation = .relu, name: String = "dec") {
         let sizes = [latent] + hidden.reversed()
-        body = MLP(name, sizes: sizes)
+        body = MLP(name, sizes: sizes, activation: activation)
         head = LikelihoodHead(likelihood, name: name, inputs: sizes.last!, outputs: outputDim)
     }
     public func callAsFunction(_ z: Tensor, _ ctx: ModelContext) throws -> LikelihoodHead.Output {

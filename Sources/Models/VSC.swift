@@ -24,10 +24,12 @@ public struct VSCModel: GraphBuilderModel {
 
     public var recognition: RecognitionNetwork {
         RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent,
-                           spikeBias: spec.spikeBias ?? SpikeHead(spec.spike).initialBias)
+                           spikeBias: spec.spikeBias ?? SpikeHead(spec.spike).initialBias,
+                           activation: spec.activation)
     }
     public var generative: GenerativeNetwork {
-        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood)
+        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood,
+                          activation: spec.activation)
     }
     public var prior: PseudoInputPrior { PseudoInputPrior(count: spec.prior.pseudoInputs, inputs: spec.inputDim) }
     public var selection: SelectionFunction {

@@ -81,7 +81,7 @@ extension GenerativeModel {
     /// update, with the spec's gradient clipping (`schedules.clip_grad_norm`). The one definition
     /// `vsc train`, `vsc compile` and `vsc bench` share.
     public func trainStepGraph(batch: Int) throws -> Graph {
-        try buildTrainStep(try trainGraph(batch: batch), loss: GraphNames.loss, optimizer: .adam(),
+        try buildTrainStep(try trainGraph(batch: batch), loss: GraphNames.loss, optimizer: spec.optimizer,
                            clipNorm: spec.schedules.clipGradNorm)
     }
 }
@@ -192,7 +192,9 @@ public final class Trainer {
         program.carryOutputs(prefix: TrainStepNames.updatedPrefix)
         let carried = Set(program.carries.map(\.leaf))
         parameterNames = step.parameters.map(\.name).filter { carried.contains($0) }
+        // Adam's moments (none with optimizer sgd).
         momentNames = parameterNames.flatMap { [TrainStepNames.adamFirstMoment($0), TrainStepNames.adamSecondMoment($0)] }
+            .filter { step.leaf(named: $0) != nil }
         guard let xb = program.buffer(GraphNames.x), xb.count == spec.batchSize * data.dim else {
             throw TrainError("the train-step program has no input \"x\" of \(spec.batchSize) × \(data.dim) values")
         }

@@ -52,11 +52,26 @@ let loaderSpecs: [(name: String, yaml: String)] = [
         spike: logsigmoid
         spike_logit_penalty: 0.03
         input_normalisation: signed
+        activation: tanh
+        optimizer: {kind: adam, beta1: 0.85}
         prior: {alpha: 0.1, pseudo_inputs: 5, selection: {kind: mixture}, pseudo_input_init: training_images}
         schedules: {regulariser_warmup: 10, c: {start: 50, end: 200}}
         batch_size: 50
         iterations: 40
         seed: 4
+        """),
+    ("betavae-sgd", """
+        name: betavae-sgd-mini
+        kind: vae
+        beta: 2
+        data: {name: smiley, count: 400, test_count: 100}
+        hidden: [32]
+        latent: 5
+        likelihood: bernoulli
+        optimizer: sgd
+        schedules: {learning_rate: 1.0e-2}
+        batch_size: 40
+        iterations: 40
         """),
     ("betavae", try! String(contentsOf: repoRoot.appendingPathComponent("Samples/betavae-smiley-tiny.yaml"), encoding: .utf8)),
 ]
