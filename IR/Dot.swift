@@ -25,19 +25,19 @@ public enum DotPrinter {
             out += "  subgraph cluster_\(id) {\n"
             let what = isEpilogue ? "matmul + epilogue" : "fused kernel"
             var title = "%\(id) \(what) (\(k.nodes.count) nodes)"
-            if locations, let l = n.location { title += "\\n" + where_(l) }
+            if locations, let l = n.location { title += "\n" + where_(l) }
             out += "    label=\(quote(title));\n"
             out += "    style=\"rounded,filled\"; fillcolor=\"#f3f0ff\"; color=\"#7952b3\"; fontsize=9;\n"
             if isEpilogue {
                 // The product itself, the epilogue's arg 0.
-                out += "    n\(id) [label=\(quote("%\(id) matmul\\n\(IRPrinter.type(n.dtype, n.shape))"))\(style(n.op))];\n"
+                out += "    n\(id) [label=\(quote("%\(id) matmul\n\(IRPrinter.type(n.dtype, n.shape))"))\(style(n.op))];\n"
             }
             for (j, b) in k.nodes.enumerated() {
                 if case .arg = b.op { continue }
                 // Body nodes: the op (named after its layer when it has one) and the type; ids
                 // inside a region are local and would read like the graph's.
                 let what = b.location?.nodeName(b.op.name) ?? b.op.name
-                out += "    n\(id)_\(j) [label=\(quote(what + "\\n" + IRPrinter.type(b.dtype, b.shape)))\(style(b.op))];\n"
+                out += "    n\(id)_\(j) [label=\(quote(what + "\n" + IRPrinter.type(b.dtype, b.shape)))\(style(b.op))];\n"
             }
             out += "  }\n"
             if isEpilogue { for i in n.inputs.prefix(2) { out += "  \(valueNode(g, i)) -> n\(id);\n" } }
@@ -76,8 +76,8 @@ public enum DotPrinter {
         case .constant(.splat(let v)): head += " " + IRPrinter.number(v)
         default: break
         }
-        var l = head + "\\n" + IRPrinter.type(n.dtype, n.shape)
-        if locations, let loc = n.location { l += "\\n" + where_(loc) }
+        var l = head + "\n" + IRPrinter.type(n.dtype, n.shape)
+        if locations, let loc = n.location { l += "\n" + where_(loc) }
         return l
     }
 
@@ -94,16 +94,6 @@ public enum DotPrinter {
         }
     }
 
-    /// A DOT string literal; `\n` sequences already in `s` stay line breaks.
-    static func quote(_ s: String) -> String {
-        var r = "\""
-        for c in s {
-            switch c {
-            case "\"": r += "\\\""
-            case "\n": r += "\\n"
-            default: r.append(c)
-            }
-        }
-        return r + "\""
-    }
+    /// A DOT string literal: IR text's quoting, whose `\n` is DOT's line break too.
+    static func quote(_ s: String) -> String { IRPrinter.quote(s) }
 }

@@ -33,14 +33,7 @@ public struct BetaTCVAEModel: GraphBuilderModel {
         let g = ctx.graph
         let (x, _, _, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
         let n = try g.input(GraphNames.datasetSize, [])
-        let e = try recognition(try ctx.part("input") { _ in try normaliseInputs(x, spec.inputNormalisation) }, ctx)
-        let z = try ctx.part("sample") { _ in
-            let eps = try g.randomNormal(e.mu.shape, key: step, seed: spec.seed &* 2 &+ 1)
-            return e.mu + (try (e.logvar * 0.5).exp()) * eps
-        }
-        let decoded = try generative(z, ctx)
-        let recon = try ctx.part("recon") { _ in try generative.head.negativeLogLikelihood(decoded, x) }
-        let kl = try ctx.part("kl") { _ in try BetaVAEModel.gaussianKL(mu: e.mu, logvar: e.logvar) }
+        let (e, z, recon, kl) = try gaussianTerms(ctx, x: x, step: step)
         let d = try ctx.part("tc") { _ in try TCDecomposition.minibatchStratified(z: z, mu: e.mu, logvar: e.logvar, datasetSize: n) }
         try ctx.part("loss") { _ in
             let regulariser = d.mi * alpha + d.tc * beta + d.dwkl * gamma

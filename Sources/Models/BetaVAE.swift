@@ -24,14 +24,7 @@ public struct BetaVAEModel: GraphBuilderModel {
     public func buildTrain(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
         let (x, _, _, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
-        let e = try recognition(try ctx.part("input") { _ in try normaliseInputs(x, spec.inputNormalisation) }, ctx)
-        let z = try ctx.part("sample") { _ in
-            let eps = try g.randomNormal(e.mu.shape, key: step, seed: spec.seed &* 2 &+ 1)
-            return e.mu + (try (e.logvar * 0.5).exp()) * eps
-        }
-        let decoded = try generative(z, ctx)
-        let recon = try ctx.part("recon") { _ in try generative.head.negativeLogLikelihood(decoded, x) }
-        let kl = try ctx.part("kl") { _ in try Self.gaussianKL(mu: e.mu, logvar: e.logvar) }
+        let (_, _, recon, kl) = try gaussianTerms(ctx, x: x, step: step)
         try ctx.part("loss") { _ in
             try trainOutputs(g, recon: recon, kl: kl, sparsity: nil, loss: try weightedLoss(g, recon: recon, regulariser: kl * spec.beta))
         }
@@ -39,5 +32,22 @@ public struct BetaVAEModel: GraphBuilderModel {
 
     public func buildEncode(_ ctx: ModelContext, batch: Int) throws {
         _ = try encodeOutputs(ctx, batch: batch)
+    }
+}
+
+extension GraphBuilderModel {
+    /// The train graph's part the β-VAE and β-TCVAE share: encode x, draw z = μ + σ·ε (ε keyed
+    /// by the step), decode; the reconstruction term and the analytic KL to N(0, I), per example.
+    func gaussianTerms(_ ctx: ModelContext, x: Tensor, step: Tensor)
+        throws -> (encoding: RecognitionNetwork.Output, z: Tensor, recon: Tensor, kl: Tensor) {
+        let e = try recognition(try ctx.part("input") { _ in try normaliseInputs(x, spec.inputNormalisation) }, ctx)
+        let z = try ctx.part("sample") { _ in
+            let eps = try ctx.graph.randomNormal(e.mu.shape, key: step, seed: spec.seed &* 2 &+ 1)
+            return e.mu + (try (e.logvar * 0.5).exp()) * eps
+        }
+        let decoded = try generative(z, ctx)
+        let recon = try ctx.part("recon") { _ in try generative.head.negativeLogLikelihood(decoded, x) }
+        let kl = try ctx.part("kl") { _ in try BetaVAEModel.gaussianKL(mu: e.mu, logvar: e.logvar) }
+        return (e, z, recon, kl)
     }
 }

@@ -100,7 +100,7 @@ struct DecodeCommand: ParsableCommand {
 
             Examples:
               vsc decode runs/tiny --codes codes.safetensors --out images.safetensors
-              vsc decode runs/tiny --codes codes.safetensors --tensor mu --out means.safetensors
+              vsc decode runs/tiny --codes codes.safetensors --tensor mu --out m.safetensors
             """)
 
     @OptionGroup var checkpointOption: CheckpointOption

@@ -56,7 +56,7 @@ extension IRCommand {
                 try text.write(toFile: out, atomically: true, encoding: .utf8)
                 return
             }
-            try renderDot(text, format: format, to: out)
+            try runDot(text, arguments: ["-T\(format.rawValue)", "-o", out])
         }
 
         /// The graph before the pipeline: the IR file, or the spec's train step (or train graph).
@@ -85,15 +85,21 @@ extension IRCommand {
     }
 }
 
-/// Runs Graphviz's `dot -T<format> -o <path>` on `text`; a clear error if `dot` is missing.
-func renderDot(_ text: String, format: RenderFormat, to path: String) throws {
+/// Graphviz's `dot` on PATH, if installed.
+var dotExecutable: String? {
     let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    guard let dot = searchPath.split(separator: ":").map({ "\($0)/dot" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+    return searchPath.split(separator: ":").map { "\($0)/dot" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// Runs Graphviz's `dot ARGUMENTS` on `text` (`-Tpng -o FILE`); a clear error if `dot` is
+/// missing or refuses the text.
+func runDot(_ text: String, arguments: [String]) throws {
+    guard let dot = dotExecutable else {
         throw CLIError("--render: Graphviz's `dot` is not on PATH (Debian: apt-get install graphviz, or bash .ci/setup); without --render, -o writes the DOT text")
     }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: dot)
-    p.arguments = ["-T\(format.rawValue)", "-o", path]
+    p.arguments = arguments
     let stdin = Pipe(), stderr = Pipe()
     p.standardInput = stdin
     p.standardError = stderr
