@@ -125,3 +125,19 @@ func pythonLoaderReproducesTheTestELBO(name: String) throws {
     #expect(r.status == 0, "\(r.err)")
     #expect(r.out.trimmingCharacters(in: .whitespacesAndNewlines) == "(40, 8) float32 (40, 1024)")
 }
+
+/// `vsc ir run --feeds` takes real inputs by name (shapes checked) and `--out` writes the outputs.
+@Test func irRunTakesFeedsAndWritesOutputs() throws {
+    let dir = scratch("ir-run")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let ir = repoRoot.appendingPathComponent("Samples/ir/mlp.ir").path
+    try Checkpoint(tensors: ["x": .init(shape: [16, 32], values: [Float](repeating: 0, count: 512))]).write(to: dir + "/zeros.safetensors")
+    try Checkpoint(tensors: ["x": .init(shape: [16, 32], values: [Float](repeating: 1, count: 512))]).write(to: dir + "/ones.safetensors")
+    try vsc(["ir", "run", ir, "--feeds", dir + "/zeros.safetensors", "--out", dir + "/a.safetensors"])
+    try vsc(["ir", "run", ir, "--feeds", dir + "/ones.safetensors", "--out", dir + "/b.safetensors"])
+    let a = try Checkpoint.load(path: dir + "/a.safetensors"), b = try Checkpoint.load(path: dir + "/b.safetensors")
+    #expect(a.tensors["prediction"]?.shape == [16, 8])
+    #expect(a.tensors["prediction"]?.values != b.tensors["prediction"]?.values, "the fed x reaches the outputs")
+    try Checkpoint(tensors: ["x": .init(shape: [16, 3], values: [Float](repeating: 0, count: 48))]).write(to: dir + "/bad.safetensors")
+    #expect(throws: CLIError.self) { try vsc(["ir", "run", ir, "--feeds", dir + "/bad.safetensors"]) }
+}
