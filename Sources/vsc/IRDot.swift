@@ -80,7 +80,11 @@ extension IRCommand {
                 }
                 pm.passes = Array(pm.passes[...k])
             }
-            do { return try pm.run(g).graph } catch let e as PassError { throw CLIError(e) }
+            do {
+                let result = try pm.run(g)
+                if pipeline.passStats { FileHandle.standardError.write(Data(PassManager.formatStats(result.stats).utf8)) }
+                return result.graph
+            } catch let e as PassError { throw CLIError(e) }
         }
     }
 }
