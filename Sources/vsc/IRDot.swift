@@ -20,8 +20,9 @@ extension IRCommand {
                 YAML or Swift line: `enc.h0 · vsc.yaml:11`); fused kernels and GEMM epilogues are \
                 clusters holding their body nodes; parameters are blue, inputs green, the loss \
                 output red. The graph is the one after the pass pipeline (--passes none: as \
-                written), or after the one pass --dump-ir-after names. With --spec: the training \
-                step (forward, backward, Adam), or only the forward train graph with --forward. \
+                written), or after the one pass --dump-ir-after names. With --spec: the model's train \
+                graph (the loss and its terms), or with --train-step the whole step (forward, \
+                backward, Adam: thousands of boxes, wider than a PNG can be; prefer --render svg). \
                 --render runs Graphviz's `dot` (Debian package graphviz; .ci/setup installs it).
 
                 Examples:
@@ -31,9 +32,9 @@ extension IRCommand {
                 """)
 
         @Argument(help: "The IR file (or give --spec).") var file: String?
-        @Option(help: "A model spec (YAML) instead of an IR file: draws its training step.") var spec: String?
+        @Option(help: "A model spec (YAML) instead of an IR file: draws its train graph.") var spec: String?
         @OptionGroup var batchSizeOption: BatchSizeOption
-        @Flag(help: "With --spec: only the forward train graph (loss and terms), no backward or Adam.") var forward = false
+        @Flag(help: "With --spec: the whole training step (forward, backward, Adam update).") var trainStep = false
         @OptionGroup var pipeline: PipelineOptions
         @Option(help: "Render with Graphviz's dot to this format (needs --out).") var render: RenderFormat?
         @Option(name: [.short, .long], help: "Output file (default: the DOT text to stdout).") var out: String?
@@ -41,7 +42,7 @@ extension IRCommand {
 
         func validate() throws {
             if (file == nil) == (spec == nil) { throw ValidationError("give an IR file or --spec SPEC (one of them)") }
-            if forward && spec == nil { throw ValidationError("--forward draws a spec's train graph: give --spec") }
+            if trainStep && spec == nil { throw ValidationError("--train-step draws a spec's training step: give --spec") }
             if render != nil && out == nil { throw ValidationError("--render \(render!.rawValue) writes a file: give --out FILE") }
             if pipeline.dumpIRAfter.count > 1 || pipeline.dumpIRAfter.contains("all") {
                 throw ValidationError("--dump-ir-after: ir dot draws one stage; name one pass")
@@ -65,7 +66,7 @@ extension IRCommand {
             let (s, _) = try readSpec(spec!)
             let model = try makeModel(s)
             let batch = batchSizeOption.value ?? s.batchSize
-            do { return forward ? try model.trainGraph(batch: batch) : try model.trainStepGraph(batch: batch) }
+            do { return trainStep ? try model.trainStepGraph(batch: batch) : try model.trainGraph(batch: batch) }
             catch let e as IRError { throw CLIError("\(spec!): \(e)") }
         }
 

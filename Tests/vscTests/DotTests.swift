@@ -12,7 +12,7 @@ func dotText(_ args: [String]) throws -> String {
 }
 
 /// Every input `vsc ir dot` is tried on here: the IR samples as written and optimised, one
-/// stage of the pipeline, the tiny VSC's forward graph and its whole train step.
+/// stage of the pipeline, the tiny VSC's train graph and its whole training step.
 func dotCases() -> [[String]] {
     let dir = repoRoot.appendingPathComponent("Samples/ir")
     let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix(".ir") }.sorted()
@@ -20,7 +20,7 @@ func dotCases() -> [[String]] {
     return files.flatMap { f -> [[String]] in
         let p = dir.appendingPathComponent(f).path
         return [[p, "--passes", "none"], [p], [p, "--dump-ir-after=cse"]]
-    } + [["--spec", spec, "--forward", "--batch-size", "4"], ["--spec", spec, "--batch-size", "4"]]
+    } + [["--spec", spec, "--batch-size", "4"], ["--spec", spec, "--train-step", "--batch-size", "4"]]
 }
 
 @Test(.enabled(if: dotExecutable != nil, "graphviz's dot is not installed (bash .ci/setup installs it): DOT output not checked"),
@@ -34,7 +34,7 @@ func dotParsesEveryOutput(args: [String]) throws {
 
 @Test func dotShowsKernelsAsClustersAndLayersInLabels() throws {
     let spec = repoRoot.appendingPathComponent("Samples/vsc-smiley-tiny.yaml").path
-    let cmd = try #require(try VSC.parseAsRoot(["ir", "dot", "--spec", spec, "--forward", "--batch-size", "4"]) as? IRCommand.Dot)
+    let cmd = try #require(try VSC.parseAsRoot(["ir", "dot", "--spec", spec, "--batch-size", "4"]) as? IRCommand.Dot)
     let g = try cmd.stage(try cmd.source())
     let regions = g.nodes.filter {
         switch $0.op {
