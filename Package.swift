@@ -10,7 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "vsc", targets: ["vsc"]),
-        .library(name: "VSC", targets: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval"]),
+        .library(name: "VSC", targets: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval", "Plot"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,6 +22,8 @@ let package = Package(
         .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "pangocairo",
+                       providers: [.apt(["libcairo2-dev", "libpango1.0-dev", "fonts-dejavu-core"])]),
 
         // Compiler core.
         .target(name: "SeededRandom", path: "Sources/SeededRandom"),
@@ -32,16 +34,19 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["SeededRandom", "IR", "Passes", "CBLAS"], path: "Sources/Runtime"),
         .target(name: "JIT", dependencies: ["IR", "Passes", "Runtime", "CLLVM", "CBLAS"], path: "Sources/JIT"),
 
+        // Drawing: figures as marks, written as PNG, SVG and PDF (Cairo + Pango).
+        .target(name: "Plot", dependencies: ["CCairo"], path: "Sources/Plot"),
+
         // Models, data, training, evaluation.
         .target(name: "Data", dependencies: ["SeededRandom", "CZlib", "CPNG"], path: "Sources/Data"),
         .target(name: "Models", dependencies: ["SeededRandom", "IR", "Passes", "Data", .product(name: "Yams", package: "Yams")], path: "Sources/Models"),
         .target(name: "Train", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Models", "Data"], path: "Sources/Train"),
-        .target(name: "Eval", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "Models", "Data", "Train"], path: "Sources/Eval"),
+        .target(name: "Eval", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "Models", "Data", "Train", "Plot"], path: "Sources/Eval"),
 
         // The CLI.
         .executableTarget(
             name: "vsc",
-            dependencies: ["IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval",
+            dependencies: ["IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval", "Plot",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/vsc"),
 
@@ -63,7 +68,8 @@ let package = Package(
                     exclude: ["Regressions"]),
         .testTarget(name: "vscTests", dependencies: ["vsc", "IR", "Train", "Eval", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                     path: "Tests/vscTests"),
-        .testTarget(name: "EvalTests", dependencies: ["SeededRandom", "Eval", "Data", "Runtime", "Models", "Train"], path: "Tests/EvalTests"),
+        .testTarget(name: "PlotTests", dependencies: ["Plot"], path: "Tests/PlotTests"),
+        .testTarget(name: "EvalTests", dependencies: ["SeededRandom", "Eval", "Data", "Runtime", "Models", "Train", "Plot"], path: "Tests/EvalTests"),
     ],
     swiftLanguageModes: [.v5]
 )

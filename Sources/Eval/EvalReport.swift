@@ -7,9 +7,10 @@ import Passes
 import Models
 import Runtime
 import Train
+import Plot
 
 public struct EvalOptions {
-    /// Where report.json and the PNGs go (created if missing).
+    /// Where report.json and the figures go (created if missing).
     public var outDir: String
     /// Noise draws per test example for the ELBO.
     public var samples: Int = 1
@@ -17,15 +18,17 @@ public struct EvalOptions {
     public var batchSize: Int = 500
     /// Seed of the figures' random draws (conditional generation).
     public var seed: UInt64 = 0
-    /// Write the PNGs.
+    /// Write the figures.
     public var figures: Bool = true
+    /// The files written per figure (png for looking, svg / pdf for papers).
+    public var figureFormats: [FigureFormat] = [.png, .svg]
     /// Recorded in the report.
     public var backendName: String = "jit"
     public var checkpointPath: String = ""
     public init(outDir: String, samples: Int = 1, batchSize: Int = 500, seed: UInt64 = 0, figures: Bool = true,
-                backendName: String = "jit", checkpointPath: String = "") {
+                figureFormats: [FigureFormat] = [.png, .svg], backendName: String = "jit", checkpointPath: String = "") {
         self.outDir = outDir; self.samples = samples; self.batchSize = batchSize; self.seed = seed
-        self.figures = figures; self.backendName = backendName; self.checkpointPath = checkpointPath
+        self.figures = figures; self.figureFormats = figureFormats; self.backendName = backendName; self.checkpointPath = checkpointPath
     }
 }
 

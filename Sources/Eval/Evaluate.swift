@@ -4,12 +4,13 @@ import Data
 import Foundation
 import IR
 import Passes
+import Plot
 import Models
 import Runtime
 import Train
 
 /// Evaluates `trained` on `test`: ELBO, encodings, active dims, |corr| (Smiley), spike map
-/// (labelled data or Smiley attributes), figures; writes `outDir/report.json` and the PNGs.
+/// (labelled data or Smiley attributes), figures; writes `outDir/report.json` and the figures (each in every format of `options.figureFormats`).
 public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping BackendFactory,
                      options: EvalOptions, log: (String) -> Void = { _ in }) throws -> EvalReport {
     let t0 = Date()
@@ -35,10 +36,12 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
     var figures: [String: String] = [:]
     let kind = facts.name
     let header = "\(spec.name) (\(kind)), J=\(spec.latent), iteration \(trained.iteration.map(String.init) ?? "?")"
-    func save(_ c: Canvas, _ name: String, _ what: String) throws {
+    /// Writes `name`.png / .svg / .pdf (as asked) and records each file in the report.
+    func save(_ d: @autoclosure () throws -> Drawing, _ name: String, _ what: String) throws {
         guard options.figures else { return }
-        try c.write(to: options.outDir + "/" + name)
-        figures[name] = what
+        do {
+            for file in try d().write(to: options.outDir + "/" + name, formats: options.figureFormats) { figures[file] = what }
+        } catch let e as PlotError { throw EvalError(e.description) }
     }
 
     // |corr| between sources and latents (Smiley): the masked posterior mean (the project's
@@ -59,8 +62,8 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
                 perSource: (0..<S).map { .init(source: names[$0], bestLatent: score.bestLatent[$0], best: score.best[$0], secondBest: score.secondBest[$0]) },
                 sources: names, matrix: corr.nested, columnOrder: groupingPermutation(corr), examplesPerSource: examples)
         }
-        func figure(_ d: EvalReport.Disentanglement, _ corr: Matrix, _ what: String) -> Canvas {
-            correlationFigure(corr, sourceNames: names, order: d.columnOrder, inactive: inactive,
+        func figure(_ d: EvalReport.Disentanglement, _ corr: Matrix, _ what: String) -> Drawing {
+            correlationFigure([CorrelationPanel(matrix: corr, order: d.columnOrder, inactive: inactive)], sourceNames: names,
                               groupEnds: SmileyAttribute.allCases.map(\.sourceRange.upperBound),
                               title: [what, header + ", \(test.count) test images",
                                       "mean best |corr| \(format2(d.meanBestAbsCorr)), mean gap \(format2(d.meanGap)), active dims \(act.count)"])
@@ -89,9 +92,9 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
 
         let zText = facts.hasSpikes ? "one sample z, λ = 1, c = \(format2(c))" : "one sample z"
         try save(figure(a, corrA, "(A) authors' fig. 3 metric: |corr(|S*V|, |z|)|, \(zText), all examples"),
-                 "correlation.png", "(A) the authors' fig. 3 metric: |corr(|S·V|, |z|)| between the 18 Smiley sources times their attribute's presence (rows, grouped by attribute) and one spike-and-slab sample of the code at λ = 1 (columns, permuted to group each latent with its best source; labels are latent indices, grey: inactive), over all test examples")
+                 "correlation", "(A) the authors' fig. 3 metric: |corr(|S·V|, |z|)| between the 18 Smiley sources times their attribute's presence (rows, grouped by attribute) and one spike-and-slab sample of the code at λ = 1 (columns, permuted to group each latent with its best source; labels are latent indices, grey: inactive), over all test examples")
         try save(figure(b, corrB, "(B) emitted code |corr|: \(facts.emittedCode.short), active dims only, each source where present"),
-                 "correlation-emitted.png", "(B) |corr| between the 18 Smiley sources (rows) and the emitted code (\(facts.emittedCode.short)) on the active dims (columns, grouped by best source; inactive dims are 0), each source over the examples where its attribute is present")
+                 "correlation-emitted", "(B) |corr| between the 18 Smiley sources (rows) and the emitted code (\(facts.emittedCode.short)) on the active dims (columns, grouped by best source; inactive dims are 0), each source over the examples where its attribute is present")
     }
 
     // (C) presence recovery: which latent tells whether each attribute is there, and its sign.
@@ -111,6 +114,11 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
                              bestAbsCorr: r.best[k], signedCorr: r.signedBest[k], codes: r.signedBest[k] < 0 ? "absence" : "presence")
             },
             attributes: SmileyAttribute.allCases.map(\.name), matrix: r.signed.nested, activeVsAttributesCorr: activeCorr)
+        try save(signedCorrelationFigure(r.signed, rowNames: SmileyAttribute.allCases.map(\.name), rowTitle: "attribute",
+                                         title: ["(C) presence recovery: corr(presence flag, \(facts.presenceIndicator))", header + ", \(test.count) test images",
+                                                 "red: the latent marks the attribute's presence, blue: its absence; best |corr| \(format2(r.meanBest))"],
+                                         legend: "corr"),
+                 "presence", "(C) presence recovery: signed corr between each Smiley attribute's presence flag (rows) and each latent's indicator (\(facts.presenceIndicator)) (columns), blue −1 to red +1")
     }
 
     // Spike map: per class (labelled data) or per attribute present/absent (Smiley).
@@ -124,7 +132,7 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
         let m = classMeans(activity, labels: labels, classes: k)
         spikeMap = .init(quantity: quantity + " per class", rows: names, matrix: m.nested)
         try save(spikeMapFigure(m, classNames: names, title: ["\(activityTitle) per class (black 0, white 1)", header + ", \(test.count) test examples"], legend: legend),
-                 "spike-map.png", "\(quantity) per class (rows) and latent dimension (columns) (fig. 5)")
+                 "spike-map", "\(quantity) per class (rows) and latent dimension (columns) (fig. 5)")
     } else if let pres = test.presence, test.presencePerExample == SmileyAttribute.allCases.count {
         var rows: [String] = [], labels = [Int](repeating: -1, count: test.count)
         var m = Matrix(rows: 0, columns: enc.latent)
@@ -138,15 +146,15 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
         }
         spikeMap = .init(quantity: quantity + " over the examples with / without each attribute", rows: rows, matrix: m.nested)
         try save(spikeMapFigure(m, classNames: rows, title: ["\(activityTitle) with / without each attribute", header + ", \(test.count) test images"], legend: legend),
-                 "spike-map.png", "\(quantity) over the examples with and without each Smiley attribute (rows) per latent dimension (columns) (fig. 5 analogue)")
+                 "spike-map", "\(quantity) over the examples with and without each Smiley attribute (rows) per latent dimension (columns) (fig. 5 analogue)")
     }
 
     if options.figures, let shape = test.imageShape {
         log("figures…")
         let gen = GenerationFigures(runner: runner, test: test, enc: enc, h: shape.h, w: shape.w, header: header, seed: options.seed)
-        try save(try gen.reconstructions(), "reconstructions.png", "test inputs (top row) and their reconstructions (bottom row): the decoder mean of the posterior code")
-        try save(try gen.conditional(), "conditional.png", "conditional generation (fig. 6): each row encodes one test example and samples only along its active dimensions")
-        try save(try gen.traversal(), "traversal.png", "toggling and traversal (fig. 7): two examples A and B; single shared active dims varied; dims active in one but not the other switched off / on")
+        try save(try gen.reconstructions(), "reconstructions", "test inputs (top row) and their reconstructions (bottom row): the decoder mean of the posterior code")
+        try save(try gen.conditional(), "conditional", "conditional generation (fig. 6): each row encodes one test example and samples only along its active dimensions")
+        try save(try gen.traversal(), "traversal", "toggling and traversal (fig. 7): two examples A and B; single shared active dims varied; dims active in one but not the other switched off / on")
     }
 
     let report = EvalReport(checkpoint: options.checkpointPath, specName: spec.name, modelKind: kind,

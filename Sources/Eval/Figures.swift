@@ -1,169 +1,10 @@
-// The paper's figures as labelled PNGs: |corr| heatmap (fig. 3/9), per-class spike map (fig. 5),
-// image rows for reconstructions, conditional generation (fig. 6) and toggling/traversal (fig. 7).
+// The paper's figures, one function each, drawn with Plot: |corr| matrices (fig. 3 / fig. 9 grid),
+// spike maps per class (fig. 5), signed presence correlations, ELBO against α or β with error bars
+// over seeds (fig. 1), and a run's loss and metric curves. `vsc eval`, `vsc plot` and experiment
+// reports call these; image rows (figs. 6, 7) are in Generation.swift.
 
-import Data
-
-/// A heatmap of a matrix with values in [0, 1]: row labels on the left, column labels below
-/// (vertical), axis titles, title lines above, and a colour bar with ticks on the right.
-public struct HeatmapFigure {
-    public var matrix: Matrix
-    public var rowLabels: [String]
-    public var columnLabels: [String]
-    public var title: [String]
-    public var xTitle: String
-    public var yTitle: String
-    public var colormap: Colormap
-    public var legendTitle: String
-    /// Draw a line after these rows (e.g. between attribute groups) and before these columns.
-    public var rowSeparators: [Int]
-    public var columnSeparators: [Int]
-    /// Cell side in pixels (nil: chosen from the matrix size).
-    public var cell: Int?
-    /// Per-column label colours (default black).
-    public var columnLabelColors: [RGB] = []
-
-    public init(matrix: Matrix, rowLabels: [String], columnLabels: [String], title: [String], xTitle: String,
-                yTitle: String, colormap: Colormap = .viridis, legendTitle: String = "",
-                rowSeparators: [Int] = [], columnSeparators: [Int] = [], cell: Int? = nil) {
-        self.matrix = matrix; self.rowLabels = rowLabels; self.columnLabels = columnLabels; self.title = title
-        self.xTitle = xTitle; self.yTitle = yTitle; self.colormap = colormap; self.legendTitle = legendTitle
-        self.rowSeparators = rowSeparators; self.columnSeparators = columnSeparators; self.cell = cell
-    }
-
-    public func render() -> Canvas {
-        let m = matrix
-        // Cells: rows 18 px high (row labels at scale 2) unless there are many; columns as narrow as
-        // the column labels allow: horizontal at scale 2 if the figure stays ≤ ~1000 px, else
-        // horizontal at scale 1, else vertical.
-        let cellH = self.cell ?? (m.rows > 60 ? 10 : 18)
-        let rs = cellH >= 16 ? 2 : 1               // row label scale
-        let base = self.cell ?? (m.columns > 80 ? 10 : m.columns > 40 ? 14 : 18)
-        let w2 = columnLabels.map { BitmapFont.width($0, scale: 2) }.max() ?? 0
-        let w1 = columnLabels.map { BitmapFont.width($0, scale: 1) }.max() ?? 0
-        let cell: Int, ls: Int, verticalColumns: Bool
-        if max(base, w2 + 6) * m.columns <= 1000 { cell = max(base, w2 + 6); ls = 2; verticalColumns = false }
-        else if max(base, w1 + 5) * m.columns <= 1200 { cell = max(base, w1 + 5); ls = 1; verticalColumns = false }
-        else { cell = base; ls = base >= 16 ? 2 : 1; verticalColumns = true }
-        let ts = 2                                  // title scale
-        let lh = BitmapFont.height(scale: ls), th = BitmapFont.height(scale: ts)
-        let margin = 12, gap = 8
-        let rowLabelW = rowLabels.map { BitmapFont.width($0, scale: rs) }.max() ?? 0
-        let colLabelH = verticalColumns ? (columnLabels.map { BitmapFont.width($0, scale: ls) }.max() ?? 0) : BitmapFont.height(scale: ls)
-        let gridW = m.columns * cell, gridH = m.rows * cellH
-        let titleH = title.count * (th + 6)
-        let barW = 20, tickW = BitmapFont.width("0.00", scale: 2)
-        let legendW = gap * 2 + barW + 4 + tickW + gap
-        let yTitleW = yTitle.isEmpty ? 0 : th + gap
-        let gx = margin + yTitleW + rowLabelW + gap
-        let gy = margin + titleH + (legendTitle.isEmpty ? 0 : th + 10)
-        let width0 = gx + gridW + legendW + margin
-        let titleW = (title + [legendTitle]).map { BitmapFont.width($0, scale: ts) }.max() ?? 0
-        let width = max(width0, margin * 2 + titleW, margin * 2 + BitmapFont.width(xTitle, scale: ts))
-        let height = gy + max(gridH, 84) + gap + colLabelH + gap + (xTitle.isEmpty ? 0 : th) + margin
-        var c = Canvas(width: width, height: height)
-
-        for (i, line) in title.enumerated() { c.text(line, x: margin, y: margin + i * (th + 6), scale: ts) }
-        // Cells.
-        for r in 0..<m.rows {
-            for k in 0..<m.columns { c.fill(x: gx + k * cell, y: gy + r * cellH, w: cell, h: cellH, colormap.color(m[r, k])) }
-        }
-        c.frame(x: gx - 1, y: gy - 1, w: gridW + 2, h: gridH + 2, .black)
-        for s in rowSeparators where s > 0 && s < m.rows { c.fill(x: gx, y: gy + s * cellH - 1, w: gridW, h: 2, .white) }
-        for s in columnSeparators where s > 0 && s < m.columns { c.fill(x: gx + s * cell - 1, y: gy, w: 2, h: gridH, .white) }
-        // Row labels, right-aligned against the grid, centred on the row.
-        for (r, label) in rowLabels.enumerated() where r < m.rows {
-            c.text(label, x: gx - gap - BitmapFont.width(label, scale: rs), y: gy + r * cellH + (cellH - BitmapFont.height(scale: rs)) / 2, scale: rs)
-        }
-        // Column labels, vertical, starting just below the grid.
-        for (k, label) in columnLabels.enumerated() where k < m.columns {
-            let color = k < columnLabelColors.count ? columnLabelColors[k] : .black
-            if verticalColumns {
-                c.text(label, x: gx + k * cell + (cell - lh) / 2, y: gy + gridH + gap, scale: ls, color: color, vertical: true)
-            } else {
-                c.text(label, x: gx + k * cell + (cell - BitmapFont.width(label, scale: ls) + 1) / 2, y: gy + gridH + gap, scale: ls, color: color)
-            }
-        }
-        if !xTitle.isEmpty {
-            let w = BitmapFont.width(xTitle, scale: ts)
-            c.text(xTitle, x: max(margin, gx + (gridW - w) / 2), y: gy + gridH + gap + colLabelH + gap, scale: ts)
-        }
-        if !yTitle.isEmpty {
-            let w = BitmapFont.width(yTitle, scale: ts)
-            c.text(yTitle, x: margin, y: max(gy, gy + (gridH - w) / 2), scale: ts, vertical: true)
-        }
-        // Colour bar: 0 at the bottom, 1 at the top.
-        let bx = gx + gridW + gap * 2, bh = max(gridH, 84)
-        if !legendTitle.isEmpty { c.text(legendTitle, x: min(bx, width - margin - BitmapFont.width(legendTitle, scale: ts)), y: gy - th - 8, scale: ts) }
-        for yy in 0..<bh { c.fill(x: bx, y: gy + yy, w: barW, h: 1, colormap.color(Float(bh - 1 - yy) / Float(max(1, bh - 1)))) }
-        c.frame(x: bx - 1, y: gy - 1, w: barW + 2, h: bh + 2, .black)
-        for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
-            let yy = gy + Int((1 - t) * Double(bh - 1))
-            c.fill(x: bx + barW, y: yy, w: 4, h: 1, .black)
-            let label = t == 0 ? "0" : t == 1 ? "1" : String(format2(t))
-            c.text(label, x: bx + barW + 6, y: min(max(gy, yy - 7), gy + bh - 14), scale: 2)
-        }
-        return c
-    }
-}
-
-/// Rows of images, each row with a label on its left; optional column headers above, title lines
-/// on top. Used for reconstructions, conditional generation and traversals.
-public struct ImageRowsFigure {
-    public struct Row {
-        public var label: [String]
-        public var images: [[Float]]
-        /// Draw a red frame around these images (e.g. the unaltered one).
-        public var highlighted: Set<Int>
-        public init(label: [String], images: [[Float]], highlighted: Set<Int> = []) {
-            self.label = label; self.images = images; self.highlighted = highlighted
-        }
-    }
-    public var title: [String]
-    public var columnHeaders: [String]
-    public var rows: [Row]
-    public var h: Int, w: Int
-    public var scale: Int
-
-    public init(title: [String], columnHeaders: [String] = [], rows: [Row], h: Int, w: Int, scale: Int = 3) {
-        self.title = title; self.columnHeaders = columnHeaders; self.rows = rows; self.h = h; self.w = w; self.scale = scale
-    }
-
-    public func render() -> Canvas {
-        let ts = 2, ls = 2, margin = 12, gap = 6, pad = 4
-        let th = BitmapFont.height(scale: ts), lh = BitmapFont.height(scale: ls)
-        let iw = w * scale, ih = h * scale
-        let labelW = rows.flatMap(\.label).map { BitmapFont.width($0, scale: ls) }.max() ?? 0
-        let cols = max(1, rows.map(\.images.count).max() ?? 1)
-        let headerLines = columnHeaders.isEmpty ? 0 : 1
-        // Column headers may be wider than an image: they are drawn at scale 1 if needed.
-        let hs = columnHeaders.allSatisfy { BitmapFont.width($0, scale: 2) <= iw + pad } ? 2 : 1
-        let titleH = title.count * (th + 6)
-        let x0 = margin + labelW + gap * 2
-        let y0 = margin + titleH + headerLines * (BitmapFont.height(scale: hs) + gap)
-        let rowH = max(ih, rows.map { $0.label.count }.max().map { $0 * (lh + 4) } ?? 0) + pad
-        let titleW = title.map { BitmapFont.width($0, scale: ts) }.max() ?? 0
-        let width = max(x0 + cols * (iw + pad) + margin, margin * 2 + titleW)
-        let height = y0 + rows.count * rowH + margin
-        var c = Canvas(width: width, height: height)
-        for (i, line) in title.enumerated() { c.text(line, x: margin, y: margin + i * (th + 6), scale: ts) }
-        for (k, hdr) in columnHeaders.enumerated() where k < cols {
-            c.text(hdr, x: x0 + k * (iw + pad), y: margin + titleH, scale: hs)
-        }
-        for (r, row) in rows.enumerated() {
-            let y = y0 + r * rowH
-            for (i, line) in row.label.enumerated() { c.text(line, x: margin, y: y + i * (lh + 4) + 2, scale: ls) }
-            for (k, img) in row.images.enumerated() {
-                let x = x0 + k * (iw + pad)
-                c.image(img[...], h: h, w: w, x: x, y: y, scale: scale)
-                if row.highlighted.contains(k) {
-                    c.frame(x: x - 2, y: y - 2, w: iw + 4, h: ih + 4, .red)
-                    c.frame(x: x - 1, y: y - 1, w: iw + 2, h: ih + 2, .red)
-                }
-            }
-        }
-        return c
-    }
-}
+import Plot
+import Train
 
 /// "0.25" style: two decimals, no Foundation.
 func format2(_ v: Double) -> String {
@@ -173,23 +14,120 @@ func format2(_ v: Double) -> String {
     return (neg ? "-" : "") + "\(n / 100)." + (frac < 10 ? "0" : "") + "\(frac)"
 }
 
-// MARK: The paper's figures
-
-/// Fig. 3/9: |corr| between the sources (rows, with their names) and the latents (columns, in
-/// `order`, labelled with their indices); lines separate the attribute groups.
-/// Inactive latents' labels are drawn in grey.
-public func correlationFigure(_ corr: Matrix, sourceNames: [String], order: [Int], inactive: Set<Int> = [],
-                              groupEnds: [Int], title: [String]) -> Canvas {
-    var f = HeatmapFigure(matrix: corr.permutingColumns(order), rowLabels: sourceNames, columnLabels: order.map(String.init),
-                          title: title, xTitle: "latent dim, grouped by best source" + (inactive.isEmpty ? "" : " (grey: inactive)"),
-                          yTitle: "source", colormap: .viridis, legendTitle: "|corr|", rowSeparators: groupEnds)
-    f.columnLabelColors = order.map { inactive.contains($0) ? RGB(150, 150, 150) : .black }
-    return f.render()
+/// One |corr| matrix of a correlation figure: sources × latents, shown with the latents in `order`.
+public struct CorrelationPanel {
+    public var matrix: Matrix
+    /// Column k of the panel shows latent `order[k]` (e.g. grouped by best source).
+    public var order: [Int]
+    /// Latents whose labels are drawn in grey.
+    public var inactive: Set<Int>
+    public var title: String
+    public init(matrix: Matrix, order: [Int], inactive: Set<Int> = [], title: String = "") {
+        self.matrix = matrix; self.order = order; self.inactive = inactive; self.title = title
+    }
 }
 
-/// Fig. 5: mean spike probability per class (rows: class names) and latent dimension (columns),
-/// black 0 (always inactive) to white 1 (always active).
-public func spikeMapFigure(_ means: Matrix, classNames: [String], title: [String], legend: String = "mean spike prob.") -> Canvas {
-    HeatmapFigure(matrix: means, rowLabels: classNames, columnLabels: (0..<means.columns).map(String.init),
-                  title: title, xTitle: "latent dimension", yTitle: "class", colormap: .grey, legendTitle: legend).render()
+/// Fig. 3 (one panel) / fig. 9 (a grid of panels, e.g. one per model or α): |corr| between the
+/// sources (rows, named, white lines after `groupEnds`) and the latents (columns, labelled with
+/// their indices; grey: inactive), viridis from 0 to 1.
+public func correlationFigure(_ panels: [CorrelationPanel], sourceNames: [String], groupEnds: [Int],
+                              title: [String], columns: Int = 1) -> Drawing {
+    let anyInactive = panels.contains { !$0.inactive.isEmpty }
+    let charts: [Chart] = panels.map { p in
+        var h = Heatmap(values: p.matrix.permutingColumns(p.order).values.map(Double.init), rows: p.matrix.rows,
+                        columns: p.order.count, rowLabels: sourceNames, columnLabels: p.order.map(String.init))
+        h.title = p.title
+        h.xLabel = "latent dimension, grouped by best source" + (anyInactive ? " (grey: inactive)" : "")
+        h.yLabel = "source"
+        h.colorbarLabel = "|corr|"
+        h.rowSeparators = groupEnds
+        h.columnLabelColors = p.order.map { p.inactive.contains($0) ? Color.grey : .black }
+        return h
+    }
+    return Figure(title: title, charts: charts, columns: columns).drawing()
+}
+
+/// Fig. 5: mean spike probability (or another activity in [0, 1]) per class (rows) and latent
+/// dimension (columns), black 0 (never active) to white 1 (always active).
+public func spikeMapFigure(_ means: Matrix, classNames: [String], title: [String], legend: String = "mean spike probability") -> Drawing {
+    var h = Heatmap(values: means.values.map(Double.init), rows: means.rows, columns: means.columns,
+                    rowLabels: classNames, columnLabels: (0..<means.columns).map(String.init))
+    h.xLabel = "latent dimension"
+    h.yLabel = "class"
+    h.colormap = .grey
+    h.colorbarLabel = legend
+    return Figure(title: title, charts: [h]).drawing()
+}
+
+/// Signed correlations in [-1, 1] (rows × latents) on the diverging map: blue negative, white 0,
+/// red positive (presence recovery: which latent marks each attribute's presence or absence).
+public func signedCorrelationFigure(_ signed: Matrix, rowNames: [String], rowTitle: String, title: [String],
+                                    legend: String = "corr") -> Drawing {
+    var h = Heatmap(values: signed.values.map(Double.init), rows: signed.rows, columns: signed.columns,
+                    rowLabels: rowNames, columnLabels: (0..<signed.columns).map(String.init))
+    h.xLabel = "latent dimension"
+    h.yLabel = rowTitle
+    h.colormap = .diverging
+    h.low = -1; h.high = 1
+    h.colorbarLabel = legend
+    return Figure(title: title, charts: [h]).drawing()
+}
+
+/// One model's results along a hyperparameter sweep: per value, the ELBOs of its seeds.
+public struct SweepSeries {
+    public var name: String
+    public var runs: [(value: Double, elbos: [Double])]
+    public init(name: String, runs: [(value: Double, elbos: [Double])]) { self.name = name; self.runs = runs }
+}
+
+/// Fig. 1: test ELBO against a hyperparameter (α for VSC, β for β-VAE): per model a line through
+/// the means over seeds, error bars ± one standard deviation.
+public func elboSweepFigure(_ series: [SweepSeries], parameter: String, title: [String], logScale: Bool = false) -> Drawing {
+    let lines = series.map { s in
+        Series(name: s.name, points: s.runs.sorted { $0.value < $1.value }.map { run in
+            let (m, sd) = meanAndDeviation(run.elbos)
+            return .init(x: run.value, y: m, error: run.elbos.count > 1 ? sd : nil)
+        }, markers: true)
+    }
+    var plot = LinePlot(series: lines, xLabel: parameter, yLabel: "test ELBO (nats per example)")
+    if logScale { plot.xScale = .log }
+    return Figure(title: title, charts: [plot]).drawing()
+}
+
+/// Mean and sample standard deviation (0 for fewer than two values).
+func meanAndDeviation(_ v: [Double]) -> (Double, Double) {
+    guard !v.isEmpty else { return (.nan, 0) }
+    let m = v.reduce(0, +) / Double(v.count)
+    guard v.count > 1 else { return (m, 0) }
+    return (m, (v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(v.count - 1)).squareRoot())
+}
+
+/// A run's curves from its metrics.jsonl: the loss terms (log scale when they span more than a
+/// decade and are positive), test metrics (`test_*` fields) if the run logged any, and the
+/// collapse diagnostics (active dimensions, pseudo-inputs in use) if present.
+public func runCurvesFigure(_ log: MetricsLog, title: [String]) -> Drawing {
+    func series(_ names: [String]) -> [Series] {
+        names.compactMap { name in
+            guard let column = log.values[name] else { return nil }
+            let points = zip(log.iterations, column).compactMap { it, v in v.map { Series.Sample(x: Double(it), y: $0) } }
+            return points.isEmpty ? nil : Series(name: name, points: points)
+        }
+    }
+    func panel(_ names: [String], title: String, yLabel: String) -> LinePlot? {
+        let s = series(names)
+        guard !s.isEmpty else { return nil }
+        var p = LinePlot(series: s, title: title, xLabel: "iteration", yLabel: yLabel)
+        let ys = s.flatMap(\.points).map(\.y)
+        if let lo = ys.min(), let hi = ys.max(), lo > 0, hi / lo > 10 { p.yScale = .log }
+        return p
+    }
+    // Terms that go negative (the ELBO) would flatten the positive ones: they get a panel of their own.
+    let signed = log.lossTerms.filter { log.values[$0]?.contains { ($0 ?? 0) < 0 } ?? false }
+    let panels = [
+        panel(log.lossTerms.filter { !signed.contains($0) }, title: "Training loss terms (positive)", yLabel: "nats per example"),
+        panel(signed, title: "Training loss terms (signed)", yLabel: "nats per example"),
+        panel(log.fields.filter { $0.hasPrefix("test_") }, title: "Test metrics", yLabel: "value"),
+        panel(["active_dims", "active_per_example", "pseudo_inputs_in_use", "stuck_on_dims"], title: "Collapse diagnostics", yLabel: "count"),
+    ].compactMap { $0 }
+    return Figure(title: title, charts: panels, columns: min(2, max(1, panels.count))).drawing()
 }

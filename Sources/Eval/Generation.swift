@@ -3,6 +3,7 @@
 
 import SeededRandom
 import Data
+import Plot
 
 struct GenerationFigures {
     let runner: ModelRunner
@@ -12,12 +13,17 @@ struct GenerationFigures {
     let header: String
     let seed: UInt64
 
-    var scale: Int { h <= 32 ? 3 : 2 }
-    func image(_ i: Int) -> [Float] { Array(test.example(i)) }
-    func decode(_ codes: [[Float]]) throws -> [[Float]] {
+    /// Images are drawn about 64 units high, whatever their pixel size.
+    var imageSize: Size { let s = max(1, 64 / Double(h)); return Size(Double(w) * s, Double(h) * s) }
+    func raster(_ v: [Float]) -> RasterImage { RasterImage(grey: v[...], height: h, width: w) }
+    func image(_ i: Int) -> RasterImage { raster(Array(test.example(i))) }
+    func figure(_ title: [String], columnHeaders: [String] = [], rows: [ImageGrid.Row]) -> Drawing {
+        Figure(title: title, charts: [ImageGrid(rows: rows, columnHeaders: columnHeaders, imageSize: imageSize)]).drawing()
+    }
+    func decode(_ codes: [[Float]]) throws -> [RasterImage] {
         let out = try runner.decode(codes.flatMap { $0 })
         let d = h * w
-        return (0..<codes.count).map { Array(out[$0 * d..<($0 + 1) * d]) }
+        return (0..<codes.count).map { raster(Array(out[$0 * d..<($0 + 1) * d])) }
     }
     func className(_ i: Int) -> String? {
         guard let l = test.labels?[i] else { return nil }
@@ -28,14 +34,13 @@ struct GenerationFigures {
     }
 
     /// Inputs above, reconstructions below.
-    func reconstructions(count: Int = 10) throws -> Canvas {
+    func reconstructions(count: Int = 10) throws -> Drawing {
         let idx = Array(0..<min(count, test.count))
         let recon = try decode(idx.map { enc.code($0) })
-        return ImageRowsFigure(title: ["Reconstructions: inputs (top), decoder means (bottom)", header],
-                               columnHeaders: idx.map { "#\($0)" },
-                               rows: [.init(label: ["input"], images: idx.map(image)),
-                                      .init(label: ["recon."], images: recon)],
-                               h: h, w: w, scale: scale).render()
+        return figure(["Reconstructions: inputs (top), decoder means (bottom)", header],
+                      columnHeaders: idx.map { "#\($0)" },
+                      rows: [.init(label: ["input"], images: idx.map(image)),
+                             .init(label: ["reconstruction"], images: recon)])
     }
 
     /// Examples for rows: one per class for labelled data (up to `n`), otherwise the first ones.
@@ -55,10 +60,10 @@ struct GenerationFigures {
     /// Fig. 6: per row, one encoded example: its input, its reconstruction, then samples that keep
     /// its inactive dims at 0 and draw each active dim j as μ_j + s_j·ε (s_j: the spread of dim j
     /// over the test encodings where it is active).
-    func conditional(rows: Int = 4, samples: Int = 8) throws -> Canvas {
+    func conditional(rows: Int = 4, samples: Int = 8) throws -> Drawing {
         var rng = Xoshiro256(seed: seed, stream: 0x636F_6E64)  // "cond"
         let spread = enc.codeSpread()
-        var figRows: [ImageRowsFigure.Row] = []
+        var figRows: [ImageGrid.Row] = []
         for i in pickExamples(rows) {
             let base = enc.code(i), act = enc.activeSet(i)
             var codes = [base]
@@ -73,10 +78,9 @@ struct GenerationFigures {
             label.append("\(act.count) active dims")
             figRows.append(.init(label: label, images: [image(i)] + imgs, highlighted: [0]))
         }
-        return ImageRowsFigure(title: ["Conditional generation: sampling only along each example's active dims",
-                                       header, "columns: input (red), reconstruction, \(samples) samples"],
-                               columnHeaders: ["input", "recon"] + (1...samples).map { "s\($0)" },
-                               rows: figRows, h: h, w: w, scale: scale).render()
+        return figure(["Conditional generation: sampling only along each example's active dims",
+                       header, "columns: input (red), reconstruction, \(samples) samples"],
+                      columnHeaders: ["input", "recon."] + (1...samples).map { "sample \($0)" }, rows: figRows)
     }
 
     /// Two examples A and B whose active sets overlap but differ (labelled data: different
@@ -118,14 +122,14 @@ struct GenerationFigures {
     /// Fig. 7: rows of (left) single shared active dims traversed over ±2 spreads around each
     /// example's value and (right) dims active in one example but not the other switched off in it
     /// or switched on (at values around the other's).
-    func traversal(steps: Int = 7, maxDims: Int = 2) throws -> Canvas {
+    func traversal(steps: Int = 7, maxDims: Int = 2) throws -> Drawing {
         let (a, b) = pickPair()
         let spread = enc.codeSpread()
         let sa = enc.activeSet(a), sb = enc.activeSet(b)
         let shared = sa.filter { sb.contains($0) }
         let onlyA = sa.filter { !sb.contains($0) }, onlyB = sb.filter { !sa.contains($0) }
         func name(_ i: Int, _ tag: String) -> String { tag + " = #\(i)" + (className(i).map { " " + $0 } ?? "") }
-        var rows: [ImageRowsFigure.Row] = []
+        var rows: [ImageGrid.Row] = []
         let ra = try decode([enc.code(a), enc.code(b)])
         rows.append(.init(label: [name(a, "A"), "active: " + dims(sa)], images: [image(a), ra[0]]))
         rows.append(.init(label: [name(b, "B"), "active: " + dims(sb)], images: [image(b), ra[1]]))
@@ -136,7 +140,7 @@ struct GenerationFigures {
             for (i, tag) in [(a, "A"), (b, "B")] where enc.isActive(i, j) {
                 let base = enc.code(i)
                 let codes = ts.map { t -> [Float] in var z = base; z[j] = base[j] + t * spread[j]; return z }
-                rows.append(.init(label: ["\(tag): vary dim \(j)", "-2 to +2 spread"], images: try decode(codes),
+                rows.append(.init(label: ["\(tag): vary dim \(j)", "−2 to +2 spread"], images: try decode(codes),
                                   highlighted: [steps / 2]))
             }
         }
@@ -153,8 +157,7 @@ struct GenerationFigures {
         if onlyA.isEmpty && onlyB.isEmpty {
             rows.append(.init(label: ["no dim is active in", "one but not the other"], images: []))
         }
-        return ImageRowsFigure(title: ["Traversal and toggling of single latent dims (red: unaltered)", header,
-                                       "rows 1-2: input, reconstruction; then altered reconstructions"],
-                               rows: rows, h: h, w: w, scale: scale).render()
+        return figure(["Traversal and toggling of single latent dims (red: unaltered)", header,
+                       "rows 1–2: input, reconstruction; then altered reconstructions"], rows: rows)
     }
 }

@@ -3,10 +3,22 @@ import IR
 /// Writes a `LoopNest` as an LLVM IR function `void @name(i8** %args, i64 %begin, i64 %end)` that
 /// runs dimension 0 over [begin, end). Float ops carry the `reassoc nsz arcp contract afn` flags
 /// (reductions vectorise, FMAs form; no `nnan`/`ninf`, so NaN still propagates and is detected).
+///
+/// Every loop whose iterations are independent carries `llvm.loop.parallel_accesses` over one
+/// access group holding the nest's loads and stores: the buffer pointers come out of `%args` with
+/// no `noalias`, and in-place kernels (Adam into its parameter, epilogues into their product)
+/// really do share a buffer, so without it LLVM either guards the vector loop with overlap checks
+/// that always fail or, past 8 buffers, does not vectorise at all. The claim holds by
+/// construction: a nest writes each output element once, at the same index it reads any aliased
+/// input, and its other inputs are read-only. The exception is a memory reduction: its loops over
+/// reduced dimensions accumulate into the same elements (a real loop-carried dependence) and get
+/// no annotation; its loops over kept dimensions still do.
 struct Emitter {
     let fm = FastMath.safe
     var lines: [String] = []
     var tmp = 0
+    /// The access group of the nest's memory operations (nil: no loop of the nest is parallel).
+    var accessGroup: String?
 
     mutating func fresh(_ hint: String = "t") -> String { tmp += 1; return "%\(hint)\(tmp)" }
     mutating func emit(_ s: String) { lines.append("  " + s) }
@@ -18,12 +30,22 @@ struct Emitter {
         return "0x" + String(Double(f).bitPattern, radix: 16, uppercase: true).leftPad(16)
     }
 
-    static func function(_ nest: LoopNest, name: String) -> String {
+    /// The function for `nest`; its metadata nodes are numbered from `metadataBase` up, fewer
+    /// than `metadataNodes`, so kernel k of a module takes k·metadataNodes.
+    static func function(_ nest: LoopNest, name: String, metadataBase: Int) -> String {
         var e = Emitter()
-        return e.build(nest, name: name)
+        return e.build(nest, name: name, metadataBase: metadataBase)
+    }
+    static let metadataNodes = 16
+
+    /// For each loop of `n` (dimension order), whether its iterations are independent (see the
+    /// type's comment): all of them, but a memory reduction's loops over reduced dimensions.
+    static func parallelLoops(_ n: LoopNest) -> [Bool] {
+        let memReduce = n.reduce != nil && !n.registerReduction
+        return memReduce ? n.reducedDims.map { !$0 } : n.shape.map { _ in true }
     }
 
-    mutating func build(_ n: LoopNest, name: String) -> String {
+    mutating func build(_ n: LoopNest, name: String, metadataBase: Int) -> String {
         lines = ["define void @\(name)(i8** noalias %args, i64 %begin, i64 %end) {", "entry:"]
         // Pointers.
         for s in 0..<n.slots {
@@ -68,7 +90,13 @@ struct Emitter {
                 e.emit("store float \(initV), float* \(p), align 4")
             }
         }
-        emitLoops(n, dim: 0, rank: rank, idx: [], bases: bases)
+        // Metadata: !base the access group, !base+1 the parallel_accesses list, !base+2+d loop d.
+        let parallel = Emitter.parallelLoops(n)
+        precondition(rank + 2 <= Emitter.metadataNodes, "a nest of rank \(rank) needs more metadata nodes")
+        let loopIDs = parallel.enumerated().map { d, p in p ? "!\(metadataBase + 2 + d)" : nil }
+        if parallel.contains(true) { accessGroup = "!\(metadataBase)" }
+        emitLoops(n, dim: 0, rank: rank, idx: [], bases: bases, loopIDs: loopIDs)
+        accessGroup = nil
         if memReduce && n.reduce == .mean {
             let inv = Emitter.floatLiteral(1 / Double(n.reduceCount))
             let fm = self.fm
@@ -82,6 +110,12 @@ struct Emitter {
         }
         emit("ret void")
         lines.append("}")
+        if parallel.contains(true) {
+            let (g, p) = (metadataBase, metadataBase + 1)
+            lines.append("!\(g) = distinct !{}")
+            lines.append("!\(p) = !{!\"llvm.loop.parallel_accesses\", !\(g)}")
+            for case let l? in loopIDs { lines.append("\(l) = distinct !{\(l), !\(p)}") }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -106,7 +140,9 @@ struct Emitter {
     }
 
     /// Emits the loop over dimension `dim` (dimension 0 runs [begin, end)).
-    mutating func emitLoops(_ n: LoopNest, dim: Int, rank: Int, idx: [String], bases: [Int: String]) {
+    /// `loopIDs[d]`: the loop metadata of dimension d's loop when it is parallel.
+    mutating func emitLoops(_ n: LoopNest, dim: Int, rank: Int, idx: [String], bases: [Int: String],
+                            loopIDs: [String?]) {
         let L = "L\(dim)"
         let start = dim == 0 ? "%begin" : "0"
         let end = dim == 0 ? "%end" : "\(n.shape[dim])"
@@ -137,7 +173,7 @@ struct Emitter {
             } else if let r = n.reduce {
                 let p = address(slot: 0, n.out, idx2)
                 let old = fresh(), new = fresh()
-                emit("\(old) = load float, float* \(p), align 4")
+                emit("\(old) = load float, float* \(p), align 4\(groupTag)")
                 switch r {
                 case .sum, .mean: emit("\(new) = fadd \(fm) float \(old), \(v)")
                 case .max:
@@ -145,19 +181,20 @@ struct Emitter {
                     emit("\(c) = fcmp ugt float \(v), \(old)")
                     emit("\(new) = select i1 \(c), float \(v), float \(old)")
                 }
-                emit("store float \(new), float* \(p), align 4")
+                emit("store float \(new), float* \(p), align 4\(groupTag)")
             } else {
                 let p = address(slot: 0, n.out, idx2)
-                emit("store float \(v), float* \(p), align 4")
+                emit("store float \(v), float* \(p), align 4\(groupTag)")
             }
         } else {
-            emitLoops(n, dim: dim + 1, rank: rank, idx: idx2, bases: bases)
+            emitLoops(n, dim: dim + 1, rank: rank, idx: idx2, bases: bases, loopIDs: loopIDs)
             emit("br label %\(L).latch")
             label("\(L).latch")
         }
         emit("%i\(dim).next = add nsw i64 \(i), 1")
         emit("%c\(dim) = icmp slt i64 %i\(dim).next, \(end)")
-        emit("br i1 %c\(dim), label %\(L).head, label %\(L).exit")
+        let loopMD = loopIDs[dim].map { ", !llvm.loop \($0)" } ?? ""
+        emit("br i1 %c\(dim), label %\(L).head, label %\(L).exit\(loopMD)")
         label("\(L).exit")
         if accumulate {
             var d = "%acc.next"
@@ -168,9 +205,13 @@ struct Emitter {
             let v = "%acc.f"
             emit("%acc.f = fptrunc double \(d) to float")
             let p = address(slot: 0, n.out, idx2)
-            emit("store float \(v), float* \(p), align 4")
+            emit("store float \(v), float* \(p), align 4\(groupTag)")
         }
     }
+
+    /// The access-group attachment for a load or store of the nest's loops ("" when none is
+    /// parallel).
+    var groupTag: String { accessGroup.map { ", !llvm.access.group \($0)" } ?? "" }
 
     /// Address of slot[offset + Σ idx·strides] (dimensions with stride 0 contribute nothing).
     mutating func address(slot: Int, _ a: Access, _ idx: [String]) -> String {
@@ -202,7 +243,7 @@ struct Emitter {
             case .load(let slot, let a):
                 let p = address(slot: slot, a, idx)
                 let x = fresh("x")
-                emit("\(x) = load float, float* \(p), align 4")
+                emit("\(x) = load float, float* \(p), align 4\(groupTag)")
                 v.append(x)
             case .constant(let c):
                 v.append(Emitter.floatLiteral(c))

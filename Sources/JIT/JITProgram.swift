@@ -25,6 +25,10 @@ public final class JITProgram: Program {
     public private(set) var splitGEMMCount = 0
     /// Where every buffer lives (one arena for intermediates, planned once).
     public let memoryPlan: MemoryPlan
+    /// The loop nest of each kernel function, by kernel index (tests check what LLVM made of them).
+    private(set) var kernelNests: [LoopNest] = []
+    /// Each kernel's LLVM function name (`kernelName`), by kernel index.
+    public private(set) var kernelNames: [String] = []
 
     private var buffers: [UnsafeMutablePointer<Float>?]
     private var owned: [UnsafeMutablePointer<Float>] = []
@@ -171,9 +175,11 @@ public final class JITProgram: Program {
                 throw LoweringError(description: "\(e.description)\n  in \(describeNode(graph, i))")
             }
         }
+        kernelNests = nests
         // 3. One module, compiled once (cached by the graph's structure and kernel names).
-        var kernelNames = [String](repeating: "", count: nests.count)
+        kernelNames = [String](repeating: "", count: nests.count)
         for p in schedule.reversed() { if let k = p.nest { kernelNames[k] = JITProgram.kernelName(k, node: p.node, in: graph) } }
+        let kernelNames = kernelNames
         let key = CacheKey(structure: graph.structuralHash, kernelNames: kernelNames)
         JITProgram.cacheLock.lock()
         let cached = kernelTextTransform == nil ? JITProgram.cache[key] : nil
@@ -183,7 +189,7 @@ public final class JITProgram: Program {
         } else {
             let engine = try JITProgram.sharedEngine.get()
             let kernels = nests.enumerated().map { k, n in
-                let text = Emitter.function(n, name: kernelNames[k])
+                let text = Emitter.function(n, name: kernelNames[k], metadataBase: k * Emitter.metadataNodes)
                 return kernelTextTransform?(k, text) ?? text
             }
             let start = Date()

@@ -10,13 +10,15 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate a checkpoint: test ELBO, active dims, |corr| with the Smiley sources, spike maps, figures.",
         discussion: """
-            Writes DIR/report.json and PNG figures: correlation.png (Smiley: the authors' fig. 3 \
+            Writes DIR/report.json and figures, each as NAME.png and NAME.svg (or the formats \
+            --figure-format names): correlation (Smiley: the authors' fig. 3 \
             metric (A), |corr(|S·V|, |z|)| between the 18 sources times presence and one \
-            spike-and-slab sample at λ = 1, over all examples), correlation-emitted.png (B: |corr| \
+            spike-and-slab sample at λ = 1, over all examples), correlation-emitted (B: |corr| \
             of the emitted code 1[γ > 0.5]·μ, or μ, on the active dims with each source where its \
-            attribute is present), spike-map.png (mean spike probability \
-            per class, or with/without each Smiley attribute, fig. 5), reconstructions.png, \
-            conditional.png (fig. 6) and traversal.png (fig. 7) for image data. The test ELBO uses \
+            attribute is present), presence (C: signed corr of each attribute's presence with each \
+            latent's γ or |μ|), spike-map (mean spike probability \
+            per class, or with/without each Smiley attribute, fig. 5), reconstructions, \
+            conditional (fig. 6) and traversal (fig. 7) for image data. The test ELBO uses \
             the train graph with λ = 1 and the final c, in nats per example. The spec comes from \
             the checkpoint's metadata unless --spec is given; the test set is the spec's unless \
             --data names another (fashion-mnist, har:DIR, smiley:N, a data set file). \
@@ -39,7 +41,8 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var backendOption: BackendOption
     @OptionGroup var batchSizeOption: BatchSizeOption
     @Option(help: "Seed of the figures' random draws and of metric (A)'s code sample.") var seed: UInt64 = 0
-    @Flag(help: "Skip the PNG figures.") var noFigures = false
+    @OptionGroup var figureFormatOption: FigureFormatOption
+    @Flag(help: "Skip the figures.") var noFigures = false
     @Flag(help: "No progress messages.") var quiet = false
 
     func validate() throws {
@@ -72,7 +75,7 @@ struct EvalCommand: ParsableCommand {
         do {
             report = try evaluate(trained, test: test, backend: factory,
                                   options: EvalOptions(outDir: outDir, samples: samples, batchSize: batchSize, seed: seed,
-                                                       figures: !noFigures, backendName: backend, checkpointPath: checkpoint),
+                                                       figures: !noFigures, figureFormats: figureFormatOption.formats, backendName: backend, checkpointPath: checkpoint),
                                   log: { log("  " + $0) })
         } catch let e as EvalError { throw CLIError(e.description) }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Data
 import Foundation
 import Passes
+import Plot
 import Train
 
 // The CLI's one vocabulary: an option that means the same thing in several commands is declared
@@ -94,4 +95,17 @@ struct CheckpointOption: ParsableArguments {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
         return RunFiles.checkpoint(in: path)
     }
+}
+
+/// `--figure-format`, shared by `vsc eval` and `vsc plot`: which files each figure is written as.
+struct FigureFormatOption: ParsableArguments {
+    @Option(help: "Figure files, comma-separated: png (for looking), svg and/or pdf (vector, for papers).")
+    var figureFormat: String = "png,svg"
+
+    func validate() throws {
+        if case .failure(let e) = FigureFormat.parseList(figureFormat) { throw ValidationError("--figure-format: \(e.description)") }
+    }
+
+    /// The formats, in the order given (validated).
+    var formats: [FigureFormat] { (try? FigureFormat.parseList(figureFormat).get()) ?? [.png] }
 }
