@@ -9,8 +9,9 @@
 ///
 /// Named builder calls throw `IRError` naming the op and the Swift line (`#fileID:#line`) that
 /// built it. Operators (`+ - * /`, prefix `-`) cannot capture a line nor throw: a shape error in
-/// one is held by the graph and thrown by the next named call (with that call's line), and their
-/// nodes take the line of the named call that consumes them.
+/// one is held by the graph and thrown by the next named call (with that call's line). Their
+/// nodes take the location of the innermost `Graph.scoped` part (the layer that built them);
+/// outside any scope, the line of the named call that consumes them.
 public struct Tensor {
     public let graph: Graph
     public let id: NodeID
@@ -27,8 +28,9 @@ extension Graph {
     /// operator-built operands, adds the node.
     func make(_ op: Op, _ inputs: [Tensor], shape: Shape? = nil, dtype: DType? = nil,
               _ file: String, _ line: Int) throws -> Tensor {
-        // Operators pass no location (file ""): their nodes get none, to be lent by the consumer.
-        let loc: SourceLocation? = file.isEmpty ? nil : SourceLocation(file: file, line: line)
+        // Operators pass no location (file ""): their nodes get the scope's, or none, to be lent
+        // by the consumer.
+        let loc = location(file: file, line: line)
         if var e = deferredError {
             deferredError = nil
             e.location = e.location ?? loc
@@ -225,7 +227,7 @@ extension Tensor {
         do {
             try x.graph.checkErrors()
             let (p, q) = try broadcastPair(x, y, b.rawValue, "", 0)
-            let id = try x.graph.add(.binary(b), inputs: [p.id, q.id])
+            let id = try x.graph.add(.binary(b), inputs: [p.id, q.id], location: x.graph.scopes.last)
             x.graph.markUnlocated(id)
             return Tensor(x.graph, id)
         } catch var e as IRError {
@@ -235,7 +237,7 @@ extension Tensor {
         } catch { fatalError("unreachable: \(error)") }
     }
     fileprivate func scalar(_ v: Double) -> Tensor {
-        let id = try! graph.add(.constant(.splat(v)), shape: [], dtype: dtype)
+        let id = try! graph.add(.constant(.splat(v)), shape: [], dtype: dtype, location: graph.scopes.last)
         graph.markUnlocated(id)
         return Tensor(graph, id)
     }
@@ -252,7 +254,7 @@ extension Tensor {
     public static func * (a: Double, b: Tensor) -> Tensor { op(.mul, b.scalar(a), b) }
     public static func / (a: Double, b: Tensor) -> Tensor { op(.div, b.scalar(a), b) }
     public static prefix func - (a: Tensor) -> Tensor {
-        let id = try! a.graph.add(.unary(.neg), inputs: [a.id])
+        let id = try! a.graph.add(.unary(.neg), inputs: [a.id], location: a.graph.scopes.last)
         a.graph.markUnlocated(id)
         return Tensor(a.graph, id)
     }

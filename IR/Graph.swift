@@ -54,6 +54,28 @@ public final class Graph {
         return nodes.count - 1
     }
 
+    /// The named parts of the model being built, innermost last (see `scoped`).
+    public private(set) var scopes: [SourceLocation] = []
+
+    /// Runs `body` inside the named part `name` of a model (a layer: "enc.h0"), declared at
+    /// `location` (the builder call, or the YAML line of a spec's key). Every node built inside
+    /// carries the scope's name; nodes built by operators (`+ - * /`), which cannot capture a
+    /// line, take the scope's location instead of borrowing the line of whatever consumes them.
+    /// Scope names are whole names, not prefixes: a layer inside another keeps its own name.
+    public func scoped<T>(_ name: String, at location: SourceLocation, _ body: () throws -> T) rethrows -> T {
+        var l = location
+        l.scope = name
+        scopes.append(l)
+        defer { scopes.removeLast() }
+        return try body()
+    }
+
+    /// The location a node built now gets from a builder call at `file:line` (nil: an operator).
+    func location(file: String, line: Int) -> SourceLocation? {
+        guard !file.isEmpty else { return scopes.last }
+        return SourceLocation(file: file, line: line, scope: scopes.last?.scope)
+    }
+
     /// Nodes built by operators, still waiting for a location (see `adoptLocation`).
     var unlocated = Set<NodeID>()
 
@@ -152,6 +174,7 @@ public final class Graph {
         let g = Graph(name: name)
         g.nodes = nodes; g.index = index; g.leafNames = leafNames; g.outputs = outputs; g.nextSeed = nextSeed
         g.unlocated = unlocated
+        g.scopes = scopes
         return g
     }
 

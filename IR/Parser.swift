@@ -132,12 +132,20 @@ public struct IRParser {
             return
         }
     }
-    /// End of an instruction line: an optional `// file:line` location, then a newline.
-    mutating func endOfLine() throws -> SourceLocation? {
+    /// End of an instruction line: an optional `// file:line` or `// NAME @ file:line` location
+    /// (NAME is the scope followed by `.` and the op's name: `opName`), then a newline.
+    mutating func endOfLine(opName: String? = nil) throws -> SourceLocation? {
         var loc: SourceLocation?
-        if case .comment(let text) = cur.tok {
+        if case .comment(var text) = cur.tok {
+            var scope: String?
+            if let at = text.range(of: " @ ") {
+                let name = String(text[..<at.lowerBound])
+                let suffix = "." + (opName ?? "")
+                scope = opName != nil && name.hasSuffix(suffix) && name.count > suffix.count ? String(name.dropLast(suffix.count)) : name
+                text = String(text[at.upperBound...])
+            }
             if let colon = text.lastIndex(of: ":"), let l = Int(text[text.index(after: colon)...]) {
-                loc = SourceLocation(file: String(text[..<colon]), line: l)
+                loc = SourceLocation(file: String(text[..<colon]), line: l, scope: scope)
             }
             pos += 1
         }
@@ -349,7 +357,7 @@ public struct IRParser {
         var location: SourceLocation?
         if hasRegion {
             try expect("{")
-            location = try endOfLine()
+            location = try endOfLine(opName: op.name)
             let body = try region()
             switch op {
             case .fused: op = .fused(body)
@@ -358,7 +366,7 @@ public struct IRParser {
             }
             _ = try endOfLine()
         } else {
-            location = try endOfLine()
+            location = try endOfLine(opName: op.name)
         }
         return Instruction(op: op, inputs: inputs, shape: shape, dtype: dtype, location: location)
     }

@@ -3,6 +3,7 @@
 ///     graph @mlp {
 ///       %0 = input "x" : f32[64,784]
 ///       %2 = matmul(%0, %1) {transpose_b} : f32[64,128]  // Models/MLP.swift:12
+///       %3 = relu(%2) : f32[64,128]  // enc.h0.relu @ vsc.yaml:11
 ///       output %9 as "loss"
 ///     }
 ///
@@ -54,12 +55,19 @@ public enum IRPrinter {
         if !attrs.isEmpty { line += " {" + attrs.joined(separator: ", ") + "}" }
         line += " : " + type(n.dtype, n.shape)
         if region != nil { line += " {" }
-        if locations, let l = n.location { line += "  // \(l)" }
+        if locations, let l = n.location { line += "  // " + location(l, op: n.op) }
         out += line + "\n"
         if let k = region {
             printBody(k.nodes, indent: indent + "  ", locations: locations, into: &out)
             out += "\(indent)  yield %\(k.result)\n\(indent)}\n"
         }
+    }
+
+    /// A node's location comment: `file:line`, or `enc.h0.matmul @ file:line` for a node built
+    /// inside a model's named part (`IRParser` reads the scope back by dropping the op's name).
+    public static func location(_ l: SourceLocation, op: Op) -> String {
+        guard let name = l.nodeName(op.name) else { return l.description }
+        return "\(name) @ \(l)"
     }
 
     /// Ops whose operand list may be empty although they are not leaves (the random key is optional).

@@ -48,12 +48,18 @@ public enum TensorBudget {
     }
 }
 
-/// The Swift (or IR text) location that created a node, as `#fileID:#line`.
+/// Where a node comes from: the Swift (`#fileID:#line`), YAML or IR-text line that created it,
+/// and the named part of the model it belongs to (`scope`, a layer such as "enc.h0"; see
+/// `Graph.scoped`). Printed IR names a scoped node after both: `// enc.h0.matmul @ file:line`.
 public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
     public var file: String
     public var line: Int
-    public init(file: String, line: Int) { self.file = file; self.line = line }
+    public var scope: String?
+    public init(file: String, line: Int, scope: String? = nil) { self.file = file; self.line = line; self.scope = scope }
+    /// `file:line`, as error messages start.
     public var description: String { "\(file):\(line)" }
+    /// The name of a node of op `opName` built here: "enc.h0.matmul", or nil outside a scope.
+    public func nodeName(_ opName: String) -> String? { scope.map { $0 + "." + opName } }
 }
 
 /// Index of a node in its graph. Nodes are appended in topological order, so every input of node

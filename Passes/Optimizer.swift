@@ -56,8 +56,11 @@ public func buildTrainStep(_ g: Graph, loss: String, optimizer: Optimizer, clipN
     let params = step.parameters.filter { live[$0.node] }
     var grads = try grad(of: lossID, wrt: params.map(\.node), in: step)
     let dtype = step[lossID].dtype
+    // The update's nodes are named after what they update (`adam.enc.h0.w.sqrt`) in printed IR.
+    let here = SourceLocation(file: #fileID, line: #line)
     if let clipNorm {
         guard clipNorm > 0, clipNorm.isFinite else { throw IRError("buildTrainStep: clipNorm must be a positive number, got \(clipNorm)") }
+        try step.scoped("clip_grad_norm", at: here) {
         var total: Tensor?
         for gp in grads {
             let s = try Tensor(step, gp).square().sum()
@@ -69,6 +72,7 @@ public func buildTrainStep(_ g: Graph, loss: String, optimizer: Optimizer, clipN
             // min(1, clip / (‖g‖ + tiny)): exactly 1 (no change) while the norm is below the bound.
             let scale = try step.constant(clipNorm, dtype: dtype).binary(.div, norm.binary(.add, 1e-12)).binary(.min, step.constant(1, dtype: dtype))
             grads = try grads.map { try Tensor(step, $0).binary(.mul, scale).id }
+        }
         }
     }
 
@@ -85,7 +89,7 @@ public func buildTrainStep(_ g: Graph, loss: String, optimizer: Optimizer, clipN
         // Scalar bias corrections 1 − βᵗ.
         let bc1 = try step.constant(1, dtype: dtype).binary(.sub, step.constant(beta1, dtype: dtype).pow(t))
         let bc2 = try step.constant(1, dtype: dtype).binary(.sub, step.constant(beta2, dtype: dtype).pow(t))
-        for (p, gp) in zip(params, grads) {
+        for (p, gp) in zip(params, grads) { try step.scoped("adam." + p.name, at: here) {
             let shape = step[p.node].shape
             let param = Tensor(step, p.node), gradient = Tensor(step, gp)
             let m = try step.input(TrainStepNames.adamFirstMoment(p.name), shape, dtype: dtype)
@@ -99,7 +103,7 @@ public func buildTrainStep(_ g: Graph, loss: String, optimizer: Optimizer, clipN
             try step.output(TrainStepNames.updated(p.name), updated)
             try step.output(TrainStepNames.updated(TrainStepNames.adamFirstMoment(p.name)), newM)
             try step.output(TrainStepNames.updated(TrainStepNames.adamSecondMoment(p.name)), newV)
-        }
+        } }
     }
     try step.verify()
     return step

@@ -38,7 +38,7 @@ public enum DataSetName: String, CaseIterable, Sendable {
                 requiredPath: "the UCI HAR folder (the archive's \"UCI HAR Dataset\" directory)",
                 summary: "the UCI HAR archive folder DIR (required), standardised with the training split's statistics",
                 load: { split, dir in
-                    guard let dir else { throw DataError(file: "har", "UCI HAR needs a folder: `uci-har:DIR` (no package ships the files)") }
+                    guard let dir else { throw DataError(file: "har", "UCI HAR needs a folder: `har:DIR` (no package ships the files)") }
                     return try UCIHAR.load(split: split, directory: dir)
                 })
         }

@@ -6,7 +6,7 @@
 /// |------------------------------|-------------------------------------------------------------|
 /// | `fashion-mnist`              | Fashion-MNIST from `FashionMNIST.defaultDirectory`          |
 /// | `fashion-mnist:DIR`          | Fashion-MNIST IDX files in DIR                              |
-/// | `uci-har:DIR` or `har:DIR`   | UCI HAR in DIR, standardised with training statistics       |
+/// | `har:DIR` or `uci-har:DIR`   | UCI HAR in DIR, standardised with training statistics       |
 /// | `smiley`                     | Smiley generated on the fly: 60,000 train (seed 1) / 20,000 test (seed 2), as in the paper |
 /// | `smiley:N`                   | the same with N examples                                    |
 /// | a data set file              | a file written by `vsc data smiley` (`DatasetFile`); split ignored |

@@ -25,8 +25,10 @@ public final class JITProgram: Program {
     public private(set) var splitGEMMCount = 0
     /// Where every buffer lives (one arena for intermediates, planned once).
     public let memoryPlan: MemoryPlan
-    /// The loop nest of each kernel function `k<i>` (tests check what LLVM made of them).
+    /// The loop nest of each kernel function, by kernel index (tests check what LLVM made of them).
     private(set) var kernelNests: [LoopNest] = []
+    /// Each kernel's LLVM function name (`kernelName`), by kernel index.
+    public private(set) var kernelNames: [String] = []
 
     private var buffers: [UnsafeMutablePointer<Float>?]
     private var owned: [UnsafeMutablePointer<Float>] = []
@@ -61,7 +63,22 @@ public final class JITProgram: Program {
     /// The process-wide engine (LLVM is initialised once).
     static let sharedEngine: Result<LLVMEngine, Error> = Result { try LLVMEngine() }
     static let cacheLock = NSLock()
-    nonisolated(unsafe) static var cache: [UInt64: CompiledModule] = [:]
+    /// Compiled modules by the graph's structure and the kernels' names (the names come from
+    /// locations, which the structural hash leaves out).
+    struct CacheKey: Hashable { var structure: UInt64; var kernelNames: [String] }
+    nonisolated(unsafe) static var cache: [CacheKey: CompiledModule] = [:]
+
+    /// The LLVM function name of kernel `k`, first used for `node`: `k3.n35.enc.h0.relu`, the
+    /// kernel's index, then the IR node it computes and that node's name (`enc.h0.relu`, or its
+    /// op outside a model's named parts), so `vsc ir llvm` and profilers point back at the IR.
+    static func kernelName(_ k: Int, node: NodeID, in graph: Graph) -> String {
+        let n = graph[node]
+        let what = n.location?.nodeName(n.op.name) ?? n.op.name
+        let legal = String(what.unicodeScalars.map { c -> Character in
+            c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "." || c == "_") ? Character(c) : "_"
+        })
+        return "k\(k).n\(node).\(legal)"
+    }
 
     /// The whole program against the memory budget before anything is allocated: a batch of 10⁶
     /// is an error naming the sizes, not a failed allocation.
@@ -159,8 +176,11 @@ public final class JITProgram: Program {
             }
         }
         kernelNests = nests
-        // 3. One module, compiled once (cached by the graph's structure).
-        let key = graph.structuralHash
+        // 3. One module, compiled once (cached by the graph's structure and kernel names).
+        kernelNames = [String](repeating: "", count: nests.count)
+        for p in schedule.reversed() { if let k = p.nest { kernelNames[k] = JITProgram.kernelName(k, node: p.node, in: graph) } }
+        let kernelNames = kernelNames
+        let key = CacheKey(structure: graph.structuralHash, kernelNames: kernelNames)
         JITProgram.cacheLock.lock()
         let cached = kernelTextTransform == nil ? JITProgram.cache[key] : nil
         JITProgram.cacheLock.unlock()
@@ -169,15 +189,15 @@ public final class JITProgram: Program {
         } else {
             let engine = try JITProgram.sharedEngine.get()
             let kernels = nests.enumerated().map { k, n in
-                let text = Emitter.function(n, name: "k\(k)", metadataBase: k * Emitter.metadataNodes)
+                let text = Emitter.function(n, name: kernelNames[k], metadataBase: k * Emitter.metadataNodes)
                 return kernelTextTransform?(k, text) ?? text
             }
             let start = Date()
             do {
                 module = try engine.compile(moduleIR: JITProgram.moduleText(kernels), name: "graph_\(graph.name)",
-                                            symbols: nests.indices.map { "k\($0)" })
+                                            symbols: kernelNames)
             } catch let e as JITError {
-                throw JITProgram.pinpoint(e, kernels: kernels, engine: engine, graph: graph,
+                throw JITProgram.pinpoint(e, kernels: kernels, names: kernelNames, engine: engine, graph: graph,
                                           nodesOf: { k in schedule.filter { $0.nest == k }.map(\.node) })
             }
             compileSeconds = Date().timeIntervalSince(start)
@@ -193,7 +213,7 @@ public final class JITProgram: Program {
                 let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: p.slots.count)
                 argArrays.append(args)
                 argNodes.append(p.slots)
-                let fn: ParallelKernel = try module.function("k\(k)")
+                let fn: ParallelKernel = try module.function(kernelNames[k])
                 let parallel = nest.splittable && nest.elementCount >= 32_768 && nest.shape[0] >= 2
                 steps.append(Step(kind: .kernel, node: p.node, kernel: fn, args: args, n0: nest.shape[0],
                                   parallel: parallel, alignment: nest.shape.count == 1 ? 16 : 1))
@@ -267,13 +287,13 @@ public final class JITProgram: Program {
 
     /// When the whole module fails, compiles each kernel alone to name the one LLVM rejects, with
     /// the graph nodes it computes and its IR.
-    static func pinpoint(_ e: JITError, kernels: [String], engine: LLVMEngine, graph: Graph,
+    static func pinpoint(_ e: JITError, kernels: [String], names: [String], engine: LLVMEngine, graph: Graph,
                          nodesOf: (Int) -> [NodeID]) -> JITError {
         for (k, text) in kernels.enumerated() {
-            do { _ = try engine.compile(moduleIR: moduleText([text]), name: "k\(k)", symbols: ["k\(k)"]) }
+            do { _ = try engine.compile(moduleIR: moduleText([text]), name: names[k], symbols: [names[k]]) }
             catch let ek as JITError {
                 let nodes = nodesOf(k).map { describeNode(graph, $0) }.joined(separator: "\n")
-                return JITError(module: "kernel k\(k) of graph @\(graph.name)", stage: ek.stage,
+                return JITError(module: "kernel \(names[k]) of graph @\(graph.name)", stage: ek.stage,
                                 message: ek.message + "\n--- it computes ---\n" + nodes, irExcerpt: ek.irExcerpt)
             } catch { continue }
         }

@@ -17,10 +17,11 @@ public struct BetaTCVAEModel: GraphBuilderModel {
     }
 
     public var recognition: RecognitionNetwork {
-        RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent, spikeBias: nil)
+        RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent, spikeBias: nil, activation: spec.activation)
     }
     public var generative: GenerativeNetwork {
-        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood)
+        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood,
+                          activation: spec.activation)
     }
     public var lossTerms: [LossTerm] {
         LossTerm.standard + [LossTerm(Self.mi), LossTerm(Self.tc), LossTerm(Self.dwkl)]
@@ -32,17 +33,15 @@ public struct BetaTCVAEModel: GraphBuilderModel {
         let g = ctx.graph
         let (x, _, _, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
         let n = try g.input(GraphNames.datasetSize, [])
-        let e = try recognition(try normaliseInputs(x, spec.inputNormalisation), ctx)
-        let eps = try g.randomNormal(e.mu.shape, key: step, seed: spec.seed &* 2 &+ 1)
-        let z = e.mu + (try (e.logvar * 0.5).exp()) * eps
-        let recon = try generative.head.negativeLogLikelihood(try generative(z, ctx), x)
-        let kl = try BetaVAEModel.gaussianKL(mu: e.mu, logvar: e.logvar)
-        let d = try TCDecomposition.minibatchStratified(z: z, mu: e.mu, logvar: e.logvar, datasetSize: n)
-        let regulariser = d.mi * alpha + d.tc * beta + d.dwkl * gamma
-        try trainOutputs(g, recon: recon, kl: kl, sparsity: nil, loss: try weightedLoss(g, recon: recon, regulariser: regulariser))
-        try g.output(Self.mi, try d.mi.mean())
-        try g.output(Self.tc, try d.tc.mean())
-        try g.output(Self.dwkl, try d.dwkl.mean())
+        let (e, z, recon, kl) = try gaussianTerms(ctx, x: x, step: step)
+        let d = try ctx.part("tc") { _ in try TCDecomposition.minibatchStratified(z: z, mu: e.mu, logvar: e.logvar, datasetSize: n) }
+        try ctx.part("loss") { _ in
+            let regulariser = d.mi * alpha + d.tc * beta + d.dwkl * gamma
+            try trainOutputs(g, recon: recon, kl: kl, sparsity: nil, loss: try weightedLoss(g, recon: recon, regulariser: regulariser))
+            try g.output(Self.mi, try d.mi.mean())
+            try g.output(Self.tc, try d.tc.mean())
+            try g.output(Self.dwkl, try d.dwkl.mean())
+        }
     }
 
     public func buildEncode(_ ctx: ModelContext, batch: Int) throws {

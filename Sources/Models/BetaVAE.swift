@@ -9,10 +9,11 @@ public struct BetaVAEModel: GraphBuilderModel {
     public init(spec: ModelSpec) { self.spec = spec }
 
     public var recognition: RecognitionNetwork {
-        RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent, spikeBias: nil)
+        RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent, spikeBias: nil, activation: spec.activation)
     }
     public var generative: GenerativeNetwork {
-        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood)
+        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood,
+                          activation: spec.activation)
     }
 
     /// KL(N(μ, σ²) ‖ N(0, 1)) summed over the last axis.
@@ -23,15 +24,30 @@ public struct BetaVAEModel: GraphBuilderModel {
     public func buildTrain(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
         let (x, _, _, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
-        let e = try recognition(try normaliseInputs(x, spec.inputNormalisation), ctx)
-        let eps = try g.randomNormal(e.mu.shape, key: step, seed: spec.seed &* 2 &+ 1)
-        let z = e.mu + (try (e.logvar * 0.5).exp()) * eps
-        let recon = try generative.head.negativeLogLikelihood(try generative(z, ctx), x)
-        let kl = try Self.gaussianKL(mu: e.mu, logvar: e.logvar)
-        try trainOutputs(g, recon: recon, kl: kl, sparsity: nil, loss: try weightedLoss(g, recon: recon, regulariser: kl * spec.beta))
+        let (_, _, recon, kl) = try gaussianTerms(ctx, x: x, step: step)
+        try ctx.part("loss") { _ in
+            try trainOutputs(g, recon: recon, kl: kl, sparsity: nil, loss: try weightedLoss(g, recon: recon, regulariser: kl * spec.beta))
+        }
     }
 
     public func buildEncode(_ ctx: ModelContext, batch: Int) throws {
         _ = try encodeOutputs(ctx, batch: batch)
+    }
+}
+
+extension GraphBuilderModel {
+    /// The train graph's part the β-VAE and β-TCVAE share: encode x, draw z = μ + σ·ε (ε keyed
+    /// by the step), decode; the reconstruction term and the analytic KL to N(0, I), per example.
+    func gaussianTerms(_ ctx: ModelContext, x: Tensor, step: Tensor)
+        throws -> (encoding: RecognitionNetwork.Output, z: Tensor, recon: Tensor, kl: Tensor) {
+        let e = try recognition(try ctx.part("input") { _ in try normaliseInputs(x, spec.inputNormalisation) }, ctx)
+        let z = try ctx.part("sample") { _ in
+            let eps = try ctx.graph.randomNormal(e.mu.shape, key: step, seed: spec.seed &* 2 &+ 1)
+            return e.mu + (try (e.logvar * 0.5).exp()) * eps
+        }
+        let decoded = try generative(z, ctx)
+        let recon = try ctx.part("recon") { _ in try generative.head.negativeLogLikelihood(decoded, x) }
+        let kl = try ctx.part("kl") { _ in try BetaVAEModel.gaussianKL(mu: e.mu, logvar: e.logvar) }
+        return (e, z, recon, kl)
     }
 }

@@ -9,7 +9,23 @@ public final class ModelContext {
     public private(set) var declarations: [Declaration] = []
     private var byName: [String: Tensor] = [:]
 
-    public init(graph: Graph) { self.graph = graph }
+    /// Where each layer was declared, by layer name: the YAML lines of a spec's keys
+    /// (`ModelSpec.layerLocations`); empty for a model built in Swift alone.
+    public var layerLocations: [String: SourceLocation] = [:]
+
+    public init(graph: Graph, layerLocations: [String: SourceLocation] = [:]) {
+        self.graph = graph; self.layerLocations = layerLocations
+    }
+
+    /// Builds the named part `name` of the model (a layer, "enc.h0"; or a term, "kl") in
+    /// `body`, which gets the part's location: the YAML line that declared the layer, or else
+    /// the Swift call `file:line`. Its nodes are named after it in printed IR (`enc.h0.matmul`)
+    /// and located there, operator-built ones included (see `Graph.scoped`).
+    public func part<T>(_ name: String, file: String = #fileID, line: Int = #line,
+                        _ body: (SourceLocation) throws -> T) rethrows -> T {
+        let location = layerLocations[name] ?? SourceLocation(file: file, line: line)
+        return try graph.scoped(name, at: location) { try body(location) }
+    }
 
     public func parameter(_ name: String, _ shape: Shape, _ initialiser: Initialiser,
                           file: String = #fileID, line: Int = #line) throws -> Tensor {
@@ -36,29 +52,38 @@ public final class ModelContext {
     }
 }
 
-public enum Activation: Sendable { case none, relu, tanh }
+public enum Activation: String, Sendable { case none, relu, tanh }
 
 /// A fully connected layer y = act(x·W + b), W [inputs, outputs] named "<name>.w", b "<name>.b".
 /// Initialisation: He uniform before a ReLU, Xavier uniform otherwise; biases `bias`.
+/// Its nodes are the part `name` of the model, located where the layer is declared: the spec's
+/// YAML line (`ModelContext.layerLocations`), or else the Swift line that made the `Dense`
+/// (`declaredAt`), wherever it is applied.
 public struct Dense {
     public var name: String
     public var inputs: Int
     public var outputs: Int
     public var activation: Activation
     public var bias: Double
-    public init(_ name: String, _ inputs: Int, _ outputs: Int, activation: Activation = .none, bias: Double = 0) {
+    public var declaredAt: SourceLocation
+    public init(_ name: String, _ inputs: Int, _ outputs: Int, activation: Activation = .none, bias: Double = 0,
+                file: String = #fileID, line: Int = #line) {
         self.name = name; self.inputs = inputs; self.outputs = outputs; self.activation = activation; self.bias = bias
+        declaredAt = SourceLocation(file: file, line: line)
     }
 
-    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> Tensor {
-        let wInit: Initialiser = activation == .relu ? .heUniform(fanIn: inputs) : .xavierUniform(fanIn: inputs, fanOut: outputs)
-        let w = try ctx.parameter(name + ".w", [inputs, outputs], wInit, file: file, line: line)
-        let b = try ctx.parameter(name + ".b", [outputs], .constant(bias), file: file, line: line)
-        let y = try x.matmul(w, file: file, line: line) + b
-        switch activation {
-        case .none: return y
-        case .relu: return try y.relu(file: file, line: line)
-        case .tanh: return try y.tanh(file: file, line: line)
+    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext) throws -> Tensor {
+        try ctx.part(name, file: declaredAt.file, line: declaredAt.line) { at in
+            let (file, line) = (at.file, at.line)
+            let wInit: Initialiser = activation == .relu ? .heUniform(fanIn: inputs) : .xavierUniform(fanIn: inputs, fanOut: outputs)
+            let w = try ctx.parameter(name + ".w", [inputs, outputs], wInit, file: file, line: line)
+            let b = try ctx.parameter(name + ".b", [outputs], .constant(bias), file: file, line: line)
+            let y = try x.matmul(w, file: file, line: line) + b
+            switch activation {
+            case .none: return y
+            case .relu: return try y.relu(file: file, line: line)
+            case .tanh: return try y.tanh(file: file, line: line)
+            }
         }
     }
 }
@@ -66,13 +91,16 @@ public struct Dense {
 /// A stack of ReLU layers: sizes[0] → sizes[1] → … (each layer named "<name>.h<k>").
 public struct MLP {
     public var layers: [Dense]
-    public init(_ name: String, sizes: [Int], activation: Activation = .relu) {
-        layers = (0..<max(0, sizes.count - 1)).map { Dense("\(name).h\($0)", sizes[$0], sizes[$0 + 1], activation: activation) }
+    /// The layers are declared where the MLP is (`file:line`).
+    public init(_ name: String, sizes: [Int], activation: Activation = .relu, file: String = #fileID, line: Int = #line) {
+        layers = (0..<max(0, sizes.count - 1)).map {
+            Dense("\(name).h\($0)", sizes[$0], sizes[$0 + 1], activation: activation, file: file, line: line)
+        }
     }
     public var outputs: Int? { layers.last?.outputs }
-    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> Tensor {
+    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext) throws -> Tensor {
         var h = x
-        for l in layers { h = try l(h, ctx, file: file, line: line) }
+        for l in layers { h = try l(h, ctx) }
         return h
     }
 }

@@ -22,16 +22,23 @@ public struct LikelihoodHead {
     /// The distribution's parameters from the last hidden layer.
     public struct Output { public var mean: Tensor; public var logvar: Tensor?; public var logits: Tensor? }
 
-    public func callAsFunction(_ h: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> Output {
+    public func callAsFunction(_ h: Tensor, _ ctx: ModelContext) throws -> Output {
         switch kind {
         case .gaussian:
-            let mean = try Dense(name + ".mean", inputs, outputs)(h, ctx, file: file, line: line)
-            let raw = try Dense(name + ".logvar", inputs, outputs)(h, ctx, file: file, line: line)
-            let logvar = try raw.maximum(LikelihoodHead.minimumLogVariance, file: file, line: line)
+            let mean = try Dense(name + ".mean", inputs, outputs)(h, ctx)
+            let head = Dense(name + ".logvar", inputs, outputs)
+            // The −6 floor belongs to the log-variance head: same part, same location.
+            let logvar = try ctx.part(head.name, file: head.declaredAt.file, line: head.declaredAt.line) { at in
+                try head(h, ctx).maximum(LikelihoodHead.minimumLogVariance, file: at.file, line: at.line)
+            }
             return Output(mean: mean, logvar: logvar, logits: nil)
         case .bernoulli:
-            let logits = try Dense(name + ".logits", inputs, outputs)(h, ctx, file: file, line: line)
-            return Output(mean: try logits.sigmoid(file: file, line: line), logvar: nil, logits: logits)
+            let head = Dense(name + ".logits", inputs, outputs)
+            let logits = try head(h, ctx)
+            let mean = try ctx.part(head.name, file: head.declaredAt.file, line: head.declaredAt.line) { at in
+                try logits.sigmoid(file: at.file, line: at.line)
+            }
+            return Output(mean: mean, logvar: nil, logits: logits)
         }
     }
 

@@ -1,8 +1,24 @@
 import Data
+import Passes
 
-/// A model and its training run, as declared in a spec file (YAML, see `SpecParser.swift` for the
+/// A model and its training run, as declared in a spec file (YAML, see `SpecKeys.swift` for the
 /// keys and `ModelSpec.defaults` for every default in one place).
 public struct ModelSpec: Equatable, Sendable {
+    /// Where the spec's keys are: the file and the line of each key path ("latent", "hidden[1]",
+    /// "prior.selection"), so a spec-built model can locate each layer's nodes at the YAML that
+    /// declared it. Not part of what the model is: two specs that differ only here are equal.
+    public struct KeyLines: Equatable, Sendable {
+        public var file: String
+        public var lines: [String: Int]
+        public init(file: String, lines: [String: Int] = [:]) { self.file = file; self.lines = lines }
+        public static func == (a: KeyLines, b: KeyLines) -> Bool { true }
+    }
+    /// Set by the spec parser; nil for specs built in Swift.
+    public var keyLines: KeyLines?
+    /// The hidden layers' activation (`activation`), encoder and decoder.
+    public var activation: Activation = .relu
+    /// The train step's update rule (`optimizer`).
+    public var optimizer: Optimizer = .adam()
     /// The data-set table's key (`DataSetName` in Data: names, input sizes, loaders).
     public typealias Dataset = DataSetName
     public struct DataSpec: Equatable, Sendable {

@@ -8,18 +8,17 @@ public struct RecognitionNetwork {
     public var mu: Dense
     public var logvar: Dense
     public var spike: Dense?
-    public init(inputDim: Int, hidden: [Int], latent: Int, spikeBias: Double? = nil, name: String = "enc") {
-        body = MLP(name, sizes: [inputDim] + hidden)
+    public init(inputDim: Int, hidden: [Int], latent: Int, spikeBias: Double? = nil, activation: Activation = .relu, name: String = "enc") {
+        body = MLP(name, sizes: [inputDim] + hidden, activation: activation)
         let h = hidden.last ?? inputDim
         mu = Dense(name + ".mu", h, latent)
         logvar = Dense(name + ".logvar", h, latent)
         spike = spikeBias.map { Dense(name + ".spike", h, latent, bias: $0) }
     }
     public struct Output { public var mu: Tensor; public var logvar: Tensor; public var v: Tensor? }
-    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> Output {
-        let h = try body(x, ctx, file: file, line: line)
-        return Output(mu: try mu(h, ctx, file: file, line: line), logvar: try logvar(h, ctx, file: file, line: line),
-                      v: try spike.map { try $0(h, ctx, file: file, line: line) })
+    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext) throws -> Output {
+        let h = try body(x, ctx)
+        return Output(mu: try mu(h, ctx), logvar: try logvar(h, ctx), v: try spike.map { try $0(h, ctx) })
     }
 }
 
@@ -28,13 +27,13 @@ public struct RecognitionNetwork {
 public struct GenerativeNetwork {
     public var body: MLP
     public var head: LikelihoodHead
-    public init(latent: Int, hidden: [Int], outputDim: Int, likelihood: ModelSpec.Likelihood, name: String = "dec") {
+    public init(latent: Int, hidden: [Int], outputDim: Int, likelihood: ModelSpec.Likelihood, activation: Activation = .relu, name: String = "dec") {
         let sizes = [latent] + hidden.reversed()
-        body = MLP(name, sizes: sizes)
+        body = MLP(name, sizes: sizes, activation: activation)
         head = LikelihoodHead(likelihood, name: name, inputs: sizes.last!, outputs: outputDim)
     }
-    public func callAsFunction(_ z: Tensor, _ ctx: ModelContext, file: String = #fileID, line: Int = #line) throws -> LikelihoodHead.Output {
-        try head(try body(z, ctx, file: file, line: line), ctx, file: file, line: line)
+    public func callAsFunction(_ z: Tensor, _ ctx: ModelContext) throws -> LikelihoodHead.Output {
+        try head(try body(z, ctx), ctx)
     }
 }
 
@@ -84,4 +83,30 @@ func trainOutputs(_ g: Graph, recon: Tensor, kl: Tensor, sparsity: Tensor?, loss
     try g.output(GraphNames.kl, try kl.mean())
     try g.output(GraphNames.sparsity, try sparsity.map { try $0.mean() } ?? g.constant(0))
     try g.output(GraphNames.elbo, try (recon + kl).mean().neg())
+}
+
+extension ModelSpec {
+    /// The YAML location of each layer the networks build, by layer name: the encoder's hidden
+    /// layer k at `hidden[k]` and the decoder's mirror image (dec.h k at hidden[n − 1 − k]), the
+    /// heads at the key that sizes them (`latent`, `spike`, `likelihood`), the selector at
+    /// `prior.selection`. Empty for a spec built in Swift (its layers keep their Swift lines).
+    public var layerLocations: [String: SourceLocation] {
+        guard let k = keyLines else { return [:] }
+        func at(_ keys: String...) -> SourceLocation? {
+            keys.lazy.compactMap { k.lines[$0] }.first.map { SourceLocation(file: k.file, line: $0) }
+        }
+        var r: [String: SourceLocation] = [:]
+        let n = hidden.count
+        for i in 0..<n {
+            r["enc.h\(i)"] = at("hidden[\(i)]", "hidden")
+            r["dec.h\(i)"] = at("hidden[\(n - 1 - i)]", "hidden")
+        }
+        r["enc.mu"] = at("latent")
+        r["enc.logvar"] = at("latent")
+        r["enc.spike"] = at("spike", "latent")
+        for head in ["dec.mean", "dec.logvar", "dec.logits"] { r[head] = at("likelihood", "input_dim", "data") }
+        r["select"] = at("prior.selection", "prior")
+        r["prior"] = at("prior.pseudo_inputs", "prior")
+        return r
+    }
 }

@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import Passes
 import Yams
 
 /// A spec file that does not parse or holds a bad value. The description names the file, the
@@ -42,63 +43,9 @@ public func loadSpec(path: String) throws -> ModelSpec {
     return try parseSpec(yaml: text, file: path, defaultName: base)
 }
 
-/// Parses a spec (YAML). Every key, its type and its default:
-///
-/// ```yaml
-/// name: vsc-smiley            # string; default: the file name without extension
-/// kind: vsc                   # vsc | vae | betatcvae                     (default vsc)
-/// beta: 1                     # vae: KL weight β > 0; betatcvae: TC weight ≥ 0 (default 1)
-/// #  alpha: 1, gamma: 1       # betatcvae only: MI and dimension-wise KL weights ≥ 0 (default 1)
-/// data: smiley                # smiley | fashion-mnist | har, or a mapping:
-/// #  data: {name: smiley, path: DIR, count: 20000, test_count: 2000, p: 0.5}
-/// #  path: folder/file of the data set (default: the data module's);
-/// #  count, test_count, p: Smiley only (defaults 20000, 2000, 0.5)
-/// input_dim: 1024             # > 0; default by data set: smiley 1024, fashion-mnist 784, har 561
-/// hidden: [3000]              # list of hidden layer sizes, each > 0, at least one (required)
-/// latent: 60                  # J > 0 (required)
-/// likelihood: gaussian        # gaussian (mean and log-variance heads) | bernoulli (default gaussian)
-/// spike: relu                 # vsc only: relu (log γ = −relu(−v), the paper) | logsigmoid (log γ = −softplus(−v))
-/// spike_bias: -3              # vsc only: the spike head's initial bias (default: relu −1, logsigmoid 0)
-/// spike_logit_penalty: 0.01   # vsc only: ε·Σ_j v_j² on the spike logits in the loss, > 0 (default: none)
-/// prior:                      # vsc only
-///   alpha: 0.5                # prior spike probability α ∈ (0, 1)       (default 0.5)
-///   pseudo_inputs: 100        # U > 0                                      (default 100)
-///   selection: {kind: authors} # authors: sigmoid layer, L2-normalised (the authors' code; default)
-///                             # | paper: A.3's ReLU layer, unit sum, u* = sigmoid(a·(u − b)):
-///   #  selection: {kind: paper, a: 60, b: 0.5}   # a > 0, b ∈ (0, 1) (defaults 60, 0.5)
-///                             # | mixture: no classifier, the mixture prior's bound
-///                             #   −log (1/U) Σ_u exp(−KL_u) (responsibilities softmax(−KL_u))
-///   spike_sharpness: 10       # ν > 0 of the bounded prior spike sigmoid(ν(γ_u − ½)), or none
-///                             # (the raw γ_u, the paper)                   (default 10)
-///   pseudo_input_init: uniform # uniform in (0, 1) | training_images: U distinct training
-///                             # images drawn with the run's seed         (default uniform)
-///   sparsity: selected        # γ̄ of the selected pseudo-input (eq. 4) | every_pseudo_input:
-///                             # mean over u of J·KL(γ̄_u ‖ α) (section 3.2) (default selected)
-/// slab_bounds: {logvar: 8, mu: 10}  # vsc only: soft bounds L·tanh(·/L) on the slabs inside the
-///                             # prior term, or none                         (default {8, 10})
-/// schedules:
-///   warmup_iterations: 0      # spike pre-training with λ = 0 (Algorithm 1's N_warmup) ≥ 0 (default 0)
-///   ramp_iterations: 0        # then λ rises linearly 0 → 1 over this many iterations ≥ 0 (default 0)
-///   c: {start: 50, end: 200, iterations: 0}  # linear; iterations 0 = the whole run (default)
-///   #  or c: 100 / c: {fixed: 100} (the authors' code)
-///   learning_rate: 1.0e-3     # a number, or phases [{until: 60000, lr: 5.0e-4}, {lr: 5.0e-5}]
-///                             # (`until` exclusive and increasing; the last phase may omit it)
-///   fresh_adam_at_drop: false # reset Adam's moments at each phase change (the authors' code)
-///   clip_grad_norm: 100       # global-norm gradient clipping bound > 0, or none
-///   regulariser_warmup: 0     # KL annealing: the regulariser weighted min(1, t/N) (default 0: off)
-///                             # (default: 100 for vsc, none for vae)
-///   sparsity_warmup: 500      # VSC: the sparsity term's own warm-up ≥ 0 (default: regulariser_warmup's)
-/// input_normalisation: none   # the encoder's view of x: none | unit_l2 (each input scaled to unit
-///                             # L2 norm, authors' code) | signed (2x − 1); the likelihood sees x
-/// warmup_form: paper          # paper: slab N(λμ, λσ² + 1 − λ) | authors: N(λμ, (σ²)^λ)
-/// batch_size: 100             # > 0 (default 100)
-/// iterations: 10000           # > 0 (default 10000)
-/// seed: 0                     # ≥ 0 (default 0)
-/// checkpoint_every: 1000      # > 0 (default: min(1000, iterations))
-/// eval_every: 1000            # > 0 (default: min(1000, iterations))
-/// ```
-/// Unknown keys, duplicate keys, wrong types and bad values are `SpecError`s naming the file,
-/// the line and the key.
+/// Parses a spec (YAML). Its keys, their values and defaults are the key table `SpecKeys.all`
+/// (docs/spec-reference.md is generated from it); unknown keys, duplicate keys, wrong types and
+/// bad values are `SpecError`s naming the file, the line and the key.
 public func parseSpec(yaml: String, file: String = "<spec>", defaultName: String? = nil) throws -> ModelSpec {
     let root: Node?
     do { root = try Yams.compose(yaml: yaml) } catch let e as YamlError {
@@ -130,6 +77,12 @@ struct SpecReader {
         func full(_ k: String) -> String { path.isEmpty ? k : path + "." + k }
         subscript(_ k: String) -> Node? { entries[k]?.value }
         func keyNode(_ k: String) -> Node? { entries[k]?.key }
+    }
+
+    /// The entries of the mapping at `path`, whose allowed keys are the key table's
+    /// (`SpecKeys.names(under:)`).
+    func fields(_ node: Node, _ path: String) throws -> Fields {
+        try fields(node, path, allowed: SpecKeys.names(under: SpecKeys.tablePath(path)))
     }
 
     func fields(_ node: Node, _ path: String, allowed: [String]) throws -> Fields {
@@ -215,12 +168,8 @@ struct SpecReader {
         return d
     }
 
-    static let topKeys = ["name", "kind"] + ModelSpec.Kind.ownKeys + ["data", "input_dim", "hidden", "latent", "likelihood", "spike",
-                          "spike_bias", "spike_logit_penalty", "prior", "schedules", "input_normalisation", "warmup_form", "slab_bounds", "batch_size", "iterations",
-                          "seed", "checkpoint_every", "eval_every"]
-
     func read(_ root: Node, defaultName: String) throws -> ModelSpec {
-        let f = try fields(root, "", allowed: Self.topKeys)
+        let f = try fields(root, "")
         let name = try f["name"].map { n -> String in
             let v = try string(n, "name")
             // The name becomes a folder (runs/<name>) and file names: one path component only.
@@ -239,7 +188,7 @@ struct SpecReader {
         if dataNode.scalar != nil {
             data = .init(dataset: try dataSet(dataNode, "data"))
         } else {
-            let d = try fields(dataNode, "data", allowed: ["name", "path", "count", "test_count", "p"])
+            let d = try fields(dataNode, "data")
             guard let n = d["name"] else { throw error(dataNode, "data.name", "missing (\(DataSetName.namesText))") }
             data = .init(dataset: try dataSet(n, "data.name"))
             data.path = try d["path"].map { try string($0, "data.path") }
@@ -275,11 +224,11 @@ struct SpecReader {
         // prior
         var prior = ModelSpec.Prior()
         if let pn = f["prior"] {
-            let p = try fields(pn, "prior", allowed: ["alpha", "pseudo_inputs", "selection", "spike_sharpness", "pseudo_input_init", "sparsity"])
+            let p = try fields(pn, "prior")
             if let a = p["alpha"] { prior.alpha = try open01(a, "prior.alpha") }
             if let u = p["pseudo_inputs"] { prior.pseudoInputs = try int(u, "prior.pseudo_inputs", min: 1) }
             if let sn = p["selection"] {
-                let s = try fields(sn, "prior.selection", allowed: ["kind", "a", "b"])
+                let s = try fields(sn, "prior.selection")
                 if let k = s["kind"] {
                     prior.selection.kind = try choice(k, "prior.selection.kind", ModelSpec.SelectionKind.self, ModelSpec.SelectionKind.allCases)
                 }
@@ -304,7 +253,7 @@ struct SpecReader {
         var sched = ModelSpec.Schedules()
         if kind == .vsc { sched.clipGradNorm = ModelSpec.defaultClipGradNorm }
         if let sn = f["schedules"] {
-            let s = try fields(sn, "schedules", allowed: ["warmup_iterations", "ramp_iterations", "c", "learning_rate", "fresh_adam_at_drop", "clip_grad_norm", "regulariser_warmup", "sparsity_warmup"])
+            let s = try fields(sn, "schedules")
             if let n = s["regulariser_warmup"] { sched.regulariserWarmup = try int(n, "schedules.regulariser_warmup", min: 0) }
             if let n = s["sparsity_warmup"] { sched.sparsityWarmup = try int(n, "schedules.sparsity_warmup", min: 0) }
             if let cn = s["clip_grad_norm"] { sched.clipGradNorm = try optional(cn, "schedules.clip_grad_norm") { try positive($0, $1) } }
@@ -321,7 +270,7 @@ struct SpecReader {
         var slabBounds: ModelSpec.SlabBounds? = kind == .vsc ? ModelSpec.SlabBounds() : nil
         if let bn = f["slab_bounds"] {
             slabBounds = try optional(bn, "slab_bounds") { n, key in
-                let b = try fields(n, key, allowed: ["logvar", "mu"])
+                let b = try fields(n, key)
                 var v = ModelSpec.SlabBounds()
                 if let l = b["logvar"] { v.logvar = try positive(l, key + ".logvar") }
                 if let m = b["mu"] { v.mu = try positive(m, key + ".mu") }
@@ -338,15 +287,62 @@ struct SpecReader {
                          likelihood: likelihood, spike: spike, prior: prior, schedules: sched,
                          inputNormalisation: norm, warmupForm: warm, slabBounds: slabBounds, batchSize: batch, iterations: iterations,
                          seed: UInt64(seed), checkpointEvery: ckpt, evalEvery: evalEvery)
+        r.keyLines = keyLines(f)
+        r.activation = try f["activation"].map { try choice($0, "activation", Activation.self, [.relu, .tanh]) } ?? .relu
+        r.optimizer = try f["optimizer"].map { try optimizer($0) } ?? .adam()
         r.spikeBias = try f["spike_bias"].map { try double($0, "spike_bias") }
         r.spikeLogitPenalty = try f["spike_logit_penalty"].map { try positive($0, "spike_logit_penalty") }
         return r
     }
 
+    /// The line of every key (and of each `hidden` entry) of the document `f`, by key path.
+    func keyLines(_ f: Fields) -> ModelSpec.KeyLines {
+        var lines: [String: Int] = [:]
+        func walk(_ f: Fields) {
+            for (k, e) in f.entries {
+                let full = f.full(k)
+                if let l = e.key.mark?.line { lines[full] = l }
+                if let seq = e.value.sequence {
+                    for (i, x) in seq.enumerated() { if let l = x.mark?.line { lines["\(full)[\(i)]"] = l } }
+                } else if e.value.mapping != nil, let sub = try? fields(e.value, full, allowed: e.value.mapping!.keys.compactMap { $0.scalar?.string }) {
+                    walk(sub)
+                }
+            }
+        }
+        walk(f)
+        return ModelSpec.KeyLines(file: file, lines: lines)
+    }
+
+    /// `optimizer: adam | sgd` or `{kind: adam, beta1: 0.9, beta2: 0.999, epsilon: 1.0e-8}`.
+    func optimizer(_ n: Node) throws -> Optimizer {
+        let key = "optimizer"
+        let kindNode: Node?, f: Fields?
+        if n.scalar != nil { kindNode = n; f = nil } else { let m = try fields(n, key); kindNode = m["kind"]; f = m }
+        let kind = try kindNode.map { try string($0, key + (f == nil ? "" : ".kind")) } ?? "adam"
+        func decay(_ k: String, _ d: Double) throws -> Double {
+            guard let v = f?[k] else { return d }
+            let x = try double(v, key + "." + k)
+            guard x >= 0 && x < 1 else { throw error(v, key + "." + k, "must be in [0, 1), got \(x)") }
+            return x
+        }
+        switch kind {
+        case "adam":
+            return .adam(beta1: try decay("beta1", 0.9), beta2: try decay("beta2", 0.999),
+                         epsilon: try f?["epsilon"].map { try positive($0, key + ".epsilon") } ?? 1e-8)
+        case "sgd":
+            for k in ["beta1", "beta2", "epsilon"] where f?[k] != nil {
+                throw error(f?.keyNode(k), key + "." + k, "only for optimizer kind adam")
+            }
+            return .sgd
+        default:
+            throw error(kindNode, key + (f == nil ? "" : ".kind"), "expected one of adam, sgd, got \"\(kind)\"")
+        }
+    }
+
     func cSchedule(_ n: Node) throws -> ModelSpec.CSchedule {
         let key = "schedules.c"
         if n.scalar != nil { return .fixed(try positive(n, key)) }
-        let c = try fields(n, key, allowed: ["start", "end", "iterations", "fixed"])
+        let c = try fields(n, key)
         if let fx = c["fixed"] {
             for k in ["start", "end", "iterations"] where c[k] != nil {
                 throw error(c.keyNode(k), key + "." + k, "cannot be combined with schedules.c.fixed")
@@ -368,7 +364,7 @@ struct SpecReader {
         var phases: [ModelSpec.LearningRatePhase] = []
         for (i, e) in seq.enumerated() {
             let k = "\(key)[\(i)]"
-            let p = try fields(e, k, allowed: ["until", "lr"])
+            let p = try fields(e, k)
             guard let lr = p["lr"] else { throw error(e, k + ".lr", "missing") }
             let until = try p["until"].map { try int($0, k + ".until", min: 1) }
             if until == nil && i != seq.count - 1 {

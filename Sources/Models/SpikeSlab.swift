@@ -125,12 +125,12 @@ public struct SelectionFunction {
             throw IRError("selection kind mixture has no classifier: its weights are the responsibilities of PseudoInputPrior.mixtureKL",
                           at: SourceLocation(file: file, line: line))
         case .paper:
-            let r = try Dense(name, inputs, pseudoInputs, activation: .relu, bias: 0.01)(x, ctx, file: file, line: line)
+            let r = try Dense(name, inputs, pseudoInputs, activation: .relu, bias: 0.01, file: file, line: line)(x, ctx)
             let total = try r.sum(axes: [-1], keepDims: true).maximum(1e-12)
             let u = r / total
             return try ((u - selection.b) * selection.a).sigmoid()
         case .authors:
-            let s = try Dense(name, inputs, pseudoInputs)(x, ctx, file: file, line: line).sigmoid(file: file, line: line)
+            let s = try Dense(name, inputs, pseudoInputs, file: file, line: line)(x, ctx).sigmoid(file: file, line: line)
             let norm = try s.square().sum(axes: [-1], keepDims: true).maximum(1e-24).sqrt()
             return try (s / norm).reshape(s.shape)
         }

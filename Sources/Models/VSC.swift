@@ -26,10 +26,12 @@ public struct VSCModel: GraphBuilderModel {
 
     public var recognition: RecognitionNetwork {
         RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent,
-                           spikeBias: spec.spikeBias ?? SpikeHead(spec.spike).initialBias)
+                           spikeBias: spec.spikeBias ?? SpikeHead(spec.spike).initialBias,
+                           activation: spec.activation)
     }
     public var generative: GenerativeNetwork {
-        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood)
+        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood,
+                          activation: spec.activation)
     }
     public var prior: PseudoInputPrior { PseudoInputPrior(count: spec.prior.pseudoInputs, inputs: spec.inputDim) }
     public var selection: SelectionFunction {
@@ -40,38 +42,45 @@ public struct VSCModel: GraphBuilderModel {
     /// spike logits v.
     func encode(_ x: Tensor, _ ctx: ModelContext) throws -> (q: SpikeSlab, rawGamma: Tensor, logits: Tensor) {
         let e = try recognition(x, ctx)
-        let gamma = try SpikeHead(spec.spike).gamma(e.v!)
-        return (try SpikeSlab(mu: e.mu, logvar: e.logvar, gamma: gamma), gamma, e.v!)
+        return try ctx.part("enc.spike") { _ in
+            let gamma = try SpikeHead(spec.spike).gamma(e.v!)
+            return (try SpikeSlab(mu: e.mu, logvar: e.logvar, gamma: gamma), gamma, e.v!)
+        }
     }
 
     public func buildTrain(_ ctx: ModelContext, batch: Int) throws {
         let g = ctx.graph
         let (x, lambda, c, step) = try trainInputs(g, batch: batch, inputDim: spec.inputDim)
-        let xe = try normaliseInputs(x, spec.inputNormalisation)
+        let xe = try ctx.part("input") { _ in try normaliseInputs(x, spec.inputNormalisation) }
 
         let (q, gamma, logits) = try encode(xe, ctx)
-        let warm = try SpikeWarmup(spec.warmupForm)(mu: q.mu, logvar: q.logvar, lambda: lambda)
-        let z = try SpikeSlabSampler(seed: spec.seed)(mu: warm.mu, logvar: warm.logvar, gamma: gamma, c: c, key: step)
-        let recon = try generative.head.negativeLogLikelihood(try generative(z, ctx), x)
+        let warm = try ctx.part("warmup") { _ in try SpikeWarmup(spec.warmupForm)(mu: q.mu, logvar: q.logvar, lambda: lambda) }
+        let z = try ctx.part("sample") { _ in try SpikeSlabSampler(seed: spec.seed)(mu: warm.mu, logvar: warm.logvar, gamma: gamma, c: c, key: step) }
+        let decoded = try generative(z, ctx)
+        let recon = try ctx.part("recon") { _ in try generative.head.negativeLogLikelihood(decoded, x) }
 
         let (p, pseudoGamma, pseudoLogits) = try priorComponents(ctx)
-        let (kl, weights) = try priorTerm(q: q, p: p, xe, ctx, bounds: spec.slabBounds)
+        let (kl, weights) = try ctx.part("kl") { _ in try priorTerm(q: q, p: p, xe, ctx, bounds: spec.slabBounds) }
         // The reported KL (and ELBO) is always the true one. A bounded surrogate can train, but its
         // tanh flattens once the means pass the bound: a model trained on it moved its data means
         // to ±90 against the components' ±28 and reported a prior term of 12 nats where the true
         // one was 1,700 (README, model notes).
-        let trueKL = spec.slabBounds == nil ? kl : try priorTerm(q: q, p: p, xe, ctx, bounds: nil).kl
-        let sparsity = try SparsityTerm(alpha: spec.prior.alpha, form: spec.prior.sparsity)(pseudoGamma: pseudoGamma, weights: weights)
-
-        var loss = spec.schedules.sparsityWarmup == nil
-            ? try weightedLoss(g, recon: recon, regulariser: kl + sparsity)
-            : try weightedLoss(g, recon: recon, regulariser: kl, separately: sparsity, weightName: GraphNames.sparsityWeight)
-        if let eps = spec.spikeLogitPenalty {
-            // Per example: the data's Σ_j v² plus the components' mean Σ_j v² (the same for all).
-            let pseudo = try pseudoLogits.square().sum(axes: [0, 1]) * (1 / Double(spec.prior.pseudoInputs))
-            loss = try loss + (logits.square().sum(axes: [1]) + (try pseudo.broadcast(to: [batch]))) * eps
+        let trueKL = spec.slabBounds == nil ? kl : try ctx.part("kl") { _ in try priorTerm(q: q, p: p, xe, ctx, bounds: nil).kl }
+        let sparsity = try ctx.part("sparsity") { _ in
+            try SparsityTerm(alpha: spec.prior.alpha, form: spec.prior.sparsity)(pseudoGamma: pseudoGamma, weights: weights)
         }
-        try trainOutputs(g, recon: recon, kl: trueKL, sparsity: sparsity, loss: loss)
+
+        try ctx.part("loss") { _ in
+            var loss = spec.schedules.sparsityWarmup == nil
+                ? try weightedLoss(g, recon: recon, regulariser: kl + sparsity)
+                : try weightedLoss(g, recon: recon, regulariser: kl, separately: sparsity, weightName: GraphNames.sparsityWeight)
+            if let eps = spec.spikeLogitPenalty {
+                // Per example: the data's Σ_j v² plus the components' mean Σ_j v² (the same for all).
+                let pseudo = try pseudoLogits.square().sum(axes: [0, 1]) * (1 / Double(spec.prior.pseudoInputs))
+                loss = try loss + (logits.square().sum(axes: [1]) + (try pseudo.broadcast(to: [batch]))) * eps
+            }
+            try trainOutputs(g, recon: recon, kl: trueKL, sparsity: sparsity, loss: loss)
+        }
         try g.output(GraphNames.Diagnostic.selection.output, weights)
         try g.output(GraphNames.Diagnostic.gamma.output, gamma)
         try g.output(GraphNames.Diagnostic.priorGamma.output, pseudoGamma)
@@ -80,10 +89,12 @@ public struct VSCModel: GraphBuilderModel {
     /// The prior's components q_φ(z|x_u) [U, J] (spikes bounded by ν), those spike
     /// probabilities and the components' spike logits.
     func priorComponents(_ ctx: ModelContext) throws -> (p: SpikeSlab, gamma: Tensor, logits: Tensor) {
-        let pseudo = try normaliseInputs(try prior.pseudoInputs(ctx), spec.inputNormalisation)
+        let pseudo = try ctx.part("prior") { _ in try normaliseInputs(try prior.pseudoInputs(ctx), spec.inputNormalisation) }
         let (p0, rawPseudoGamma, logits) = try encode(pseudo, ctx)
-        let pseudoGamma = try priorSpike(rawPseudoGamma, sharpness: spec.prior.spikeSharpness)
-        return (try SpikeSlab(mu: p0.mu, logvar: p0.logvar, gamma: pseudoGamma), pseudoGamma, logits)
+        return try ctx.part("prior") { _ in
+            let pseudoGamma = try priorSpike(rawPseudoGamma, sharpness: spec.prior.spikeSharpness)
+            return (try SpikeSlab(mu: p0.mu, logvar: p0.logvar, gamma: pseudoGamma), pseudoGamma, logits)
+        }
     }
 
     /// The prior term per example [B] and the selection weights [B, U] it used: a classifier's
@@ -155,9 +166,9 @@ extension GraphBuilderModel {
         if let lv = out.logvar { try g.output(GraphNames.xlogvar, lv) }
     }
 
-    public func trainGraph(batch: Int) throws -> Graph { try build("\(spec.name).train") { try buildTrain($0, batch: batch) } }
-    public func encodeGraph(batch: Int) throws -> Graph { try build("\(spec.name).encode") { try buildEncode($0, batch: batch) } }
-    public func decodeGraph(batch: Int) throws -> Graph { try build("\(spec.name).decode") { try buildDecode($0, batch: batch) } }
+    public func trainGraph(batch: Int) throws -> Graph { try build("\(spec.name).train", spec) { try buildTrain($0, batch: batch) } }
+    public func encodeGraph(batch: Int) throws -> Graph { try build("\(spec.name).encode", spec) { try buildEncode($0, batch: batch) } }
+    public func decodeGraph(batch: Int) throws -> Graph { try build("\(spec.name).decode", spec) { try buildDecode($0, batch: batch) } }
     /// Seeded values for every parameter the train and encode graphs declare.
     public func initialParameters(seed: UInt64) -> [String: [Float]] {
         let ctx = ModelContext(graph: Graph(name: "init"))
@@ -167,10 +178,10 @@ extension GraphBuilderModel {
     }
 }
 
-/// Runs a builder on a fresh graph and verifies the result.
-func build(_ name: String, _ body: (ModelContext) throws -> Void) throws -> Graph {
+/// Runs a builder on a fresh graph (its layers located at `spec`'s YAML lines) and verifies the result.
+func build(_ name: String, _ spec: ModelSpec, _ body: (ModelContext) throws -> Void) throws -> Graph {
     let g = Graph(name: name)
-    try body(ModelContext(graph: g))
+    try body(ModelContext(graph: g, layerLocations: spec.layerLocations))
     try g.checkErrors()
     try g.verify()
     return g

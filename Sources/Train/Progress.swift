@@ -61,6 +61,8 @@ public final class ProgressBar {
     var sink: (String) -> Void
     /// Appended to every line until replaced (the training loop's collapse diagnostics).
     public var note: String?
+    /// Show λ and c (VSC's warm-up and spike sharpness) beside lr; other kinds have only lr.
+    public var showsSpikeSchedule = true
 
     public init(total: Int, startIteration: Int = 0, isTTY: Bool? = nil, plainEvery: Double = 10,
                 sink: ((String) -> Void)? = nil) {
@@ -85,6 +87,8 @@ public final class ProgressBar {
         let it = String(repeating: " ", count: max(0, width - String(r.iteration).count)) + "\(r.iteration)"
         var s = "\(pct) \(it)/\(total)  \(fmt(rate, 1)) it/s  ETA \(duration(eta))"
         s += "  " + r.termsText(separator: "  ") { fmt($0) }
+        if showsSpikeSchedule { s += "  λ \(fmt(r.lambda, 3))  c \(fmt(r.c, 4))" }
+        s += "  lr \(fmt(r.learningRate, 3))"
         if let note { s += "  " + note }
         return s
     }
@@ -131,9 +135,10 @@ func duration(_ s: Double) -> String {
     return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%02d:%02d", t / 60, t % 60)
 }
 
-/// `DIR/metrics.jsonl`: one JSON object per logged iteration — iteration, wall time since the run
-/// started, the loss terms, λ, c, lr and it/s. Each line is written with one `write` call, so a
-/// killed run leaves only whole lines.
+/// `DIR/metrics.jsonl`: one JSON object per logged iteration — iteration, `timestamp` (Unix
+/// seconds), `time` (training seconds summed over the run and the runs it resumed), the loss
+/// terms, λ, c, lr and it/s — and one per test evaluation (iteration, timestamp, time and `test_*`
+/// fields). Each line is written with one `write` call, so a killed run leaves only whole lines.
 public final class MetricsWriter {
     public let path: String
     let fd: Int32
@@ -161,11 +166,18 @@ public final class MetricsWriter {
     /// One line: the record, then `extra` fields (diagnostics) in their order.
     public func log(_ r: StepRecord, time: Double, itPerSec: Double, extra: [(String, Double)] = []) throws {
         let fields: [(String, String)] = [
-            ("iteration", "\(r.iteration)"), ("time", json(time)),
+            ("iteration", "\(r.iteration)"), ("timestamp", json(Date().timeIntervalSince1970)), ("time", json(time)),
         ] + r.terms.map { ($0.term.name, json(Double($0.value))) } + [
             ("lambda", json(r.lambda)), ("c", json(r.c)), ("lr", json(r.learningRate)), ("it_per_s", json(itPerSec)),
         ] + extra.map { ($0.0, json($0.1)) }
         try writeAll("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}\n")
+    }
+
+    /// One test-evaluation line: iteration, timestamp, time and `test_<name>` per field.
+    public func logTest(iteration: Int, time: Double, fields: [(name: String, value: Double)]) throws {
+        let all = [("iteration", "\(iteration)"), ("timestamp", json(Date().timeIntervalSince1970)), ("time", json(time))]
+            + fields.map { ("test_" + $0.name, json($0.value)) }
+        try writeAll("{" + all.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}\n")
     }
 
     func json(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }

@@ -3,6 +3,14 @@ import Foundation
 import Glibc
 #endif
 
+/// The files of a run folder, named once: the trainer writes them, `vsc eval RUN` reads them.
+public enum RunFiles {
+    public static let checkpoint = "checkpoint.safetensors"
+    public static let metrics = "metrics.jsonl"
+    /// The checkpoint of the run folder `folder`.
+    public static func checkpoint(in folder: String) -> String { (folder as NSString).appendingPathComponent(checkpoint) }
+}
+
 /// An exclusive lock on a run folder (`flock` on `<folder>/.lock`) held while `vsc train`
 /// writes into it: a second run into the same folder fails at once with a message instead of
 /// interleaving its checkpoints and metrics with the first's. The kernel drops the lock when

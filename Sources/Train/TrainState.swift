@@ -43,6 +43,7 @@ extension Trainer {
             "data_rng": order.epochStart.text,
             "data_epoch": "\(order.epoch)",
             "data_position": "\(order.position)",
+            "train_seconds": "\(trainingSeconds)",
         ]
         return ck
     }
@@ -66,6 +67,8 @@ extension Trainer {
               let epoch = meta["data_epoch"].flatMap(Int.init), let pos = meta["data_position"].flatMap(Int.init) else {
             throw fail("the data-order state (data_rng, data_epoch, data_position) is missing or malformed")
         }
+        // Older checkpoints have no train_seconds: time then counts from this run.
+        secondsBefore = meta["train_seconds"].flatMap(Double.init).map { $0.isFinite && $0 >= 0 ? $0 : 0 } ?? 0
         let tensors: [String: [Float]]
         do {
             tensors = try ck.validated((parameterNames + momentNames).map { ($0, stepGraph[stepGraph.leaf(named: $0)!].shape) },

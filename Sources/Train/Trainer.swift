@@ -55,6 +55,15 @@ public struct TrainOptions {
     /// Polled after every iteration: a signal number stops the run there, with a checkpoint of
     /// that iteration (the CLI passes `TrainingInterrupt.pendingSignal`); nil never stops.
     public var stopRequested: (() -> Int32?)?
+    /// Test metrics of the current parameters (test ELBO, active dims, …), called every
+    /// `evalEvery` iterations and at the end; they go to `metrics.jsonl` (keys prefixed `test_`),
+    /// the event file and the progress output. Evaluation lives above training (Eval), so the
+    /// caller supplies it; nil: none.
+    public var evaluate: ((_ parameters: [String: [Float]], _ iteration: Int) throws -> [(name: String, value: Double)])?
+    /// Overrides the spec's `eval_every`.
+    public var evalEvery: Int?
+    /// Also write the logged scalars to a TensorBoard event file in `outDir`.
+    public var tensorBoard: Bool = true
 
     public init(outDir: String, iterations: Int? = nil, checkpointEvery: Int? = nil, resume: Bool = false,
                 overwrite: Bool = false, seed: UInt64? = nil, logEvery: Int = 10, showProgress: Bool = true,
@@ -72,7 +81,7 @@ extension GenerativeModel {
     /// update, with the spec's gradient clipping (`schedules.clip_grad_norm`). The one definition
     /// `vsc train`, `vsc compile` and `vsc bench` share.
     public func trainStepGraph(batch: Int) throws -> Graph {
-        try buildTrainStep(try trainGraph(batch: batch), loss: GraphNames.loss, optimizer: .adam(),
+        try buildTrainStep(try trainGraph(batch: batch), loss: GraphNames.loss, optimizer: spec.optimizer,
                            clipNorm: spec.schedules.clipGradNorm)
     }
 }
@@ -120,8 +129,15 @@ public final class Trainer {
     public let totalIterations: Int
     public let checkpointEvery: Int
     public let seed: UInt64
-    public var checkpointPath: String { options.outDir + "/checkpoint.safetensors" }
-    public var metricsPath: String { options.outDir + "/metrics.jsonl" }
+    public var checkpointPath: String { options.outDir + "/" + RunFiles.checkpoint }
+    public let evalEvery: Int
+    /// Training seconds of the runs before this one (a resumed checkpoint's `train_seconds`).
+    var secondsBefore = 0.0
+    /// When this run's loop started (nil before `run`).
+    var runStart: Date?
+    /// Seconds spent training, summed over every run of this folder (resumes included).
+    public var trainingSeconds: Double { secondsBefore + (runStart.map { Date().timeIntervalSince($0) } ?? 0) }
+    public var metricsPath: String { options.outDir + "/" + RunFiles.metrics }
     /// Called after every iteration with its loss terms; throwing stops the run at once (no final
     /// checkpoint: this is how tests simulate a killed run).
     public var onStep: ((StepRecord) throws -> Void)?
@@ -162,6 +178,7 @@ public final class Trainer {
         self.options = options
         totalIterations = options.iterations ?? spec.iterations
         checkpointEvery = max(1, options.checkpointEvery ?? spec.checkpointEvery)
+        evalEvery = max(1, options.evalEvery ?? spec.evalEvery)
         seed = options.seed ?? spec.seed
         guard totalIterations >= 0 else { throw TrainError("iterations must be ≥ 0, got \(totalIterations)") }
         guard data.count > 0 else { throw TrainError("the training set \"\(data.name)\" is empty") }
@@ -175,7 +192,9 @@ public final class Trainer {
         program.carryOutputs(prefix: TrainStepNames.updatedPrefix)
         let carried = Set(program.carries.map(\.leaf))
         parameterNames = step.parameters.map(\.name).filter { carried.contains($0) }
+        // Adam's moments (none with optimizer sgd).
         momentNames = parameterNames.flatMap { [TrainStepNames.adamFirstMoment($0), TrainStepNames.adamSecondMoment($0)] }
+            .filter { step.leaf(named: $0) != nil }
         guard let xb = program.buffer(GraphNames.x), xb.count == spec.batchSize * data.dim else {
             throw TrainError("the train-step program has no input \"x\" of \(spec.batchSize) × \(data.dim) values")
         }
@@ -292,8 +311,11 @@ public final class Trainer {
         var interruptedBy: Int32?
         let metrics = try MetricsWriter(path: metricsPath, keepThrough: options.resume ? start : nil)
         let bar = options.showProgress ? ProgressBar(total: totalIterations, startIteration: start, sink: sink) : nil
+        bar?.showsSpikeSchedule = spec.kind.facts.hasSpikes
+        let events = options.tensorBoard ? try EventFileWriter(folder: options.outDir) : nil
         anchor = capture()
         let t0 = Date()
+        runStart = t0
         var lastLogTime = t0, lastLogIteration = start
         var records: [StepRecord] = []
         var last: StepRecord?
@@ -329,11 +351,22 @@ public final class Trainer {
                 var note = "maxKL \(fmt(window.maxKL))"
                 if let d = diagnostics() { extra += d.fields; note = d.summary + "  " + note }
                 bar?.note = note
-                try metrics.log(r, time: now.timeIntervalSince(t0), itPerSec: rate, extra: extra)
+                try metrics.log(r, time: trainingSeconds, itPerSec: rate, extra: extra)
+                try events?.scalars(r.terms.map { ("train/" + $0.term.name, Double($0.value)) }
+                                    + [("schedule/lambda", r.lambda), ("schedule/c", r.c), ("schedule/lr", r.learningRate)]
+                                    + extra.map { ("diagnostics/" + $0.0, $0.1) }, step: r.iteration)
                 lastLogTime = now; lastLogIteration = r.iteration
                 window = WindowStatistics()
             }
             bar?.update(r)
+            if let evaluate = options.evaluate, r.iteration % evalEvery == 0 || r.iteration == totalIterations {
+                let t = Date()
+                let fields = try evaluate(currentParameters(), r.iteration)
+                try metrics.logTest(iteration: r.iteration, time: trainingSeconds, fields: fields)
+                try events?.scalars(fields.map { ("test/" + $0.name, $0.value) }, step: r.iteration)
+                let shown = fields.prefix(4).map { "\($0.name) \(fmt($0.value, 4))" }.joined(separator: "  ")
+                bar?.message("test @ \(r.iteration): \(shown)  (\(fmt(Date().timeIntervalSince(t), 2)) s)")
+            }
             try onStep?(r)
             if r.iteration % checkpointEvery == 0 || r.iteration == totalIterations { try saveCheckpoint() }
             if let sig = options.stopRequested?() {
@@ -353,6 +386,13 @@ public final class Trainer {
                             iterationsPerSecond: seconds > 0 ? Double(iteration - start) / seconds : 0,
                             seconds: seconds, setupSeconds: setupSeconds,
                             checkpointPath: checkpointPath, metricsPath: metricsPath, interruptedBy: interruptedBy)
+    }
+
+    /// The parameters as they are now (no Adam state).
+    public func currentParameters() -> [String: [Float]] {
+        var p: [String: [Float]] = [:]
+        for n in parameterNames { p[n] = program.values(n) }
+        return p
     }
 
     static func mean<C: Collection>(_ rs: C) -> StepRecord? where C.Element == StepRecord {

@@ -19,28 +19,62 @@ struct BenchCommand: ParsableCommand {
         Reports median/min/max step time per backend, the JIT's speed-up over the interpreter,
         achieved GFLOP/s (matmul FLOPs), the fraction of cblas_sgemm peak measured in the same run,
         JIT compile time and the program's buffer bytes.
+
+        Examples:
+          vsc bench
+          vsc bench --spec Samples/vsc-smiley-tiny.yaml --backend jit --profile
         """)
 
     @Option(help: "A model spec (YAML); default: the built-in MLP.") var spec: String?
-    @Option(help: "Batch size override.") var batch: Int?
-    @Option(help: "Timed steps on the JIT.") var steps: Int = 20
-    @Option(help: "Timed steps on the interpreter (it is slow on big nets).") var interpSteps: Int = 3
-    @Option(help: "Untimed warm-up steps per backend.") var warmup: Int = 2
-    @Option(help: "Backends to run, comma-separated.") var backends: String = "interp,jit"
+    @OptionGroup var batchSizeOption: BatchSizeOption
+    @Option(help: "Timed iterations (train steps) on the JIT.") var iterations: Int = 20
+    @Option(help: "Timed iterations on the interpreter (it is slow on big nets).") var interpIterations: Int = 3
+    @Option(help: "Untimed warm-up iterations per backend.") var warmup: Int = 2
+    @Option(name: .customLong("backend"), parsing: .singleValue,
+            help: "A backend to run (interp, jit); repeatable (default: both).")
+    var backendList: [Backend] = []
     @Flag(help: "Print one JSON object instead of a table.") var json = false
     @Flag(help: "Also profile the JIT program by step: sgemm vs kernels, the most expensive steps.") var profile = false
+
+    // The spellings before the CLI had one vocabulary (`--steps`, `--interp-steps`, `--backends a,b`).
+    @Option(name: .customLong("steps"), help: .hidden) var stepsAlias: Int?
+    @Option(name: .customLong("interp-steps"), help: .hidden) var interpStepsAlias: Int?
+    @Option(name: .customLong("backends"), help: .hidden) var backendsAlias: String?
+
+    var steps: Int { stepsAlias ?? iterations }
+    var interpSteps: Int { interpStepsAlias ?? interpIterations }
+    var batch: Int? { batchSizeOption.value }
+
+    /// The backends to run, in the table's order.
+    func selectedBackends() throws -> [Backend] {
+        var chosen = Set(backendList)
+        for name in backendsAlias?.split(separator: ",") ?? [] {
+            let n = name.trimmingCharacters(in: .whitespaces)
+            guard let b = Backend(rawValue: n) else {
+                throw ValidationError("--backends: unknown backend '\(n)' (valid: \(Backend.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            chosen.insert(b)
+        }
+        return chosen.isEmpty ? Backend.allCases : Backend.allCases.filter(chosen.contains)
+    }
+
+    func validate() throws {
+        _ = try selectedBackends()
+        if steps < 1 || interpSteps < 1 { throw ValidationError("--iterations and --interp-iterations must be ≥ 1") }
+        if warmup < 0 { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
+    }
 
     func run() throws {
         let (forward, params, label, clip) = try buildForward()
         let step = try buildTrainStep(forward, loss: "loss", optimizer: .adam(), clipNorm: clip)
         let flops = matmulFlops(step)
-        let selected = Set(backends.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let selected = try selectedBackends()
         var results: [String: Any] = ["model": label, "matmul_gflop_per_step": flops / 1e9]
         var table: [(String, Stats)] = []
         var compileSeconds = 0.0, jitMedian: Double?, interpMedian: Double?
         var planned: (peak: Int, total: Int, persistent: Int, kernels: Int, gemms: Int)?
         var profileReport: String?
-        for b in [Backend.interp, .jit] where selected.contains(b.rawValue) {
+        for b in selected {
             let t0 = Date()
             let p = try makeProgram(step, backend: b)
             let build = Date().timeIntervalSince(t0)

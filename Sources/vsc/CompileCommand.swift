@@ -14,17 +14,21 @@ struct CompileCommand: ParsableCommand {
             step), runs the pass pipeline and prints the resulting IR, then a summary: node counts \
             before and after, fused kernels, matmuls, peak intermediate memory (PlanMemory) and \
             FLOPs per step. Dumps after passes go to stderr, each headed `// IR Dump After …`.
+
+            Examples:
+              vsc compile --spec Samples/vsc-smiley-tiny.yaml --summary-only
+              vsc compile --spec Samples/vsc-smiley-tiny.yaml --dump-ir-after=cse
             """)
 
     @Option(help: "The model spec (YAML).") var spec: String
     @OptionGroup var pipeline: PipelineOptions
     @Flag(help: "Only the summary, not the final IR.") var summaryOnly = false
-    @Option(help: "Batch size (default: the spec's).") var batch: Int?
+    @OptionGroup var batchSizeOption: BatchSizeOption
 
     func run() throws {
         let (spec, _) = try readSpec(self.spec)
         let model = try makeModel(spec)
-        let b = batch ?? spec.batchSize
+        let b = batchSizeOption.value ?? spec.batchSize
         let step = try model.trainStepGraph(batch: b)
         var pm: PassManager
         do { pm = try pipeline.passManager() } catch let e as PassError { throw CLIError(e.message) }

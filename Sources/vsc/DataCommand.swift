@@ -8,7 +8,7 @@ struct DataCommand: ParsableCommand {
         commandName: "data",
         abstract: "Make the Smiley data set, and inspect or picture data sets.",
         discussion: "Data names understood here and in model specs (`data:`): a data set file written by `vsc data smiley`; "
-            + DataSetName.helpText + ".",
+            + DataSetName.helpText + ".\n\nExamples:\n  vsc data smiley --count 2000 --out smiley.vscd\n  vsc data show smiley.vscd --out grid.png\n  vsc data info fashion-mnist --split test",
         subcommands: [SmileyCmd.self, Show.self, Info.self])
 
     struct SmileyCmd: ParsableCommand {
@@ -21,6 +21,9 @@ struct DataCommand: ParsableCommand {
                 N(0, 0.5²) for every example and stored with the 4 presence flags. The same seed always \
                 gives the same examples, and example i does not depend on --count. The paper used 60000 \
                 training and 20000 test examples with p = 0.5.
+
+                Example:
+                  vsc data smiley --count 2000 --seed 3 --out smiley.vscd
                 """)
         @Option(help: "Number of examples.") var count: Int = 60_000
         @Option(help: "Random seed.") var seed: UInt64 = 1
@@ -54,6 +57,10 @@ struct DataCommand: ParsableCommand {
                 DATA is a data set file (from `vsc data smiley`), `fashion-mnist`, `fashion-mnist:DIR` or \
                 `smiley[:N]`. Pixels are shown white = 1, black = 0, on a grey grid, enlarged by --scale. \
                 For Smiley sets the attributes of each shown example are listed.
+
+                Examples:
+                  vsc data show smiley.vscd --out grid.png --count 16
+                  vsc data show fashion-mnist --split test --out fmnist.png
                 """)
         @Argument(help: "The data set: a file, or a data name such as fashion-mnist.") var data: String
         @Option(help: "Output PNG file.") var out: String
@@ -62,13 +69,12 @@ struct DataCommand: ParsableCommand {
         @Option(help: "Images per grid row.") var columns: Int = 8
         @Option(help: "Enlargement factor (nearest neighbour).") var scale: Int = 4
         @Option(help: "Padding between images, in grid pixels.") var padding: Int = 2
-        @Option(help: "Split for data names with a train/test split (train or test).") var split: String = "train"
+        @OptionGroup var splitOption: SplitOption
 
         func validate() throws {
             guard count > 0, columns > 0, scale > 0, padding >= 0, start >= 0 else {
                 throw ValidationError("--count, --columns and --scale must be positive; --padding and --start ≥ 0")
             }
-            guard DataSplit(rawValue: split) != nil else { throw ValidationError("--split must be train or test") }
             // Bounds that keep the grid's pixel arithmetic far from overflow and the PNG a sane size.
             guard count <= 100_000, columns <= 4096, scale <= 32, padding <= 256 else {
                 throw ValidationError("--count ≤ 100000, --columns ≤ 4096, --scale ≤ 32 and --padding ≤ 256")
@@ -76,7 +82,7 @@ struct DataCommand: ParsableCommand {
         }
 
         func run() throws {
-            let d = try DataSource.load(data, split: DataSplit(rawValue: split)!)
+            let d = try DataSource.load(data, split: splitOption.split)
             guard let shape = d.imageShape else {
                 throw ValidationError("\(data): \(d.name) is not an image data set (no image shape); nothing to show")
             }
@@ -102,13 +108,17 @@ struct DataCommand: ParsableCommand {
 
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a summary of a data set: counts, shape, labels or attribute rates and source statistics.")
+            abstract: "Print a summary of a data set: counts, shape, labels or attribute rates and source statistics.",
+            discussion: """
+                Examples:
+                  vsc data info smiley.vscd
+                  vsc data info fashion-mnist --split test
+                """)
         @Argument(help: "The data set: a file, or a data name such as fashion-mnist.") var data: String
-        @Option(help: "Split for data names with a train/test split (train or test).") var split: String = "train"
+        @OptionGroup var splitOption: SplitOption
 
         func run() throws {
-            guard let s = DataSplit(rawValue: split) else { throw ValidationError("--split must be train or test") }
-            let d = try DataSource.load(data, split: s)
+            let d = try DataSource.load(data, split: splitOption.split)
             let shape = d.imageShape.map { "\($0.h)×\($0.w) images" } ?? "\(d.dim) features"
             print("\(d.name): \(d.count) examples, \(shape)")
             if let lo = d.x.min(), let hi = d.x.max() { print("  values in [\(lo), \(hi)]") }

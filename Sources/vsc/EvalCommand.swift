@@ -21,30 +21,38 @@ struct EvalCommand: ParsableCommand {
             conditional (fig. 6) and traversal (fig. 7) for image data. The test ELBO uses \
             the train graph with λ = 1 and the final c, in nats per example. The spec comes from \
             the checkpoint's metadata unless --spec is given; the test set is the spec's unless \
-            --data names another (fashion-mnist, uci-har:DIR, smiley:N, a data set file). \
+            --data names another (fashion-mnist, har:DIR, smiley:N, a data set file). \
             On Smiley, report.json holds four metrics for every model: disentanglement (the masked \
             posterior mean: γ⊙μ or μ, each source where present), paper_metric (A), \
             emitted_code_metric (B) and presence_recovery (C: per attribute, the latent whose γ, or \
             |μ|, best tells presence, with its sign; and corr(#present, #active)).
+
+            Examples:
+              vsc eval runs/tiny
+              vsc eval --checkpoint runs/tiny/checkpoint.safetensors --no-figures
             """)
 
-    @Option(help: "The checkpoint (safetensors written by 'vsc train').") var checkpoint: String
+    @OptionGroup var checkpointOption: CheckpointOption
     @Option(help: "The model spec (default: the YAML stored in the checkpoint).") var spec: String?
     @Option(help: "Test data name (default: the spec's test set).") var data: String?
     @Option(help: "Output folder (default: the checkpoint's folder + /eval).") var out: String?
     @Option(help: "Noise samples per test example for the ELBO.") var samples: Int = 1
     @Option(help: "Use only the first N test examples.") var count: Int?
     @OptionGroup var backendOption: BackendOption
-    @Option(help: "Batch size of the encode and ELBO programs.") var batchSize: Int = 500
+    @OptionGroup var batchSizeOption: BatchSizeOption
     @Option(help: "Seed of the figures' random draws and of metric (A)'s code sample.") var seed: UInt64 = 0
     @OptionGroup var figureFormatOption: FigureFormatOption
     @Flag(help: "Skip the figures.") var noFigures = false
     @Flag(help: "No progress messages.") var quiet = false
 
+    func validate() throws {
+        if samples < 1 { throw ValidationError("--samples must be ≥ 1, got \(samples)") }
+        if let n = count, n < 1 { throw ValidationError("--count must be ≥ 1, got \(n)") }
+    }
+
     func run() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1") }
-        guard count.map({ $0 >= 1 }) ?? true else { throw ValidationError("--count must be ≥ 1") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be ≥ 1") }
+        let checkpoint = checkpointOption.path
+        let batchSize = batchSizeOption.value ?? 500
         let factory = backendOption.factory, backend = backendOption.backend.rawValue
         let t0 = Date()
         let trained: TrainedModel

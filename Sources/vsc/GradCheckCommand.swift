@@ -13,12 +13,18 @@ struct GradCheckCommand: ParsableCommand {
             the loss depends on, each element (or a seeded sample of --max-elements of them) is \
             moved by ±epsilon. Relative error = |a − n| / max(|a|, |n|, 1e-3·max(1, |loss|)). \
             Prints the worst relative error per parameter; exits non-zero above --tolerance.
+
+            Examples:
+              vsc gradcheck Samples/ir/mlp.ir
+              vsc gradcheck --spec Samples/vsc-smiley-tiny.yaml --batch-size 4
             """)
 
     @Argument(help: "The IR file.") var file: String?
     @Option(help: "A model spec (YAML) instead of an IR file: checks its training loss with λ = 1 and the noise fixed (step 7), at a small batch.")
     var spec: String?
-    @Option(help: "Batch size for --spec.") var batch: Int = 4
+    @OptionGroup var batchSizeOption: BatchSizeOption
+    /// With --spec: a small batch keeps the Float64 finite differences quick.
+    var batch: Int { batchSizeOption.value ?? 4 }
     @Option(help: "The output to check.") var loss: String = "loss"
     @Option(help: "Seed for the parameter/input values and the element sample.") var seed: UInt64 = 0
     @Option(name: .customLong("max-elements"), help: "Check at most N seeded elements per parameter (default: all).")

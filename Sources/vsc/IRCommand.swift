@@ -4,6 +4,7 @@ import IR
 import JIT
 import Passes
 import Runtime
+import Train
 
 /// Reads and parses an IR file, turning parse errors into `FILE:LINE:COL: error:` messages.
 func loadIR(_ path: String) throws -> Graph {
@@ -16,10 +17,16 @@ func loadIR(_ path: String) throws -> Graph {
     catch let e as IRError { throw CLIError("\(path): \(e)") }
 }
 
-/// An error the CLI prints as is (it already names file, line and column) and exits non-zero.
+/// An error the CLI prints itself (`VSC.main`) and exits non-zero: the text usually names file,
+/// line and column already.
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
+    /// What is printed: the description, with `error: ` in front unless it says so already
+    /// (`FILE:LINE:COL: error: …`), so every message reads `error:` exactly once.
+    var message: String {
+        description.hasPrefix("error: ") || description.contains(": error: ") ? description : "error: " + description
+    }
     /// A pass pipeline's failure, naming the pass ("after pass 'cse': …"), after `prefix`.
     init(_ e: PassError, prefix: String = "") { description = prefix + (e.pass.map { "after pass '\($0)': " } ?? "") + e.message }
 }
@@ -64,13 +71,24 @@ func makeProgram(_ g: Graph, backend: Backend, pipeline: PassManager? = .default
 struct IRCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ir",
-        abstract: "Parse, verify, run, differentiate and optimise textual IR.",
-        subcommands: [Check.self, Run.self, Grad.self, Opt.self, LLVM.self])
+        abstract: "Parse, verify, run, differentiate, optimise and draw textual IR.",
+        discussion: """
+            Examples:
+              vsc ir check Samples/ir/mlp.ir
+              vsc ir opt Samples/ir/mlp.ir --dump-ir-after=all
+              vsc ir dot Samples/ir/mlp.ir --render svg -o mlp.svg
+            """,
+        subcommands: [Check.self, Run.self, Grad.self, Opt.self, LLVM.self, Dot.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Parse and verify an IR file; print its canonical text.",
-            discussion: "A malformed file exits non-zero with FILE:LINE:COL: error: ….")
+            discussion: """
+                A malformed file exits non-zero with FILE:LINE:COL: error: ….
+
+                Example:
+                  vsc ir check Samples/ir/mlp.ir
+                """)
         @Argument(help: "The IR file.") var file: String
         func run() throws {
             let g = try loadIR(file)
@@ -80,14 +98,39 @@ struct IRCommand: ParsableCommand {
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run an IR file on seeded random parameters and inputs; print each output's shape, sum and mean.")
+            abstract: "Run an IR file on seeded random (or given) parameters and inputs; print each output's shape, sum and mean.",
+            discussion: """
+                --feeds FILE (safetensors, e.g. numpy's safetensors.numpy.save_file) gives \
+                parameters and inputs by name, each of the graph's shape; the others stay seeded. \
+                --out FILE writes every output as a safetensors tensor.
+
+                Examples:
+                  vsc ir run Samples/ir/mlp.ir
+                  vsc ir run Samples/ir/mlp.ir --backend jit --seed 3
+                  vsc ir run Samples/ir/mlp.ir --feeds x.safetensors --out y.safetensors
+                """)
         @Argument(help: "The IR file.") var file: String
         @Option(help: "Seed for the random parameters and inputs.") var seed: UInt64 = 0
         @Option(help: "Backend: interp (reference interpreter over OpenBLAS) or jit (LLVM).") var backend: Backend = .interp
         @Flag(help: "Compute in Float64 instead of the graph's Float32 (interpreter only).") var f64 = false
+        @Option(help: "Parameters and inputs by name (safetensors); the rest stay seeded.") var feeds: String?
+        @Option(help: "Write every output to this safetensors file.") var out: String?
         func run() throws {
             let g = try loadIR(file)
-            let feeds = seededFeeds(g, seed: seed)
+            var feeds = seededFeeds(g, seed: seed)
+            if let path = self.feeds {
+                let file: Checkpoint
+                do { file = try Checkpoint.load(path: path) } catch let e as CheckpointError { throw CLIError(e.description) }
+                for (name, t) in file.tensors.sorted(by: { $0.key < $1.key }) {
+                    guard let id = g.leaf(named: name) else {
+                        throw CLIError("\(path): tensor \"\(name)\" is no parameter or input of @\(g.name) (leaves: \((g.parameters + g.inputs).map(\.name).joined(separator: ", ")))")
+                    }
+                    guard t.shape == g[id].shape else {
+                        throw CLIError("\(path): tensor \"\(name)\" has shape \(t.shape); @\(g.name) declares \(g[id].shape)")
+                    }
+                    feeds[name] = t.values.map(Double.init)
+                }
+            }
             var outs: [String: [Double]] = [:]
             if f64 {
                 guard backend == .interp else { throw ValidationError("--f64 runs on the interpreter only") }
@@ -103,6 +146,11 @@ struct IRCommand: ParsableCommand {
                 let sum = v.reduce(0, +)
                 let n = g[o.node]
                 print("\(o.name): \(IRPrinter.type(n.dtype, n.shape)) sum=\(sum) mean=\(v.isEmpty ? 0 : sum / Double(v.count))")
+            }
+            if let out {
+                var file = Checkpoint(metadata: ["format": "vsc-ir-run", "graph": g.name, "ir": self.file])
+                for o in g.outputs { file.tensors[o.name] = .init(shape: g[o.node].shape, values: outs[o.name]!.map(Float.init)) }
+                do { try file.write(to: out) } catch let e as CheckpointError { throw CLIError(e.description) }
             }
         }
     }

@@ -12,6 +12,9 @@ extension IRCommand {
                 The gradient of output NAME with respect to each --wrt leaf is appended to the graph \
                 (reverse mode, one vector-Jacobian product per op) and named as output "grad.<leaf>". \
                 Backward nodes carry the source location of the forward node they differentiate.
+
+                Example:
+                  vsc ir grad Samples/ir/mlp.ir --loss loss --wrt w1,b1
                 """)
         @Argument(help: "The IR file.") var file: String
         @Option(help: "The output to differentiate (a scalar; a tensor is differentiated as its sum).")

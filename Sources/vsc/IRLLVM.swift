@@ -6,7 +6,15 @@ extension IRCommand {
     struct LLVM: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the LLVM IR the JIT generates for an IR file, before and after LLVM's O3 pipeline.",
-            discussion: "Every non-GEMM node becomes a loop-nest kernel k0, k1, … in one module; matmuls are sgemm calls and do not appear.")
+            discussion: """
+                Every non-GEMM node becomes a loop-nest kernel in one module, named after the IR \
+                node it computes: @k3.n35.enc.h0.relu is kernel 3, node %35, the relu of layer \
+                enc.h0 (the op alone outside a model's layers). Matmuls are sgemm calls and do not \
+                appear.
+
+                Example:
+                  vsc ir llvm Samples/ir/mlp.ir --after-only
+                """)
         @Argument(help: "The IR file.") var file: String
         @Flag(help: "Print only the optimised module.") var afterOnly = false
         @Flag(help: "Print only the module before optimisation.") var beforeOnly = false

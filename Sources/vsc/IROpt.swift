@@ -14,6 +14,10 @@ extension IRCommand {
                 lines starting with '//') go to stderr, so stdout stays one parseable graph. \
                 Passes: \(Pass.registry.keys.sorted().joined(separator: ", ")). \
                 The IR is verified after every pass; an error names the pass that broke it.
+
+                Examples:
+                  vsc ir opt Samples/ir/mlp.ir --dump-ir-after=all --pass-stats
+                  vsc ir opt Samples/ir/mlp.ir --train-step --loss loss --dump-to dumps/
                 """)
 
         @Argument(help: "The IR file.") var file: String

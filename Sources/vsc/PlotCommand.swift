@@ -14,6 +14,10 @@ struct PlotCommand: ParsableCommand {
             they span more than a decade), the signed ones (the ELBO; the loss and reconstruction \
             term too under a Gaussian likelihood), test metrics (test_* fields) if the run logged \
             any, and the collapse diagnostics (active dimensions, pseudo-inputs in use) if present.
+
+            Examples:
+              vsc plot runs/tiny
+              vsc plot runs/tiny --figure-format pdf --out figures/tiny-curves
             """)
 
     @Argument(help: "The run folder (written by 'vsc train').") var runFolder: String

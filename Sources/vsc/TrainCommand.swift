@@ -1,4 +1,5 @@
 import ArgumentParser
+import Eval
 import Foundation
 import IR
 import JIT
@@ -23,7 +24,9 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Writes DIR/checkpoint.safetensors (parameters, Adam state, iteration, data-order RNG; \
             safetensors layout, written atomically) every --checkpoint-every iterations and at the \
-            end, and DIR/metrics.jsonl (one JSON object per logged iteration). A DIR that already \
+            end, DIR/metrics.jsonl (one JSON object per logged iteration, and one per test \
+            evaluation with test_* keys, every --eval-every iterations) and a TensorBoard event file \
+            (tensorboard --logdir DIR: train/*, schedule/*, diagnostics/*, test/*). A DIR that already \
             holds a run is refused unless --resume or --overwrite says what to do with it, and two \
             runs never write into one DIR at once. --resume continues \
             from DIR's checkpoint and gives the same losses, bit for bit, as an uninterrupted run \
@@ -32,7 +35,9 @@ struct TrainCommand: ParsableCommand {
             or SIGTERM stops after the current iteration with a checkpoint of it (exit status \
             128 + the signal); a second Ctrl-C ends at once.
 
-            Example: vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny
+            Examples:
+              vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny
+              vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny --resume
             """)
 
     @Option(help: "The model spec (YAML).") var spec: String
@@ -44,7 +49,11 @@ struct TrainCommand: ParsableCommand {
     var overwrite = false
     @Option(help: "Checkpoint every N iterations (default: the spec's).") var checkpointEvery: Int?
     @Option(help: "Seed for initialisation, noise and data order (default: the spec's).") var seed: UInt64?
-    @Option(help: "Write a metrics line every N iterations.") var logEvery: Int = 10
+    @Option(help: "Write a metrics line every N iterations (N ≥ 1).") var logEvery: Int = 10
+    @Option(help: "Evaluate the test ELBO and metrics every N iterations and at the end (default: the spec's eval_every).")
+    var evalEvery: Int?
+    @Flag(help: "No test evaluation while training.") var noEval = false
+    @Flag(inversion: .prefixedNo, help: "Write a TensorBoard event file into the output folder.") var tensorboard = true
     @OptionGroup var pipelineOptions: PipelineOptions
     @Flag(help: "Check every node for NaN/Inf on every step (otherwise only the loss; a bad step is replayed with checks).")
     var checkFinite = false
@@ -52,11 +61,14 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other: continue the run, or start it over") }
+        if let n = iterations, n < 0 { throw ValidationError("--iterations must be ≥ 0, got \(n)") }
+        if let n = checkpointEvery, n < 1 { throw ValidationError("--checkpoint-every must be ≥ 1, got \(n)") }
+        // 0 used to log every iteration (it was clamped to 1), the opposite of what it reads as.
+        if let n = evalEvery, n < 1 { throw ValidationError("--eval-every must be ≥ 1, got \(n) (--no-eval turns evaluation off)") }
+        if logEvery < 1 { throw ValidationError("--log-every must be ≥ 1, got \(logEvery) (metrics are always written; raise N to write fewer)") }
     }
 
     func run() throws {
-        guard iterations.map({ $0 >= 0 }) ?? true else { throw ValidationError("--iterations must be ≥ 0") }
-        guard checkpointEvery.map({ $0 > 0 }) ?? true else { throw ValidationError("--checkpoint-every must be > 0") }
         var (spec, text) = try readSpec(self.spec)
         if let s = seed { spec.seed = s }
         let factory = backendOption.factory, backend = backendOption.backend.rawValue
@@ -72,7 +84,7 @@ struct TrainCommand: ParsableCommand {
         catch { throw CLIError("\(error)") }
         let model = try makeModel(spec)
         let loadSeconds = Date().timeIntervalSince(t0)
-        let options = TrainOptions(outDir: outDir, iterations: iterations, checkpointEvery: checkpointEvery,
+        var options = TrainOptions(outDir: outDir, iterations: iterations, checkpointEvery: checkpointEvery,
                                    resume: resume, overwrite: overwrite, seed: seed, logEvery: logEvery, showProgress: !quiet,
                                    alwaysCheckFinite: checkFinite, specText: text, backendName: backend,
                                    optimize: pipeline.map { pm in { g in
@@ -81,6 +93,15 @@ struct TrainCommand: ParsableCommand {
                                        return r.graph
                                    } },
                                    stopRequested: { TrainingInterrupt.pendingSignal })
+        options.evalEvery = evalEvery
+        options.tensorBoard = tensorboard
+        if !noEval {
+            let test = data.test, evalSpec = spec
+            options.evaluate = { parameters, _ in
+                do { return try liveTestMetrics(spec: evalSpec, parameters: parameters, test: test, backend: factory) }
+                catch let e as EvalError { throw TrainError("test evaluation: \(e.message)") }
+            }
+        }
         let trainer: Trainer
         let summary: TrainSummary
         do {

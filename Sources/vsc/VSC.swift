@@ -1,11 +1,37 @@
 import ArgumentParser
+import Foundation
 
 /// `vsc`: the command-line front of the VSC graph compiler.
 @main
 struct VSC: ParsableCommand {
+    /// `vsc --version`. Bumped when the CLI, the IR text or the checkpoint layout changes.
+    static let version = "0.18.0"
+
     static let configuration = CommandConfiguration(
         commandName: "vsc",
         abstract: "A graph compiler for Variational Sparse Coding: IR tools, training, evaluation, benchmarks.",
+        discussion: """
+            Examples:
+              vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny
+              vsc eval runs/tiny
+              vsc ir dot --spec Samples/vsc-smiley-tiny.yaml --render png -o tiny.png
+            """,
+        version: version,
         subcommands: [IRCommand.self, GradCheckCommand.self, DataCommand.self, TrainCommand.self,
-                      CompileCommand.self, EvalCommand.self, PlotCommand.self, BenchCommand.self])
+                      CompileCommand.self, EvalCommand.self, PlotCommand.self, EncodeCommand.self, DecodeCommand.self, BenchCommand.self])
+
+    /// Parses and runs like ArgumentParser's `main()`, except that a `CLIError` is printed as it
+    /// is: it already reads `FILE:LINE:COL: error: …` or `error: …`, and ArgumentParser's own
+    /// "Error: " in front of it would read `Error: error: …`.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let e as CLIError {
+            FileHandle.standardError.write(Data((e.message + "\n").utf8))
+            Foundation.exit(EXIT_FAILURE)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -8,7 +8,7 @@ import Testing
         let t = try DataSource.load("smiley:5", split: .test)
         #expect(t.x == Smiley.generate(count: 5, seed: 2).x)
         #expect(dataError { try DataSource.load("smiley:zero") } != nil)
-        #expect(dataError { try DataSource.load("uci-har") }?.description.contains("uci-har:DIR") == true)
+        #expect(dataError { try DataSource.load("uci-har") }?.description.contains("har:DIR") == true)
         let e = try #require(dataError { try DataSource.load("no-such-thing") })
         #expect(e.description.contains("no-such-thing"))
     }

@@ -93,3 +93,19 @@ func samplesRoundTripExactly(name: String) throws {
     #expect(IRPrinter.print(back) == text)
     #expect(back.count == g.count && back.outputs.count == UnaryOp.allCases.count + BinaryOp.allCases.count + CompareOp.allCases.count)
 }
+
+/// Scoped nodes print as `// enc.h0.matmul @ file:line` and parse back to the same scope.
+@Test func scopedLocationsRoundTrip() throws {
+    let g = Graph(name: "scoped")
+    let x = try g.input("x", [2, 3])
+    let w = try g.parameter("w", [3, 4])
+    let y = try g.scoped("enc.h0", at: SourceLocation(file: "m.yaml", line: 7)) { try (x.matmul(w) * 2).relu() }
+    try g.output("y", y)
+    let text = IRPrinter.print(g)
+    #expect(text.contains("// enc.h0.matmul @ IRTests/RoundTripTests.swift:"))
+    // The operator's nodes (mul, its constant and broadcast) take the scope's location.
+    #expect(text.contains("= mul(") && text.contains("// enc.h0.mul @ m.yaml:7"))
+    let parsed = try IRParser.parse(text, file: "t.ir")
+    #expect(IRPrinter.print(parsed) == text)
+    #expect(parsed[parsed.output("y")!].location?.scope == "enc.h0")
+}

@@ -137,9 +137,10 @@ func llvmFunctions(_ module: String) -> [String: String] {
     for (k, nest) in p.kernelNests.enumerated() {
         let drawsNormals = nest.ops.contains { if case .random(normal: true, _, _) = $0 { return true } else { return false } }
         guard Emitter.parallelLoops(nest).last!, nest.shape.last! >= 16, !drawsNormals else { continue }
-        let body = try #require(functions["k\(k)"], "k\(k) is not in the optimised module")
+        let name = p.kernelNames[k]
+        let body = try #require(functions[name], "\(name) is not in the optimised module")
         checked += 1
-        if !body.contains(" x float>") || body.contains("memcheck") { scalar.append("k\(k) shape \(nest.shape), \(nest.ops.count) ops, \(nest.slots) slots") }
+        if !body.contains(" x float>") || body.contains("memcheck") { scalar.append("\(name) shape \(nest.shape), \(nest.ops.count) ops, \(nest.slots) slots") }
     }
     #expect(checked > 50, "only \(checked) kernels checked")
     #expect(scalar.isEmpty, "\(scalar.count) of \(checked) kernels have no vector code:\n\(scalar.joined(separator: "\n"))")
