@@ -7,5 +7,5 @@ struct VSC: ParsableCommand {
         commandName: "vsc",
         abstract: "A graph compiler for Variational Sparse Coding: IR tools, training, evaluation, benchmarks.",
         subcommands: [IRCommand.self, GradCheckCommand.self, DataCommand.self, TrainCommand.self,
-                      CompileCommand.self, EvalCommand.self, PlotCommand.self, BenchCommand.self])
+                      CompileCommand.self, EvalCommand.self, PlotCommand.self, ExperimentCommand.self, BenchCommand.self])
 }
