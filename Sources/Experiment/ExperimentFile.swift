@@ -13,6 +13,8 @@ public enum ExperimentEvaluation: String, CaseIterable, Sendable {
     case elbo
     /// The same, with the cell's figures (correlation matrices, spike maps, image rows).
     case figures
+    /// The linear probe on the codes (labelled data sets): `vsc eval --probe`.
+    case probe
 }
 
 /// One value of one grid key in a cell: the spec key path and the value as the experiment file
@@ -79,7 +81,7 @@ public func loadExperiment(path: String, variant: String? = nil) throws -> Exper
 ///   latent: [18, 60]
 ///   seed: [1, 2, 3]
 /// #  or a list of such mappings: the union of their products (fig. 1: α for VSC, β for the VAE)
-/// evaluations: [elbo]          # elbo (report.json) | figures (report.json and the cell's figures)
+/// evaluations: [elbo]          # elbo (report.json) | figures (and the cell's figures) | probe (the linear probe)
 /// variants:                    # named overrides of base, set (merged), iterations, grid, evaluations
 ///   budget: {iterations: 2000, set: {hidden: [500]}}
 /// ```

@@ -26,6 +26,7 @@ public struct ResultColumn {
         .init(name: "emitted_best") { $0.emittedCodeMetric?.meanBestAbsCorr },
         .init(name: "emitted_gap") { $0.emittedCodeMetric?.meanGap },
         .init(name: "presence_best") { $0.presenceRecovery?.meanBestAbsCorr },
+        .init(name: "probe_accuracy") { $0.linearProbe?.accuracy },
     ]
 }
 

@@ -165,10 +165,10 @@ func runCell(_ cell: ExperimentCell, in cellDir: String, experiment: Experiment,
     if let sig = s.interruptedBy { return sig }
 
     let trained = try TrainedModel.load(checkpoint: checkpoint)
-    let figures = experiment.evaluations.contains(.figures)
-    _ = try evaluate(trained, test: data.test, backend: options.backend,
-                     options: EvalOptions(outDir: cellDir + "/eval", batchSize: options.evalBatchSize, figures: figures,
-                                          backendName: options.backendName, checkpointPath: checkpoint))
+    var evalOptions = EvalOptions(outDir: cellDir + "/eval", batchSize: options.evalBatchSize, figures: experiment.evaluations.contains(.figures),
+                                  backendName: options.backendName, checkpointPath: checkpoint)
+    if experiment.evaluations.contains(.probe) { evalOptions.probeTrain = data.train }
+    _ = try evaluate(trained, test: data.test, backend: options.backend, options: evalOptions)
     try writeAtomically(Data("finished \(ISO8601DateFormatter().string(from: Date())); iterations \(s.iterations)\n".utf8),
                         to: ExperimentFolder.done(cellDir))
     return nil
