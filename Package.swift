@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "pangocairo",
                        providers: [.apt(["libcairo2-dev", "libpango1.0-dev", "fonts-dejavu-core"])]),
 
@@ -38,7 +39,7 @@ let package = Package(
         .target(name: "Plot", dependencies: ["CCairo"], path: "Sources/Plot"),
 
         // Models, data, training, evaluation.
-        .target(name: "Data", dependencies: ["SeededRandom", "CZlib", "CPNG"], path: "Sources/Data"),
+        .target(name: "Data", dependencies: ["SeededRandom", "CZlib", "CPNG", "CJPEG"], path: "Sources/Data"),
         .target(name: "Models", dependencies: ["SeededRandom", "IR", "Passes", "Data", .product(name: "Yams", package: "Yams")], path: "Sources/Models"),
         .target(name: "Train", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Models", "Data"], path: "Sources/Train"),
         .target(name: "Eval", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "Models", "Data", "Train", "Plot"], path: "Sources/Eval"),

@@ -49,11 +49,13 @@ public func loadSpec(path: String) throws -> ModelSpec {
 /// kind: vsc                   # vsc | vae | betatcvae                     (default vsc)
 /// beta: 1                     # vae: KL weight β > 0; betatcvae: TC weight ≥ 0 (default 1)
 /// #  alpha: 1, gamma: 1       # betatcvae only: MI and dimension-wise KL weights ≥ 0 (default 1)
-/// data: smiley                # smiley | fashion-mnist | har, or a mapping:
+/// data: smiley                # smiley | fashion-mnist | har | images, or a mapping:
 /// #  data: {name: smiley, path: DIR, count: 20000, test_count: 2000, p: 0.5}
 /// #  path: folder/file of the data set (default: the data module's);
 /// #  count, test_count, p: Smiley only (defaults 20000, 2000, 0.5)
-/// input_dim: 1024             # > 0; default by data set: smiley 1024, fashion-mnist 784, har 561
+/// #  data: {name: images, path: DIR, size: 32, channels: 3}: a folder of PNG/JPEG images, each
+/// #  centre-cropped and resized to size × size, grey (1) or RGB (3) (defaults 32, 3)
+/// input_dim: 1024             # > 0; default by data set: smiley 1024, fashion-mnist 784, har 561, images size²·channels
 /// hidden: [3000]              # list of hidden layer sizes, each > 0, at least one (required)
 /// latent: 60                  # J > 0 (required)
 /// likelihood: gaussian        # gaussian (mean and log-variance heads) | bernoulli (default gaussian)
@@ -239,12 +241,20 @@ struct SpecReader {
         if dataNode.scalar != nil {
             data = .init(dataset: try dataSet(dataNode, "data"))
         } else {
-            let d = try fields(dataNode, "data", allowed: ["name", "path", "count", "test_count", "p"])
+            let d = try fields(dataNode, "data", allowed: ["name", "path", "count", "test_count", "p", "size", "channels"])
             guard let n = d["name"] else { throw error(dataNode, "data.name", "missing (\(DataSetName.namesText))") }
             data = .init(dataset: try dataSet(n, "data.name"))
             data.path = try d["path"].map { try string($0, "data.path") }
             for k in ["count", "test_count", "p"] where d[k] != nil && data.dataset != .smiley {
                 throw error(d.keyNode(k), "data." + k, "only for the smiley data set")
+            }
+            for k in ["size", "channels"] where d[k] != nil && !data.dataset.descriptor.takesImageGeometry {
+                throw error(d.keyNode(k), "data." + k, "only for image data sets (\(DataSetName.allCases.filter { $0.descriptor.takesImageGeometry }.map(\.rawValue).joined(separator: ", ")))")
+            }
+            if let s = d["size"] { data.options.imageSize = try int(s, "data.size", min: 1) }
+            if let c = d["channels"] {
+                data.options.channels = try int(c, "data.channels", min: 1)
+                guard [1, 3].contains(data.options.channels) else { throw error(c, "data.channels", "must be 1 (grey) or 3 (RGB), got \(data.options.channels)") }
             }
             if let c = d["count"] { data.count = try int(c, "data.count", min: 1) }
             if let c = d["test_count"] { data.testCount = try int(c, "data.test_count", min: 1) }
@@ -253,7 +263,7 @@ struct SpecReader {
                 guard (0...1).contains(data.p) else { throw error(p, "data.p", "must be in [0, 1], got \(data.p)") }
             }
         }
-        let defaultDim = data.dataset.descriptor.inputDim
+        let defaultDim = data.dataset.descriptor.takesImageGeometry ? data.options.inputDim : data.dataset.descriptor.inputDim
         let inputDim = try f["input_dim"].map { try int($0, "input_dim", min: 1) } ?? defaultDim
 
         guard let hn = f["hidden"] else { throw error(root, "hidden", "missing (a list of hidden layer sizes)") }
