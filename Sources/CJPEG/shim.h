@@ -26,6 +26,15 @@ static void vsc_jpeg_emit_message(j_common_ptr info, int level) {
     if (level < 0 && e->warnings++ == 0) (*info->err->format_message)(info, e->message);
 }
 
+/// The error manager both directions use: messages kept, errors jump back to the caller.
+static struct jpeg_error_mgr *vsc_jpeg_errors(struct vsc_jpeg_error *e) {
+    memset(e, 0, sizeof *e);
+    jpeg_std_error(&e->manager);
+    e->manager.error_exit = vsc_jpeg_error_exit;
+    e->manager.emit_message = vsc_jpeg_emit_message;
+    return &e->manager;
+}
+
 /// Decodes the JPEG in `data` (`size` bytes) to 8-bit pixels, `channels` 1 (grey) or 3 (RGB),
 /// converted by the library. On success returns 0 and a malloc'd buffer in *pixels (free() it);
 /// otherwise returns 1 with the library's message in `message`.
@@ -36,10 +45,7 @@ static inline int vsc_jpeg_decode(const unsigned char *data, unsigned long size,
     struct vsc_jpeg_error err;
     unsigned char *volatile out = NULL;
     *pixels = NULL;
-    memset(&err, 0, sizeof err);
-    info.err = jpeg_std_error(&err.manager);
-    err.manager.error_exit = vsc_jpeg_error_exit;
-    err.manager.emit_message = vsc_jpeg_emit_message;
+    info.err = vsc_jpeg_errors(&err);
     if (setjmp(err.jump)) {
         snprintf(message, message_size, "%s", err.message);
         jpeg_destroy_decompress(&info);
@@ -78,10 +84,7 @@ static inline int vsc_jpeg_write(const char *path, const unsigned char *pixels, 
     struct jpeg_compress_struct info;
     struct vsc_jpeg_error err;
     FILE *volatile file = NULL;
-    memset(&err, 0, sizeof err);
-    info.err = jpeg_std_error(&err.manager);
-    err.manager.error_exit = vsc_jpeg_error_exit;
-    err.manager.emit_message = vsc_jpeg_emit_message;
+    info.err = vsc_jpeg_errors(&err);
     if (setjmp(err.jump)) {
         snprintf(message, message_size, "%s", err.message);
         jpeg_destroy_compress(&info);

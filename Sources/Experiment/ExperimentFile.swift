@@ -49,23 +49,9 @@ public struct Experiment: Sendable {
     public var variants: [String]
 }
 
-/// The largest experiment file read (the same bound as a spec's).
-public let maxExperimentBytes = maxSpecBytes
-
-/// Reads an experiment file. See `parseExperiment(yaml:file:variant:)`.
+/// Reads an experiment file (at most `maxSpecBytes`, as a spec). See `parseExperiment(yaml:file:variant:)`.
 public func loadExperiment(path: String, variant: String? = nil) throws -> Experiment {
-    func refuse(_ m: String) -> SpecError { SpecError(file: path, line: 0, column: 0, key: "", message: m) }
-    if let a = try? FileManager.default.attributesOfItem(atPath: path) {
-        if let t = a[.type] as? FileAttributeType, t != .typeRegular { throw refuse("is not a regular file: an experiment is a YAML file") }
-        if let n = (a[.size] as? NSNumber)?.intValue, n > maxExperimentBytes {
-            throw refuse("is \(n) bytes; an experiment file is at most \(maxExperimentBytes) bytes of YAML")
-        }
-    }
-    let text: String
-    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-        throw refuse("cannot read the experiment file (\(error.localizedDescription))")
-    }
-    return try parseExperiment(yaml: text, file: path, variant: variant)
+    try parseExperiment(yaml: try readYAMLFile(path: path, what: "experiment"), file: path, variant: variant)
 }
 
 /// Parses an experiment (YAML):
@@ -88,16 +74,7 @@ public func loadExperiment(path: String, variant: String? = nil) throws -> Exper
 /// Errors are `SpecError`s naming this file, the line and the key; a value the spec parser
 /// refuses is reported at the grid or `set` entry that wrote it, with the parser's message.
 public func parseExperiment(yaml: String, file: String = "<experiment>", variant: String? = nil) throws -> Experiment {
-    let root: Node?
-    do { root = try Yams.compose(yaml: yaml) } catch let e as YamlError {
-        var line = 0, col = 0, problem = "\(e)"
-        switch e {
-        case .scanner(_, let p, let m, _), .parser(_, let p, let m, _): line = m.line; col = m.column; problem = p
-        default: break
-        }
-        throw SpecError(file: file, line: line, column: col, key: "", message: "not valid YAML: \(problem)")
-    }
-    guard let root else { throw SpecError(file: file, line: 1, column: 1, key: "", message: "the experiment file is empty") }
+    let root = try composeYAML(yaml, file: file, what: "experiment file")
     let defaultName = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
     return try ExperimentReader(file: file).read(root, defaultName: defaultName, variant: variant)
 }
@@ -129,14 +106,7 @@ struct ExperimentReader {
         return out
     }
 
-    func describe(_ n: Node) -> String {
-        switch n {
-        case .scalar(let s): return "\"\(s.string)\""
-        case .mapping: return "a mapping"
-        case .sequence: return "a list"
-        case .alias: return "an alias"
-        }
-    }
+    func describe(_ n: Node) -> String { describeYAML(n) }
 
     /// The experiment's settings after applying a variant.
     struct Settings {
@@ -262,13 +232,7 @@ struct ExperimentReader {
         do { baseText = try String(contentsOfFile: resolved, encoding: .utf8) } catch {
             throw self.error(keyLine, baseKey, "cannot read the base spec \(resolved) (\(error.localizedDescription))")
         }
-        var tree: Node
-        do {
-            guard let t = try Yams.compose(yaml: baseText) else { throw error(keyLine, baseKey, "the base spec \(resolved) is empty") }
-            tree = t
-        } catch let e as SpecError { throw e } catch {
-            throw self.error(keyLine, baseKey, "the base spec \(resolved) is not valid YAML (\(error))")
-        }
+        var tree = try composeYAML(baseText, file: resolved, what: "base spec")
         // Who wrote each key, for errors: set entries, the budget, then the grid.
         var writers: [(key: String, node: Node, path: String)] = []
         for e in s.set { try assign(&tree, e.key, e.value, at: e.keyNode, path: "set." + e.key); writers.append((e.key, e.value, "set." + e.key)) }

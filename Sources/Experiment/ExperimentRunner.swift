@@ -97,6 +97,9 @@ public func runExperiment(_ experiment: Experiment, options: ExperimentRunOption
     let fm = FileManager.default
     let dir = options.outDir
     try fm.createDirectory(atPath: dir + "/cells", withIntermediateDirectories: true)
+    // One run per experiment folder (the cells' trainers lock their own folders too).
+    let lock = try RunFolderLock(folder: dir)
+    defer { lock.release() }
     // The manifest names the cells; a folder holding another experiment's cells is refused below
     // cell by cell (a cell's spec.yaml must be this experiment's).
     let manifest = ExperimentManifest(name: experiment.name, file: experiment.file, variant: experiment.variant,
@@ -117,6 +120,11 @@ public func runExperiment(_ experiment: Experiment, options: ExperimentRunOption
         let cellDir = ExperimentFolder.cell(dir, cell.id)
         if summary.skipped.contains(cell.id) { continue }
         if let n = options.stopAfterCells, summary.finished.count >= n { break }
+        // A stop asked for during the last cell's evaluation ends the run before the next cell.
+        if let sig = options.stopRequested?() {
+            summary.interruptedBy = sig
+            return summary
+        }
         let t0 = Date()
         let done = summary.skipped.count + summary.finished.count
         options.log("[\(done)/\(total) done] cell \(k + 1) of \(total): \(cell.id)")

@@ -24,22 +24,42 @@ public let maxSpecBytes = 1 << 20
 
 /// Reads a spec file. See `parseSpec(yaml:file:)`.
 public func loadSpec(path: String) throws -> ModelSpec {
-    func refuse(_ m: String) -> SpecError { SpecError(file: path, line: 0, column: 0, key: "", message: m) }
-    // Before reading: a FIFO would block forever and a device never ends.
-    if let a = try? FileManager.default.attributesOfItem(atPath: path) {
-        if let t = a[.type] as? FileAttributeType, t != .typeRegular {
-            throw refuse(t == .typeDirectory ? "is a directory, not a spec file" : "is not a regular file (\(t.rawValue)): a spec must be a YAML file")
-        }
-        if let n = (a[.size] as? NSNumber)?.intValue, n > maxSpecBytes {
-            throw refuse("is \(n) bytes; a spec is at most \(maxSpecBytes) bytes of YAML")
-        }
-    }
-    let text: String
-    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-        throw SpecError(file: path, line: 0, column: 0, key: "", message: "cannot read the spec file (\(error.localizedDescription))")
-    }
+    let text = try readYAMLFile(path: path, what: "spec")
     let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
     return try parseSpec(yaml: text, file: path, defaultName: base)
+}
+
+/// The text of a YAML file (`what`: "spec", "experiment"), refusing what is not a regular file of
+/// at most `maxSpecBytes` before reading it: a FIFO would block forever and a device never ends.
+public func readYAMLFile(path: String, what: String) throws -> String {
+    func refuse(_ m: String) -> SpecError { SpecError(file: path, line: 0, column: 0, key: "", message: m) }
+    if let a = try? FileManager.default.attributesOfItem(atPath: path) {
+        if let t = a[.type] as? FileAttributeType, t != .typeRegular {
+            throw refuse(t == .typeDirectory ? "is a directory, not a \(what) file" : "is not a regular file (\(t.rawValue)): a \(what) must be a YAML file")
+        }
+        if let n = (a[.size] as? NSNumber)?.intValue, n > maxSpecBytes {
+            throw refuse("is \(n) bytes; a \(what) is at most \(maxSpecBytes) bytes of YAML")
+        }
+    }
+    do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw refuse("cannot read the \(what) file (\(error.localizedDescription))")
+    }
+}
+
+/// The YAML tree of `yaml`; a syntax error or an empty document is a `SpecError` naming `file`,
+/// the line and the column.
+public func composeYAML(_ yaml: String, file: String, what: String) throws -> Node {
+    let root: Node?
+    do { root = try Yams.compose(yaml: yaml) } catch let e as YamlError {
+        var line = 0, col = 0, problem = "\(e)"
+        switch e {
+        case .scanner(_, let p, let m, _), .parser(_, let p, let m, _): line = m.line; col = m.column; problem = p
+        default: break
+        }
+        throw SpecError(file: file, line: line, column: col, key: "", message: "not valid YAML: \(problem)")
+    }
+    guard let root else { throw SpecError(file: file, line: 1, column: 1, key: "", message: "the \(what) is empty") }
+    return root
 }
 
 /// Parses a spec (YAML). Every key, its type and its default:
@@ -102,17 +122,18 @@ public func loadSpec(path: String) throws -> ModelSpec {
 /// Unknown keys, duplicate keys, wrong types and bad values are `SpecError`s naming the file,
 /// the line and the key.
 public func parseSpec(yaml: String, file: String = "<spec>", defaultName: String? = nil) throws -> ModelSpec {
-    let root: Node?
-    do { root = try Yams.compose(yaml: yaml) } catch let e as YamlError {
-        var line = 0, col = 0, problem = "\(e)"
-        switch e {
-        case .scanner(_, let p, let m, _), .parser(_, let p, let m, _): line = m.line; col = m.column; problem = p
-        default: break
-        }
-        throw SpecError(file: file, line: line, column: col, key: "", message: "not valid YAML: \(problem)")
-    }
-    guard let root else { throw SpecError(file: file, line: 1, column: 1, key: "", message: "the spec is empty") }
+    let root = try composeYAML(yaml, file: file, what: "spec")
     return try SpecReader(file: file).read(root, defaultName: defaultName ?? "model")
+}
+
+/// A YAML node as error messages name it: "\"text\"", "a mapping", "a list".
+public func describeYAML(_ n: Node) -> String {
+    switch n {
+    case .scalar(let s): return "\"\(s.string)\""
+    case .mapping: return "a mapping"
+    case .sequence: return "a list"
+    case .alias: return "an alias"
+    }
 }
 
 /// Walks the composed YAML tree, checking each key against what it expects.
@@ -151,14 +172,7 @@ struct SpecReader {
         return f
     }
 
-    func describe(_ n: Node) -> String {
-        switch n {
-        case .scalar(let s): return "\"\(s.string)\""
-        case .mapping: return "a mapping"
-        case .sequence: return "a list"
-        case .alias: return "an alias"
-        }
-    }
+    func describe(_ n: Node) -> String { describeYAML(n) }
 
     func int(_ n: Node, _ key: String, min lo: Int? = nil) throws -> Int {
         guard let s = n.scalar, let v = Int(s.string.replacingOccurrences(of: "_", with: "")) else {

@@ -8,6 +8,10 @@ struct ExperimentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "experiment",
         abstract: "Run a grid of specs declared in an experiment file, resumably, and report it.",
+        discussion: """
+            Example: vsc experiment run Samples/experiments/fig3-smiley.yaml --variant budget \
+            --out runs/fig3-budget && vsc experiment report runs/fig3-budget
+            """,
         subcommands: [Run.self, Report.self])
 
     struct Run: ParsableCommand {
@@ -17,7 +21,7 @@ struct ExperimentCommand: ParsableCommand {
                 An experiment file names a base spec (or one per kind), spec keys fixed for every \
                 cell (set), an iteration budget, a grid over spec keys (kind, latent, prior.alpha, \
                 beta, seed, …: their product, or a list of products) and the evaluations (elbo, \
-                figures). Each cell writes spec.yaml (vsc train --spec reproduces it), its \
+                figures, probe). Each cell writes spec.yaml (vsc train --spec reproduces it), its \
                 checkpoint, metrics.jsonl, eval/report.json, and last a `done` marker. Run the \
                 same command again after a kill or Ctrl-C: finished cells are skipped and the \
                 interrupted one resumes from its checkpoint. Progress shows cells done / total \

@@ -109,7 +109,9 @@ func options(_ dir: String) -> ExperimentRunOptions {
         let killed = temporaryFolder("killed")
         var steps = 0
         var o = options(killed)
-        o.stopRequested = { steps += 1; return steps == 3 * perCell + perCell / 2 ? SIGINT : nil }
+        // The run polls once before each cell and once after each iteration: this stops the 4th
+        // cell halfway through its training.
+        o.stopRequested = { steps += 1; return steps == 3 * (perCell + 1) + 1 + perCell / 2 ? SIGINT : nil }
         let first = try runExperiment(e, options: o)
         #expect(first.finished.count == 3 && first.interruptedBy == SIGINT && !first.complete)
         let fourth = ExperimentFolder.cell(killed, e.cells[3].id)
