@@ -2,7 +2,7 @@
 // The VSC graph compiler. Folders read in the order data flows:
 //   IR/ (graph, builder, text format) → Passes/ (autodiff, optimisation, memory planning)
 //   → Sources/Runtime (OpenBLAS interpreter) and Sources/JIT (LLVM ORC) → Sources/Models,
-//   Sources/Data → Sources/Train → Sources/Eval → Sources/vsc (the CLI).
+//   Sources/Data → Sources/Train → Sources/Eval → Sources/Experiment → Sources/vsc (the CLI).
 import PackageDescription
 
 let package = Package(
@@ -10,7 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "vsc", targets: ["vsc"]),
-        .library(name: "VSC", targets: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval", "Plot"]),
+        .library(name: "VSC", targets: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval", "Plot", "Experiment"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "pangocairo",
                        providers: [.apt(["libcairo2-dev", "libpango1.0-dev", "fonts-dejavu-core"])]),
 
@@ -38,15 +39,18 @@ let package = Package(
         .target(name: "Plot", dependencies: ["CCairo"], path: "Sources/Plot"),
 
         // Models, data, training, evaluation.
-        .target(name: "Data", dependencies: ["SeededRandom", "CZlib", "CPNG"], path: "Sources/Data"),
+        .target(name: "Data", dependencies: ["SeededRandom", "CZlib", "CPNG", "CJPEG"], path: "Sources/Data"),
         .target(name: "Models", dependencies: ["SeededRandom", "IR", "Passes", "Data", .product(name: "Yams", package: "Yams")], path: "Sources/Models"),
         .target(name: "Train", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Models", "Data"], path: "Sources/Train"),
         .target(name: "Eval", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "Models", "Data", "Train", "Plot"], path: "Sources/Eval"),
+        // Experiments as files: grids of specs, trained and evaluated cell by cell, and their reports.
+        .target(name: "Experiment", dependencies: ["IR", "Passes", "Data", "Models", "Train", "Eval", "Plot",
+                                                   .product(name: "Yams", package: "Yams")], path: "Sources/Experiment"),
 
         // The CLI.
         .executableTarget(
             name: "vsc",
-            dependencies: ["IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval", "Plot",
+            dependencies: ["IR", "Passes", "Runtime", "JIT", "Data", "Models", "Train", "Eval", "Plot", "Experiment",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/vsc"),
 
@@ -69,6 +73,7 @@ let package = Package(
         .testTarget(name: "vscTests", dependencies: ["vsc", "IR", "Train", "Eval", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                     path: "Tests/vscTests"),
         .testTarget(name: "PlotTests", dependencies: ["Plot"], path: "Tests/PlotTests"),
+        .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Eval", "Models", "Runtime", "Train"], path: "Tests/ExperimentTests"),
         .testTarget(name: "EvalTests", dependencies: ["SeededRandom", "Eval", "Data", "Runtime", "Models", "Train", "Plot"], path: "Tests/EvalTests"),
     ],
     swiftLanguageModes: [.v5]

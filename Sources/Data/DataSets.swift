@@ -5,6 +5,7 @@ public enum DataSetName: String, CaseIterable, Sendable {
     case smiley
     case fashionMNIST = "fashion-mnist"
     case har
+    case imageFolder = "images"
 
     /// The data set `name` names (its canonical name or an alias, any case), if any.
     public init?(named name: String) {
@@ -19,7 +20,7 @@ public enum DataSetName: String, CaseIterable, Sendable {
             return DataSetDescriptor(
                 aliases: [], inputDim: 1024, argument: "N", requiredPath: nil,
                 summary: "the Smiley sparse data set, generated on the fly (`smiley:N`: N examples)",
-                load: { split, arg in
+                load: { split, arg, _ in
                     var count = split == .train ? 60_000 : 20_000
                     if let a = arg {
                         guard let n = Int(a), n > 0 else { throw DataError(file: "smiley:\(a)", "`smiley:N` needs a positive count, got \"\(a)\"") }
@@ -31,16 +32,26 @@ public enum DataSetName: String, CaseIterable, Sendable {
             return DataSetDescriptor(
                 aliases: ["fashionmnist", "fmnist"], inputDim: 784, argument: "DIR", requiredPath: nil,
                 summary: "Fashion-MNIST's IDX files in DIR (default: Debian's dataset-fashion-mnist, \(FashionMNIST.defaultDirectory))",
-                load: { split, dir in try FashionMNIST.load(split: split, directory: dir) })
+                load: { split, dir, _ in try FashionMNIST.load(split: split, directory: dir) })
         case .har:
             return DataSetDescriptor(
                 aliases: ["uci-har"], inputDim: 561, argument: "DIR",
                 requiredPath: "the UCI HAR folder (the archive's \"UCI HAR Dataset\" directory)",
                 summary: "the UCI HAR archive folder DIR (required), standardised with the training split's statistics",
-                load: { split, dir in
+                load: { split, dir, _ in
                     guard let dir else { throw DataError(file: "har", "UCI HAR needs a folder: `har:DIR` (no package ships the files)") }
                     return try UCIHAR.load(split: split, directory: dir)
                 })
+        case .imageFolder:
+            return DataSetDescriptor(
+                aliases: ["image-folder", "image_folder"], inputDim: DataSetOptions().inputDim, argument: "DIR",
+                requiredPath: "a folder of PNG or JPEG images (or train/ and test/ folders of them)",
+                summary: "a folder DIR of PNG or JPEG images (required; train/ and test/ subfolders, or a 90/10 split by file name), each centre-cropped and resized to data.size (default 32) with data.channels 1 or 3 (default 3), decoded once and cached in DIR/.vsc-cache",
+                load: { split, dir, options in
+                    guard let dir else { throw DataError(file: "images", "an image folder needs its path: `images:DIR`, or data.path in a spec") }
+                    return try ImageFolder.load(split: split, directory: dir, size: options.imageSize, channels: options.channels)
+                },
+                takesImageGeometry: true)
         }
     }
 }
@@ -57,8 +68,23 @@ public struct DataSetDescriptor: Sendable {
     public var requiredPath: String?
     /// One line for help texts.
     public var summary: String
-    /// Loads a split; `argument` is the part after `NAME:` (a folder, a count), nil for the default.
-    public var load: @Sendable (_ split: DataSplit, _ argument: String?) throws -> Dataset
+    /// Loads a split; `argument` is the part after `NAME:` (a folder, a count), nil for the default;
+    /// `options` the spec's image geometry (read by the image loaders only).
+    public var load: @Sendable (_ split: DataSplit, _ argument: String?, _ options: DataSetOptions) throws -> Dataset
+    /// Whether the spec's `data.size` and `data.channels` apply (the input size is then
+    /// size² · channels rather than `inputDim`).
+    public var takesImageGeometry = false
+}
+
+/// The image geometry a spec gives a data set that decodes images (`data.size`, `data.channels`).
+public struct DataSetOptions: Equatable, Sendable {
+    /// Images are centre-cropped and resized to `imageSize` × `imageSize`.
+    public var imageSize: Int
+    /// 1 (grey) or 3 (RGB).
+    public var channels: Int
+    public init(imageSize: Int = 32, channels: Int = 3) { self.imageSize = imageSize; self.channels = channels }
+    /// Features per example.
+    public var inputDim: Int { imageSize * imageSize * channels }
 }
 
 extension DataSetName {

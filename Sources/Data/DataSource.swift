@@ -9,6 +9,7 @@
 /// | `har:DIR` or `uci-har:DIR`   | UCI HAR in DIR, standardised with training statistics       |
 /// | `smiley`                     | Smiley generated on the fly: 60,000 train (seed 1) / 20,000 test (seed 2), as in the paper |
 /// | `smiley:N`                   | the same with N examples                                    |
+/// | `images:DIR`                 | PNG/JPEG files in DIR, centre-cropped to 32×32 RGB (`ImageFolder`) |
 /// | a data set file              | a file written by `vsc data smiley` (`DatasetFile`); split ignored |
 /// | a directory                  | Fashion-MNIST if it holds `train-images-idx3-ubyte[.gz]`, UCI HAR if it holds `X_train.txt` (or `train/X_train.txt`) |
 public enum DataSource {
@@ -16,7 +17,7 @@ public enum DataSource {
     /// - Throws: `DataError` for unknown names, missing files and malformed data.
     public static func load(_ name: String, split: DataSplit = .train) throws -> Dataset {
         let (kind, arg) = splitName(name)
-        if let d = DataSetName(named: kind) { return try d.descriptor.load(split, arg) }
+        if let d = DataSetName(named: kind) { return try d.descriptor.load(split, arg, DataSetOptions()) }
         if isDirectory(name) {
             let f = FashionMNIST.files(split: .train, directory: name)
             if fileExists(f.images) { return try FashionMNIST.load(split: split, directory: name) }

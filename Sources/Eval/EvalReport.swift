@@ -25,6 +25,9 @@ public struct EvalOptions {
     /// Recorded in the report.
     public var backendName: String = "jit"
     public var checkpointPath: String = ""
+    /// The training split of a labelled test set: its codes fit the linear probe, scored on the
+    /// test set's codes (nil: no probe).
+    public var probeTrain: Dataset? = nil
     public init(outDir: String, samples: Int = 1, batchSize: Int = 500, seed: UInt64 = 0, figures: Bool = true,
                 figureFormats: [FigureFormat] = [.png, .svg], backendName: String = "jit", checkpointPath: String = "") {
         self.outDir = outDir; self.samples = samples; self.batchSize = batchSize; self.seed = seed
@@ -123,6 +126,8 @@ public struct EvalReport: Codable {
     /// (C) presence recovery and corr(#present, #active).
     public var presenceRecovery: PresenceRecovery?
     public var spikeMap: SpikeMap?
+    /// The linear probe on the codes of a labelled set (`vsc eval --probe`), if asked for.
+    public var linearProbe: LinearProbeReport? = nil
     /// PNG file name → what it shows.
     public var figures: [String: String]
     public var seconds: Double

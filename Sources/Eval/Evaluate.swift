@@ -157,12 +157,28 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
         try save(try gen.traversal(), "traversal", "toggling and traversal (fig. 7): two examples A and B; single shared active dims varied; dims active in one but not the other switched off / on")
     }
 
-    let report = EvalReport(checkpoint: options.checkpointPath, specName: spec.name, modelKind: kind,
+    // The linear probe: a logistic regression on the training split's codes, scored on the test set's.
+    var probe: LinearProbeReport?
+    if let train = options.probeTrain {
+        guard let testLabels = test.labels, let trainLabels = train.labels else {
+            throw EvalError("the linear probe needs class labels: \(test.labels == nil ? test.name : train.name) has none")
+        }
+        guard train.dim == spec.inputDim, train.count > 0 else {
+            throw EvalError("the probe's training set \"\(train.name)\" has \(train.count) examples of \(train.dim) features, the model expects \(spec.inputDim)")
+        }
+        log("linear probe: encoding \(train.count) training examples…")
+        let trainCodes = try runner.encode(train.x, count: train.count).posteriorMeans
+        probe = linearProbe(train: trainCodes, trainLabels: trainLabels, test: enc.posteriorMeans, testLabels: testLabels,
+                            classNames: test.classNames ?? train.classNames ?? [], features: facts.posteriorMean.report)
+    }
+
+    var report = EvalReport(checkpoint: options.checkpointPath, specName: spec.name, modelKind: kind,
                             iteration: trained.iteration, latentDim: spec.latent, data: test.name,
                             testExamples: test.count, backend: options.backendName, elbo: elbo,
                             activeDims: active, disentanglement: dis, paperMetric: paper, emittedCodeMetric: emitted,
                             presenceRecovery: presenceScore, spikeMap: spikeMap, figures: figures,
                             seconds: Date().timeIntervalSince(t0))
+    report.linearProbe = probe
     try writeReport(report, to: options.outDir + "/report.json")
     return report
 }

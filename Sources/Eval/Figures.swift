@@ -94,8 +94,9 @@ public func elboSweepFigure(_ series: [SweepSeries], parameter: String, title: [
     return Figure(title: title, charts: [plot]).drawing()
 }
 
-/// Mean and sample standard deviation (0 for fewer than two values).
-func meanAndDeviation(_ v: [Double]) -> (Double, Double) {
+/// Mean and sample standard deviation (0 for fewer than two values): the error bars of fig. 1 and
+/// the ± of experiment reports.
+public func meanAndDeviation(_ v: [Double]) -> (Double, Double) {
     guard !v.isEmpty else { return (.nan, 0) }
     let m = v.reduce(0, +) / Double(v.count)
     guard v.count > 1 else { return (m, 0) }

@@ -29,6 +29,8 @@ public struct ModelSpec: Equatable, Sendable {
         public var count: Int
         public var testCount: Int
         public var p: Double
+        /// Image folders: the size and channels images are cropped and resized to.
+        public var options = DataSetOptions()
         public init(dataset: Dataset, path: String? = nil, count: Int = 20_000, testCount: Int = 2_000, p: Double = 0.5) {
             self.dataset = dataset; self.path = path; self.count = count; self.testCount = testCount; self.p = p
         }

@@ -25,28 +25,31 @@ public let maxSpecBytes = 1 << 20
 
 /// Reads a spec file. See `parseSpec(yaml:file:)`.
 public func loadSpec(path: String) throws -> ModelSpec {
-    func refuse(_ m: String) -> SpecError { SpecError(file: path, line: 0, column: 0, key: "", message: m) }
-    // Before reading: a FIFO would block forever and a device never ends.
-    if let a = try? FileManager.default.attributesOfItem(atPath: path) {
-        if let t = a[.type] as? FileAttributeType, t != .typeRegular {
-            throw refuse(t == .typeDirectory ? "is a directory, not a spec file" : "is not a regular file (\(t.rawValue)): a spec must be a YAML file")
-        }
-        if let n = (a[.size] as? NSNumber)?.intValue, n > maxSpecBytes {
-            throw refuse("is \(n) bytes; a spec is at most \(maxSpecBytes) bytes of YAML")
-        }
-    }
-    let text: String
-    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-        throw SpecError(file: path, line: 0, column: 0, key: "", message: "cannot read the spec file (\(error.localizedDescription))")
-    }
+    let text = try readYAMLFile(path: path, what: "spec")
     let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
     return try parseSpec(yaml: text, file: path, defaultName: base)
 }
 
-/// Parses a spec (YAML). Its keys, their values and defaults are the key table `SpecKeys.all`
-/// (docs/spec-reference.md is generated from it); unknown keys, duplicate keys, wrong types and
-/// bad values are `SpecError`s naming the file, the line and the key.
-public func parseSpec(yaml: String, file: String = "<spec>", defaultName: String? = nil) throws -> ModelSpec {
+/// The text of a YAML file (`what`: "spec", "experiment"), refusing what is not a regular file of
+/// at most `maxSpecBytes` before reading it: a FIFO would block forever and a device never ends.
+public func readYAMLFile(path: String, what: String) throws -> String {
+    func refuse(_ m: String) -> SpecError { SpecError(file: path, line: 0, column: 0, key: "", message: m) }
+    if let a = try? FileManager.default.attributesOfItem(atPath: path) {
+        if let t = a[.type] as? FileAttributeType, t != .typeRegular {
+            throw refuse(t == .typeDirectory ? "is a directory, not a \(what) file" : "is not a regular file (\(t.rawValue)): a \(what) must be a YAML file")
+        }
+        if let n = (a[.size] as? NSNumber)?.intValue, n > maxSpecBytes {
+            throw refuse("is \(n) bytes; a \(what) is at most \(maxSpecBytes) bytes of YAML")
+        }
+    }
+    do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw refuse("cannot read the \(what) file (\(error.localizedDescription))")
+    }
+}
+
+/// The YAML tree of `yaml`; a syntax error or an empty document is a `SpecError` naming `file`,
+/// the line and the column.
+public func composeYAML(_ yaml: String, file: String, what: String) throws -> Node {
     let root: Node?
     do { root = try Yams.compose(yaml: yaml) } catch let e as YamlError {
         var line = 0, col = 0, problem = "\(e)"
@@ -56,8 +59,26 @@ public func parseSpec(yaml: String, file: String = "<spec>", defaultName: String
         }
         throw SpecError(file: file, line: line, column: col, key: "", message: "not valid YAML: \(problem)")
     }
-    guard let root else { throw SpecError(file: file, line: 1, column: 1, key: "", message: "the spec is empty") }
+    guard let root else { throw SpecError(file: file, line: 1, column: 1, key: "", message: "the \(what) is empty") }
+    return root
+}
+
+/// Parses a spec (YAML). Its keys, their values and defaults are the key table `SpecKeys.all`
+/// (docs/spec-reference.md is generated from it); unknown keys, duplicate keys, wrong types and
+/// bad values are `SpecError`s naming the file, the line and the key.
+public func parseSpec(yaml: String, file: String = "<spec>", defaultName: String? = nil) throws -> ModelSpec {
+    let root = try composeYAML(yaml, file: file, what: "spec")
     return try SpecReader(file: file).read(root, defaultName: defaultName ?? "model")
+}
+
+/// A YAML node as error messages name it: "\"text\"", "a mapping", "a list".
+public func describeYAML(_ n: Node) -> String {
+    switch n {
+    case .scalar(let s): return "\"\(s.string)\""
+    case .mapping: return "a mapping"
+    case .sequence: return "a list"
+    case .alias: return "an alias"
+    }
 }
 
 /// Walks the composed YAML tree, checking each key against what it expects.
@@ -102,14 +123,7 @@ struct SpecReader {
         return f
     }
 
-    func describe(_ n: Node) -> String {
-        switch n {
-        case .scalar(let s): return "\"\(s.string)\""
-        case .mapping: return "a mapping"
-        case .sequence: return "a list"
-        case .alias: return "an alias"
-        }
-    }
+    func describe(_ n: Node) -> String { describeYAML(n) }
 
     func int(_ n: Node, _ key: String, min lo: Int? = nil) throws -> Int {
         guard let s = n.scalar, let v = Int(s.string.replacingOccurrences(of: "_", with: "")) else {
@@ -195,6 +209,14 @@ struct SpecReader {
             for k in ["count", "test_count", "p"] where d[k] != nil && data.dataset != .smiley {
                 throw error(d.keyNode(k), "data." + k, "only for the smiley data set")
             }
+            for k in ["size", "channels"] where d[k] != nil && !data.dataset.descriptor.takesImageGeometry {
+                throw error(d.keyNode(k), "data." + k, "only for image data sets (\(DataSetName.allCases.filter { $0.descriptor.takesImageGeometry }.map(\.rawValue).joined(separator: ", ")))")
+            }
+            if let s = d["size"] { data.options.imageSize = try int(s, "data.size", min: 1) }
+            if let c = d["channels"] {
+                data.options.channels = try int(c, "data.channels", min: 1)
+                guard [1, 3].contains(data.options.channels) else { throw error(c, "data.channels", "must be 1 (grey) or 3 (RGB), got \(data.options.channels)") }
+            }
             if let c = d["count"] { data.count = try int(c, "data.count", min: 1) }
             if let c = d["test_count"] { data.testCount = try int(c, "data.test_count", min: 1) }
             if let p = d["p"] {
@@ -202,7 +224,7 @@ struct SpecReader {
                 guard (0...1).contains(data.p) else { throw error(p, "data.p", "must be in [0, 1], got \(data.p)") }
             }
         }
-        let defaultDim = data.dataset.descriptor.inputDim
+        let defaultDim = data.dataset.descriptor.takesImageGeometry ? data.options.inputDim : data.dataset.descriptor.inputDim
         let inputDim = try f["input_dim"].map { try int($0, "input_dim", min: 1) } ?? defaultDim
 
         guard let hn = f["hidden"] else { throw error(root, "hidden", "missing (a list of hidden layer sizes)") }

@@ -19,6 +19,8 @@ public struct SpecData {
 ///   own train/test split, pixels in [0, 1].
 /// - `har`: the UCI HAR archive folder `data.path` (required), its own split, every feature
 ///   standardised with the training split's statistics (see `UCIHAR`).
+/// - `images`: the PNG/JPEG folder `data.path` (required), centre-cropped and resized to
+///   `data.size` with `data.channels` (see `ImageFolder`).
 ///
 /// The spec's `input_normalisation` (e.g. `unit_l2`) is applied by the model inside its graphs, so
 /// training, evaluation and encoding all see the same transform; the data are returned as loaded.
@@ -54,7 +56,7 @@ public func loadSpecData(_ spec: ModelSpec, seed: UInt64? = nil) throws -> SpecD
         if let what = table.requiredPath, d.path == nil {
             throw TrainError("spec \"\(spec.name)\": data.path must name \(what)")
         }
-        result = SpecData(train: try table.load(.train, d.path), test: try table.load(.test, d.path))
+        result = SpecData(train: try table.load(.train, d.path, d.options), test: try table.load(.test, d.path, d.options))
     }
     guard result.train.dim == spec.inputDim else {
         throw TrainError("spec \"\(spec.name)\": input_dim is \(spec.inputDim) but the \(d.dataset.rawValue) examples have \(result.train.dim) features")

@@ -25,11 +25,14 @@ struct EvalCommand: ParsableCommand {
             On Smiley, report.json holds four metrics for every model: disentanglement (the masked \
             posterior mean: γ⊙μ or μ, each source where present), paper_metric (A), \
             emitted_code_metric (B) and presence_recovery (C: per attribute, the latent whose γ, or \
-            |μ|, best tells presence, with its sign; and corr(#present, #active)).
+            |μ|, best tells presence, with its sign; and corr(#present, #active)). --probe \
+            (labelled data) fits a multinomial logistic regression on the training split's codes \
+            (γ⊙μ or μ) and scores it on the test set's: linear_probe in report.json.
 
             Examples:
               vsc eval runs/tiny
               vsc eval --checkpoint runs/tiny/checkpoint.safetensors --no-figures
+              vsc eval runs/fashion --probe --no-figures
             """)
 
     @OptionGroup var checkpointOption: CheckpointOption
@@ -42,6 +45,8 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var batchSizeOption: BatchSizeOption
     @Option(help: "Seed of the figures' random draws and of metric (A)'s code sample.") var seed: UInt64 = 0
     @OptionGroup var figureFormatOption: FigureFormatOption
+    @Flag(help: "Fit a linear probe (multinomial logistic regression) on the codes of the labelled training split and score it on the test set's: accuracy and per-class accuracy.")
+    var probe = false
     @Flag(help: "Skip the figures.") var noFigures = false
     @Flag(help: "No progress messages.") var quiet = false
 
@@ -63,20 +68,30 @@ struct EvalCommand: ParsableCommand {
         catch let e as EvalError { throw CLIError(e.description) }
 
         var test: Dataset
+        var probeTrain: Dataset?
         do {
-            if let name = data { test = try DataSource.load(name, split: .test) }
-            else { test = try loadSpecData(trained.spec).test }
+            if let name = data {
+                test = try DataSource.load(name, split: .test)
+                if probe { probeTrain = try DataSource.load(name, split: .train) }
+            } else {
+                let both = try loadSpecData(trained.spec)
+                test = both.test
+                if probe { probeTrain = both.train }
+            }
         } catch { throw CLIError("\(error)") }
+        if probe && (test.labels == nil || probeTrain?.labels == nil) {
+            throw CLIError("error: --probe needs a labelled data set (fashion-mnist, har); \(test.name) has no class labels")
+        }
         if let n = count { test = test.prefix(n) }
         let outDir = out ?? (URL(fileURLWithPath: checkpoint).deletingLastPathComponent().path + "/eval")
         log("vsc eval: \(trained.spec.name) (\(trained.spec.kind.facts.name)) at iteration \(trained.iteration.map(String.init) ?? "?") on \(test.name): \(test.count) examples; backend \(backend); data \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
 
         let report: EvalReport
+        var options = EvalOptions(outDir: outDir, samples: samples, batchSize: batchSize, seed: seed,
+                                  figures: !noFigures, figureFormats: figureFormatOption.formats, backendName: backend, checkpointPath: checkpoint)
+        options.probeTrain = probeTrain
         do {
-            report = try evaluate(trained, test: test, backend: factory,
-                                  options: EvalOptions(outDir: outDir, samples: samples, batchSize: batchSize, seed: seed,
-                                                       figures: !noFigures, figureFormats: figureFormatOption.formats, backendName: backend, checkpointPath: checkpoint),
-                                  log: { log("  " + $0) })
+            report = try evaluate(trained, test: test, backend: factory, options: options, log: { log("  " + $0) })
         } catch let e as EvalError { throw CLIError(e.description) }
 
         func f(_ v: Double) -> String { String(format: "%.3f", v) }
@@ -103,6 +118,13 @@ struct EvalCommand: ParsableCommand {
         if let p = report.presenceRecovery {
             let per = p.perAttribute.map { "\($0.attribute) \($0.signedCorr < 0 ? "-" : "+")\(f(Double($0.bestAbsCorr))) (dim \($0.bestLatent)\($0.bestLatentActive ? "" : ", inactive"))" }
             rows.append(("(C) presence recovery", "best \(f(p.meanBestAbsCorr))  [" + per.joined(separator: ", ") + "]; corr(#present, #active) \(f(p.activeVsAttributesCorr))"))
+        }
+        if let p = report.linearProbe {
+            let per = zip(p.classNames, p.perClassAccuracy).map { "\($0) \($1.map { String(format: "%.1f", 100 * $0) } ?? "–")" }
+            rows.append(("linear probe accuracy", String(format: "%.2f %%", 100 * p.accuracy)
+                         + String(format: "  (train %.2f %%, majority class %.2f %%; fit on %d training codes, ", 100 * p.trainAccuracy, 100 * p.majorityBaseline, p.trainExamples)
+                         + p.features + ")"))
+            rows.append(("  per class (%)", per.joined(separator: ", ")))
         }
         rows.append(("report", outDir + "/report.json"))
         for name in report.figures.keys.sorted() { rows.append(("figure", outDir + "/" + name)) }

@@ -18,7 +18,7 @@ struct VSC: ParsableCommand {
             """,
         version: version,
         subcommands: [IRCommand.self, GradCheckCommand.self, DataCommand.self, TrainCommand.self,
-                      CompileCommand.self, EvalCommand.self, PlotCommand.self, EncodeCommand.self, DecodeCommand.self, BenchCommand.self])
+                      CompileCommand.self, EvalCommand.self, PlotCommand.self, ExperimentCommand.self, EncodeCommand.self, DecodeCommand.self, BenchCommand.self])
 
     /// Parses and runs like ArgumentParser's `main()`, except that a `CLIError` is printed as it
     /// is: it already reads `FILE:LINE:COL: error: …` or `error: …`, and ArgumentParser's own

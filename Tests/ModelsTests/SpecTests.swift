@@ -1,4 +1,5 @@
 import Foundation
+import Data
 import Testing
 @testable import Models
 
@@ -24,7 +25,7 @@ func specError(_ yaml: String) -> SpecError? {
 }
 
 @Suite struct SpecTests {
-    @Test(arguments: ["vsc-smiley", "betavae-smiley", "vsc-fashion", "vsc-har",
+    @Test(arguments: ["vsc-smiley", "betavae-smiley", "vsc-fashion", "betavae-fashion", "vsc-har", "vsc-celeba",
                       "vsc-smiley-tiny", "betavae-smiley-tiny", "vsc-fashion-tiny", "vsc-har-tiny"])
     func shippedSpecParses(_ name: String) throws {
         let spec = try loadSpec(path: samplesDir + "/\(name).yaml")
@@ -43,6 +44,19 @@ func specError(_ yaml: String) -> SpecError? {
             #expect(spec.name + ".yaml" == f)
             _ = try makeModel(spec)
         }
+    }
+
+    /// D.2's CelebA: 32×32×3 = 3,072 inputs from the image geometry, J = 300.
+    @Test func celebASpecAndImageGeometry() throws {
+        let c = try loadSpec(path: samplesDir + "/vsc-celeba.yaml")
+        #expect(c.data.dataset == .imageFolder && c.data.options == DataSetOptions(imageSize: 32, channels: 3))
+        #expect(c.inputDim == 3072 && c.latent == 300 && c.iterations == 500_000 && c.hidden == [3000])
+        let grey = try parseSpec(yaml: "data: {name: images, path: x, size: 8, channels: 1}\nhidden: [4]\nlatent: 2\n")
+        #expect(grey.inputDim == 64)
+        let size = try #require(specError("data: {name: smiley, size: 8}\nhidden: [4]\nlatent: 2\n"))
+        #expect(size.key == "data.size" && size.line == 1 && size.message.contains("only for image data sets (images)"))
+        let ch = try #require(specError("data: {name: images, path: x,\n  channels: 2}\nhidden: [4]\nlatent: 2\n"))
+        #expect(ch.key == "data.channels" && ch.line == 2 && ch.message.contains("1 (grey) or 3 (RGB)"))
     }
 
     @Test func paperNumbers() throws {

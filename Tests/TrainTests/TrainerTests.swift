@@ -295,6 +295,31 @@ struct LogCModel: GenerativeModel {
         #expect(ck.tensors["adam.t"]!.values == [3])
     }
 
+    /// A spec pointing at a generated folder of PNG and JPEG images (mixed sizes, one grey)
+    /// loads through the data-set table and trains (issue 17).
+    @Test func anImageFolderSpecTrains() throws {
+        let dir = scratchDir("image-folder")
+        for split in ["train", "test"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + split, withIntermediateDirectories: true)
+            for i in 0..<12 {
+                let (w, h) = (8 + i % 3 * 4, 10 + i % 2 * 6)
+                let channels = i == 5 ? 1 : 3
+                let px = (0..<(w * h * channels)).map { UInt8(min(255, ($0 * 7 + i * 20) % 200)) }
+                let path = dir + "/\(split)/\(i)" + (i % 2 == 0 ? ".png" : ".jpg")
+                if i % 2 == 0 { try writePNG(path: path, width: w, height: h, pixels: px, channels: channels) }
+                else { try ImageFolder.writeJPEG(path: path, width: w, height: h, pixels: px, channels: channels) }
+            }
+        }
+        let spec = try parseSpec(yaml: "name: faces\nkind: vsc\ndata: {name: images, path: \(dir), size: 6, channels: 3}\nhidden: [8]\nlatent: 3\nlikelihood: bernoulli\nprior: {pseudo_inputs: 2}\nbatch_size: 4\niterations: 5\n")
+        #expect(spec.inputDim == 108)
+        let data = try loadSpecData(spec)
+        #expect(data.train.count == 12 && data.test.count == 12 && data.train.dim == 108)
+        let run = scratchDir("image-folder-run")
+        let s = try Trainer(model: try makeModel(spec), data: data.train, backend: interp,
+                            options: quiet(run) { $0.specText = "(test)" }).run()
+        #expect(s.iterations == 5 && s.last!.isFinite)
+    }
+
     @Test func betaVAETrainsToo() throws {
         var spec = try parseSpec(yaml: tinyVSCYAML.replacingOccurrences(of: "kind: vsc", with: "kind: vae\nbeta: 2")
             .replacingOccurrences(of: "prior: {alpha: 0.3, pseudo_inputs: 3}\n", with: ""))
