@@ -9,8 +9,9 @@ struct ExperimentCommand: ParsableCommand {
         commandName: "experiment",
         abstract: "Run a grid of specs declared in an experiment file, resumably, and report it.",
         discussion: """
-            Example: vsc experiment run Samples/experiments/fig3-smiley.yaml --variant budget \
-            --out runs/fig3-budget && vsc experiment report runs/fig3-budget
+            Examples:
+              vsc experiment run Samples/experiments/tiny.yaml --out runs/exp-tiny
+              vsc experiment report runs/exp-tiny
             """,
         subcommands: [Run.self, Report.self])
 
@@ -27,7 +28,9 @@ struct ExperimentCommand: ParsableCommand {
                 interrupted one resumes from its checkpoint. Progress shows cells done / total \
                 and the ETA. --variant picks a named variant of the file (e.g. budget).
 
-                Example: vsc experiment run Samples/experiments/tiny.yaml --out runs/exp-tiny
+                Examples:
+                  vsc experiment run Samples/experiments/tiny.yaml --out runs/exp-tiny
+                  vsc experiment run Samples/experiments/fig3-smiley.yaml --variant budget
                 """)
 
         @Argument(help: "The experiment file (YAML).") var file: String
@@ -78,7 +81,9 @@ struct ExperimentCommand: ParsableCommand {
                 elbo-vs-KEY for every swept numeric key (fig. 1: α, β; error bars over seeds) and, \
                 on Smiley, correlation-grid (figs. 3 / 9: one row per model, one column per d_z).
 
-                Example: vsc experiment report runs/exp-tiny
+                Examples:
+                  vsc experiment report runs/exp-tiny
+                  vsc experiment report runs/exp-tiny --figure-format png,svg,pdf
                 """)
 
         @Argument(help: "The experiment folder (vsc experiment run's --out).") var dir: String
