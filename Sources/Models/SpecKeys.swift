@@ -51,7 +51,7 @@ public enum SpecKeys {
         SpecKey("prior.spike_sharpness", "number > 0, or `none`", "10", "ν of the bounded prior spikes sigmoid(ν(γ_u − ½)); none: the raw γ_u (the paper)."),
         SpecKey("prior.pseudo_input_init", "`uniform` · `training_images`", "`uniform`", "Pseudo-inputs start uniform in (0, 1), or as U distinct training images."),
         SpecKey("prior.sparsity", "`selected` · `every_pseudo_input`", "`selected`", "The sparsity term on the selected pseudo-input's γ̄ (eq. 4), or the mean over u of J·KL(γ̄_u ‖ α)."),
-        SpecKey("slab_bounds", "mapping, or `none`", "`{logvar: 8, mu: 10}`", "vsc only: soft bounds L·tanh(·/L) on the slabs inside the prior term."),
+        SpecKey("slab_bounds", "mapping, or `none`", "`none`", "vsc only: soft bounds L·tanh(·/L) on the slabs inside the KL the loss trains on (the reported KL and ELBO stay the true ones). Past the bound the loss no longer sees the slab means: a model trained so moves them there (README, model notes)."),
         SpecKey("slab_bounds.logvar", "number > 0", "8", "The bound on log σ²."),
         SpecKey("slab_bounds.mu", "number > 0", "10", "The bound on μ."),
         SpecKey("schedules", "mapping", "the defaults below", "What changes over the run."),

@@ -289,7 +289,9 @@ struct SpecReader {
         let norm = try f["input_normalisation"].map {
             try choice($0, "input_normalisation", ModelSpec.InputNormalisation.self, ModelSpec.InputNormalisation.allCases)
         } ?? .none
-        var slabBounds: ModelSpec.SlabBounds? = kind == .vsc ? ModelSpec.SlabBounds() : nil
+        // No bounds by default: a loss on bounded slabs is blind past the bound, and the model
+        // moves its means there (README, model notes).
+        var slabBounds: ModelSpec.SlabBounds? = nil
         if let bn = f["slab_bounds"] {
             slabBounds = try optional(bn, "slab_bounds") { n, key in
                 let b = try fields(n, key)

@@ -116,7 +116,8 @@ import Runtime
         let base = "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\n"
         let d = try parseSpec(yaml: base)
         #expect(d.prior.selection.kind == .authors && d.prior.spikeSharpness == 10)
-        #expect(d.slabBounds == ModelSpec.SlabBounds(logvar: 8, mu: 10))
+        #expect(d.slabBounds == nil)
+        #expect(try parseSpec(yaml: base + "slab_bounds: {}\n").slabBounds == ModelSpec.SlabBounds(logvar: 8, mu: 10))
         #expect(d.schedules.clipGradNorm == ModelSpec.defaultClipGradNorm)
         let off = try parseSpec(yaml: base + "prior: {spike_sharpness: none, selection: {kind: paper, a: 30, b: 0.4}}\nslab_bounds: none\nschedules: {clip_grad_norm: none}\ninput_normalisation: signed\n")
         #expect(off.prior.spikeSharpness == nil && off.slabBounds == nil && off.schedules.clipGradNorm == nil)
