@@ -11,7 +11,7 @@ counter-based generator (IR/Random.swift) reimplemented in numpy, keyed as Model
 it. The layouts are docs/checkpoint-format.md and docs/dataset-format.md; the spec's keys and
 defaults docs/spec-reference.md.
 
-Kinds: vae and vsc (selection paper, authors or mixture; bounded prior spikes and slab bounds;
+Kinds: vae and vsc (selection paper, authors or mixture; bounded prior spikes; slab bounds shape only the loss, never the ELBO;
 every input normalisation); betatcvae evaluates as vae (its ELBO has the analytic KL too).
 The model mirrors Sources/Models (VSC.swift, SpikeSlab.swift, Likelihood.swift), not the
 bench step of torch_vsc.py, which times an earlier form of the objective.
@@ -118,8 +118,6 @@ class Spec:
         self.sel_a, self.sel_b = float(sel.get("a", 60)), float(sel.get("b", 0.5))
         nu = p.get("spike_sharpness", 10)
         self.sharpness = None if nu == "none" else float(nu)
-        sb = s.get("slab_bounds", {} if self.kind == "vsc" else "none")
-        self.slab_bounds = None if sb == "none" else (float(sb.get("logvar", 8)), float(sb.get("mu", 10)))
         c = (s.get("schedules") or {}).get("c", {"start": 50, "end": 200})
         self.c = c
 
@@ -189,12 +187,6 @@ class VSCModel(nn.Module):
         logits = self.logits(h)
         return (F.softplus(logits) - x * logits).sum(-1)
 
-    def bounded(self, mu, lv):
-        if self.spec.slab_bounds is None:
-            return mu, lv
-        L, M = self.spec.slab_bounds
-        return torch.tanh(mu / M) * M, torch.tanh(lv / L) * L
-
     @staticmethod
     def spike_slab_kl(qmu, qlv, qg, pmu, plv, pg):
         """Per example and component: sum_j KL of Sources/Models/SpikeSlab.swift (corrected eq. 6)."""
@@ -226,9 +218,8 @@ class VSCModel(nn.Module):
         recon = self.nll(x, z)
         pmu, plv, pg_raw = self.encode(self.normalise(self.pseudo))
         pg = pg_raw if s.sharpness is None else torch.sigmoid((pg_raw - 0.5) * s.sharpness)
-        qmu_b, qlv_b = self.bounded(mu, lv)
-        pmu_b, plv_b = self.bounded(pmu, plv)
-        kl_u = self.spike_slab_kl(qmu_b, qlv_b, gamma, pmu_b, plv_b, pg)  # [B, U]
+        # The true KL: slab_bounds only shape the loss; the train graph's kl (the ELBO's) is unbounded.
+        kl_u = self.spike_slab_kl(mu, lv, gamma, pmu, plv, pg)  # [B, U]
         if s.selection == "mixture":
             kl = -torch.logsumexp(-kl_u, -1) + math.log(kl_u.shape[1])
         else:
