@@ -36,6 +36,13 @@ public struct MetricsLog: Equatable {
         }
     }
 
+    /// The iterations of the lines that log a training step (they carry the loss terms; the test
+    /// evaluations' lines carry only `test_*` fields).
+    public var trainingIterations: [Int] {
+        guard let first = lossTerms.first, let column = values[first] else { return iterations }
+        return zip(iterations, column).compactMap { $1 == nil ? nil : $0 }
+    }
+
     /// Reads `path`.
     public static func read(path: String) throws -> MetricsLog {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

@@ -29,8 +29,9 @@ struct PlotCommand: ParsableCommand {
         do { log = try MetricsLog.read(path: runFolder + "/metrics.jsonl") } catch let e as TrainError { throw CLIError(e.message) }
         let name = URL(fileURLWithPath: runFolder).standardizedFileURL.lastPathComponent
         let base = out ?? runFolder + "/curves"
-        let first = log.iterations.first ?? 0, last = log.iterations.last ?? 0
-        let figure = runCurvesFigure(log, title: ["Training curves: \(name)", "\(log.iterations.count) logged iterations, \(first) to \(last); from \(runFolder)/metrics.jsonl"])
+        let trained = log.trainingIterations
+        let first = trained.first ?? 0, last = trained.last ?? 0
+        let figure = runCurvesFigure(log, title: ["Training curves: \(name)", "\(trained.count) logged iterations, \(first) to \(last); from \(runFolder)/metrics.jsonl"])
         do {
             for file in try figure.write(to: base, formats: figureFormatOption.formats) {
                 print(URL(fileURLWithPath: base).deletingLastPathComponent().path + "/" + file)

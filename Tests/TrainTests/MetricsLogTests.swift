@@ -17,6 +17,19 @@ import Testing
         #expect(log.values["grad_norm"]! == [nil, 4.0])
     }
 
+    /// A test evaluation's line (only test_* fields) is not a training step: `vsc plot`'s count of
+    /// logged iterations reads `trainingIterations`.
+    @Test func testEvaluationLinesAreNotTrainingIterations() throws {
+        let text = """
+            {"iteration": 10, "time": 0.5, "loss": 3.0, "recon": 2.0, "lambda": 1.0}
+            {"iteration": 10, "timestamp": 1.0, "time": 0.6, "test_elbo": -4.0}
+            {"iteration": 20, "time": 1.0, "loss": 2.0, "recon": 1.5, "lambda": 1.0}
+            """
+        let log = try MetricsLog(text: text, path: "m.jsonl")
+        #expect(log.iterations == [10, 10, 20])
+        #expect(log.trainingIterations == [10, 20])
+    }
+
     @Test func badLinesAndMissingFilesAreNamed() {
         #expect(throws: TrainError.self) { try MetricsLog(text: "{\"iteration\": 1}\nnot json", path: "m.jsonl") }
         do { _ = try MetricsLog(text: "{\"iteration\": 1}\nnot json", path: "m.jsonl") } catch { #expect("\(error)".contains("m.jsonl:2")) }
