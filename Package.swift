@@ -58,7 +58,8 @@ let package = Package(
         .executableTarget(name: "custom-vsc", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "JIT", "Models", "Train", "Data"],
                           path: "Samples/CustomVSC"),
 
-        // Tests mirror targets.
+        // Tests mirror targets; TestSupport holds what several of them share.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
         .testTarget(name: "PassesTests", dependencies: ["IR", "Passes", "Runtime"], path: "Tests/PassesTests",
                     exclude: ["Golden"]),
@@ -67,10 +68,10 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["SeededRandom", "Data"], path: "Tests/DataTests"),
         .testTarget(name: "ModelsTests", dependencies: ["SeededRandom", "IR", "Passes", "Runtime", "Models"], path: "Tests/ModelsTests",
                     exclude: ["Golden"]),
-        .testTarget(name: "TrainTests", dependencies: ["SeededRandom", "IR", "Runtime", "Models", "Train", "Data"], path: "Tests/TrainTests"),
+        .testTarget(name: "TrainTests", dependencies: ["SeededRandom", "IR", "Runtime", "Models", "Train", "Data", "TestSupport"], path: "Tests/TrainTests"),
         .testTarget(name: "FuzzTests", dependencies: ["SeededRandom", "IR", "Passes", "Models", "Train", "Data", "Eval"], path: "Tests/FuzzTests",
                     exclude: ["Regressions"]),
-        .testTarget(name: "vscTests", dependencies: ["vsc", "IR", "Train", "Eval", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .testTarget(name: "vscTests", dependencies: ["vsc", "IR", "Train", "Eval", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                     path: "Tests/vscTests"),
         .testTarget(name: "PlotTests", dependencies: ["Plot"], path: "Tests/PlotTests"),
         .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Eval", "Models", "Runtime", "Train"], path: "Tests/ExperimentTests"),

@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Testing
+import TestSupport
 @testable import Train
 
 // Live metrics: test evaluations during training, cumulative time across resumes, and the
@@ -13,18 +14,6 @@ let venvPython: String? = {
     guard FileManager.default.isExecutableFile(atPath: py) else { return nil }
     return (try? runProcess(py, ["-c", "import tensorboard"]).status) == 0 ? py : nil
 }()
-
-func runProcess(_ exe: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out; p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
 
 @Test func crc32cMatchesTheStandardCheckValue() {
     #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)

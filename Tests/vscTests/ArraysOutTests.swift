@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Train
 @testable import vsc
 
@@ -10,21 +11,8 @@ import Train
 let benchPython: String? = {
     let py = repoRoot.appendingPathComponent("bench/.venv/bin/python").path
     guard FileManager.default.isExecutableFile(atPath: py) else { return nil }
-    return (try? run(py, ["-c", "import torch, safetensors, yaml, numpy"]).status) == 0 ? py : nil
+    return (try? runProcess(py, ["-c", "import torch, safetensors, yaml, numpy"]).status) == 0 ? py : nil
 }()
-
-@discardableResult
-func run(_ exe: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out; p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
 
 /// Runs `vsc ARGS` in this process (stdout goes to the test log).
 func vsc(_ args: [String]) throws {
@@ -92,7 +80,7 @@ func pythonLoaderReproducesTheTestELBO(name: String) throws {
         print("skipped: bench/.venv is missing (bash bench/setup.sh makes it); the PyTorch loader was not run for \(name)")
         return
     }
-    let r = try run(py, [repoRoot.appendingPathComponent("bench/vsc_torch.py").path, dir + "/run/checkpoint.safetensors", dir + "/test.vscd"])
+    let r = try runProcess(py, [repoRoot.appendingPathComponent("bench/vsc_torch.py").path, dir + "/run/checkpoint.safetensors", dir + "/test.vscd"])
     #expect(r.status == 0, "\(r.err)")
     let theirs = try #require((try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])?["elbo"] as? NSNumber).doubleValue
     #expect(abs(theirs - ours) <= 1e-3 * abs(ours), "\(name): vsc eval \(ours), bench/vsc_torch.py \(theirs)")
@@ -117,7 +105,7 @@ func pythonLoaderReproducesTheTestELBO(name: String) throws {
         print("skipped: bench/.venv is missing (bash bench/setup.sh makes it); numpy did not open the files")
         return
     }
-    let r = try run(py, ["-c", """
+    let r = try runProcess(py, ["-c", """
         import sys; from safetensors.numpy import load_file
         c = load_file(sys.argv[1]); x = load_file(sys.argv[2])
         print(c["mu"].shape, c["gamma"].dtype, x["xmean"].shape)
