@@ -64,7 +64,7 @@ public struct VSCModel: GraphBuilderModel {
         // The reported KL (and ELBO) is always the true one. A bounded surrogate can train, but its
         // tanh flattens once the means pass the bound: a model trained on it moved its data means
         // to ±90 against the components' ±28 and reported a prior term of 12 nats where the true
-        // one was 1,700 (README, model notes).
+        // one was 1,762 (README, model notes).
         let trueKL = spec.slabBounds == nil ? kl : try ctx.part("kl") { _ in try priorTerm(q: q, p: p, xe, ctx, bounds: nil).kl }
         let sparsity = try ctx.part("sparsity") { _ in
             try SparsityTerm(alpha: spec.prior.alpha, form: spec.prior.sparsity)(pseudoGamma: pseudoGamma, weights: weights)

@@ -62,7 +62,7 @@ public struct MetricsLog: Equatable {
             guard let close = after.firstIndex(of: "\"") else { break }
             let key = String(after[..<close])
             rest = after[after.index(after: close)...]
-            if rest.drop { $0 == " " }.first == ":" { keys.append(key) }
+            if rest.drop(while: { $0 == " " }).first == ":" { keys.append(key) }
         }
         return keys
     }
