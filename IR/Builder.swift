@@ -155,6 +155,34 @@ extension Tensor {
                        file: String = #fileID, line: Int = #line) throws -> Tensor {
         try graph.make(.matmul(MatmulAttrs(transA: transposeA, transB: transposeB)), [self, o], file, line)
     }
+    /// 2-D convolution of NHWC `self` [N, H, W, C] with `filter` [KH, KW, C, F] → [N, OH, OW, F]
+    /// (see `Op.conv2d`); `stride` and `padding` apply to rows and columns alike.
+    public func conv2d(_ filter: Tensor, stride: Int = 1, padding: Int = 0,
+                       file: String = #fileID, line: Int = #line) throws -> Tensor {
+        try graph.make(.conv2d(ConvAttrs(stride: stride, padding: padding)), [self, filter], file, line)
+    }
+    /// The transposed convolution of `self` [N, H, W, F] with `filter` [KH, KW, C, F] (the filter
+    /// of the convolution it transposes) → [N, OH, OW, C]. `outputSize` [OH, OW] defaults to
+    /// (H − 1)·stride − 2·padding + KH (and likewise for W): a stride-s convolution maps s
+    /// consecutive sizes to one, so the others are asked for explicitly.
+    public func convTranspose2d(_ filter: Tensor, stride: Int = 1, padding: Int = 0, outputSize: [Int]? = nil,
+                                file: String = #fileID, line: Int = #line) throws -> Tensor {
+        let a = ConvAttrs(stride: stride, padding: padding)
+        guard rank == 4, filter.rank == 4 else {
+            return try graph.make(.convTranspose2d(a), [self, filter], shape: nil, file, line)
+        }
+        let size = outputSize ?? (0..<2).map { d in (shape[1 + d] - 1) * stride - 2 * padding + filter.shape[d] }
+        return try graph.make(.convTranspose2d(a), [self, filter], shape: [shape[0], size[0], size.count > 1 ? size[1] : 0, filter.shape[2]],
+                              file, line)
+    }
+    /// The filter gradient of the convolution of `self` [N, H, W, C] with a `kernel` [KH, KW]
+    /// filter, given the gradient `dy` [N, OH, OW, F] of its output → [KH, KW, C, F].
+    public func conv2dFilterGrad(_ dy: Tensor, kernel: [Int], stride: Int = 1, padding: Int = 0,
+                                 file: String = #fileID, line: Int = #line) throws -> Tensor {
+        let a = ConvAttrs(stride: stride, padding: padding)
+        let c = rank == 4 ? shape[3] : 0, f = dy.rank == 4 ? dy.shape[3] : 0
+        return try graph.make(.conv2dFilterGrad(a), [self, dy], shape: kernel + [c, f], file, line)
+    }
     public func broadcast(to s: Shape, file: String = #fileID, line: Int = #line) throws -> Tensor {
         if s == shape { return self }
         return try graph.make(.broadcast, [self], shape: s, file, line)

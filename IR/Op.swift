@@ -69,6 +69,57 @@ public struct MatmulAttrs: Hashable, Sendable {
     }
 }
 
+/// Attributes of the 2-D convolutions (`conv2d`, `conv_transpose2d`, `conv2d_filter_grad`): the
+/// stride and the zero padding of the convolution's input, [rows, columns] each. Dilation is not
+/// supported (every kernel tap is adjacent). Layout is NHWC, filters [KH, KW, C, F] (see `Op.conv2d`).
+public struct ConvAttrs: Hashable, Sendable {
+    public var stride: [Int]
+    public var padding: [Int]
+    public init(stride: [Int] = [1, 1], padding: [Int] = [0, 0]) { self.stride = stride; self.padding = padding }
+    public init(stride: Int, padding: Int) { self.init(stride: [stride, stride], padding: [padding, padding]) }
+
+    /// The output extent of a convolution along one axis: ⌊(input + 2·padding − kernel) / stride⌋ + 1,
+    /// or nil when the kernel does not fit the padded input.
+    public func outputExtent(input: Int, kernel: Int, axis: Int) -> Int? {
+        let padded = input + 2 * padding[axis]
+        guard padded >= kernel, stride[axis] >= 1 else { return nil }
+        return (padded - kernel) / stride[axis] + 1
+    }
+}
+
+/// The sizes of one convolution: input x [n, h, w, c], filter [kh, kw, c, f], output [n, oh, ow, f].
+/// `conv_transpose2d` and `conv2d_filter_grad` are described by the convolution they transpose or
+/// differentiate (for `conv_transpose2d`, its result is that convolution's x).
+public struct ConvGeometry: Hashable, Sendable {
+    public var n, h, w, c, kh, kw, f, oh, ow: Int
+    public var strideH, strideW, padH, padW: Int
+    public init(n: Int, h: Int, w: Int, c: Int, kh: Int, kw: Int, f: Int, oh: Int, ow: Int, attrs: ConvAttrs) {
+        self.n = n; self.h = h; self.w = w; self.c = c; self.kh = kh; self.kw = kw; self.f = f; self.oh = oh; self.ow = ow
+        strideH = attrs.stride[0]; strideW = attrs.stride[1]; padH = attrs.padding[0]; padW = attrs.padding[1]
+    }
+    /// Multiply-adds × 2 of the convolution (and of its transpose and filter gradient: the same products).
+    public var flops: Int { 2 * n * oh * ow * kh * kw * c * f }
+
+    /// The geometry of a convolution op from its operand shapes and result shape (all verified).
+    public static func of(_ op: Op, operands: [Shape], result: Shape) -> ConvGeometry? {
+        switch op {
+        case .conv2d(let a):       // x [n,h,w,c], w [kh,kw,c,f] → [n,oh,ow,f]
+            let x = operands[0], k = operands[1]
+            return ConvGeometry(n: x[0], h: x[1], w: x[2], c: x[3], kh: k[0], kw: k[1], f: k[3],
+                                oh: result[1], ow: result[2], attrs: a)
+        case .convTranspose2d(let a):  // y [n,oh,ow,f], w [kh,kw,c,f] → x [n,h,w,c]
+            let y = operands[0], k = operands[1]
+            return ConvGeometry(n: y[0], h: result[1], w: result[2], c: k[2], kh: k[0], kw: k[1], f: k[3],
+                                oh: y[1], ow: y[2], attrs: a)
+        case .conv2dFilterGrad(let a): // x [n,h,w,c], dy [n,oh,ow,f] → [kh,kw,c,f]
+            let x = operands[0], d = operands[1]
+            return ConvGeometry(n: x[0], h: x[1], w: x[2], c: x[3], kh: result[0], kw: result[1], f: d[3],
+                                oh: d[1], ow: d[2], attrs: a)
+        default: return nil
+        }
+    }
+}
+
 /// The operation of a node. The small, orthogonal op set of DESIGN.md.
 public enum Op: Hashable, Sendable {
     /// A trainable tensor, fed by the runtime by name.
@@ -97,6 +148,19 @@ public enum Op: Hashable, Sendable {
     case select
     case reduce(ReduceOp, axes: [Int])
     case fused(FusedKernel)
+    /// 2-D convolution (cross-correlation, as in every framework): x [N, H, W, C] (NHWC, so the
+    /// channels are the contiguous, vectorisable axis and im2col copies whole runs of them) with
+    /// filters [KH, KW, C, F] (HWIO, like dense weights' [in, out]) → [N, OH, OW, F],
+    /// out[n,i,j,f] = Σ x[n, i·s−p+u, j·s−p+v, c] · w[u, v, c, f] over taps inside x.
+    case conv2d(ConvAttrs)
+    /// The transpose (adjoint) of `conv2d` in its input: y [N, OH, OW, F] and the same filters
+    /// [KH, KW, C, F] → [N, H, W, C]. Several H give one OH at stride > 1, so the result shape is
+    /// written out (the builder's default is (OH−1)·s − 2p + KH). The data gradient of conv2d.
+    case convTranspose2d(ConvAttrs)
+    /// The gradient of `conv2d` in its filters: x [N, H, W, C] and dy [N, OH, OW, F] →
+    /// [KH, KW, C, F], Σ over n, i, j of x[n, i·s−p+u, j·s−p+v, c] · dy[n, i, j, f]. The kernel
+    /// extent is the written result shape.
+    case conv2dFilterGrad(ConvAttrs)
 
     /// The op's name in the textual IR.
     public var name: String {
@@ -119,6 +183,9 @@ public enum Op: Hashable, Sendable {
         case .select: return "select"
         case .reduce(let r, _): return "reduce_" + r.rawValue
         case .fused: return "fused"
+        case .conv2d: return "conv2d"
+        case .convTranspose2d: return "conv_transpose2d"
+        case .conv2dFilterGrad: return "conv2d_filter_grad"
         }
     }
 
@@ -129,6 +196,7 @@ public enum Op: Hashable, Sendable {
         case .parameter, .input, .constant, .arg: return [.leaf]
         case .randomUniform, .randomNormal: return []
         case .matmul, .broadcast, .transpose, .slice, .concat, .reduce, .fused: return []
+        case .conv2d, .convTranspose2d, .conv2dFilterGrad: return []
         case .reshape: return [.view]
         case .unary(let u): return u.isCheap ? [.elementwise, .cheap] : [.elementwise]
         case .binary(let b):
@@ -156,7 +224,8 @@ public enum Op: Hashable, Sendable {
         switch self {
         case .parameter(let s), .input(let s): return s
         case .constant, .randomUniform, .randomNormal, .arg, .matmul, .broadcast, .reshape, .transpose, .slice,
-             .concat, .unary, .binary, .compare, .select, .reduce, .fused: return nil
+             .concat, .unary, .binary, .compare, .select, .reduce, .fused, .conv2d, .convTranspose2d,
+             .conv2dFilterGrad: return nil
         }
     }
 }
@@ -208,6 +277,16 @@ extension CompareOp {
         switch self {
         case .eq, .ne: return true
         case .lt, .le, .gt, .ge: return false
+        }
+    }
+}
+
+extension Op {
+    /// The attributes of a convolution op; nil for every other op.
+    public var convAttrs: ConvAttrs? {
+        switch self {
+        case .conv2d(let a), .convTranspose2d(let a), .conv2dFilterGrad(let a): return a
+        default: return nil
         }
     }
 }

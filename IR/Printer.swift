@@ -47,6 +47,8 @@ public enum IRPrinter {
         case .concat(let a): attrs.append("axis=\(a)")
         case .reduce(_, let axes): attrs.append("axes=" + list(axes))
         case .fused(let k): region = k
+        case .conv2d(let a), .convTranspose2d(let a), .conv2dFilterGrad(let a):
+            attrs.append("stride=" + list(a.stride)); attrs.append("padding=" + list(a.padding))
         case .broadcast, .reshape, .unary, .binary, .compare, .select: break
         }
         if !n.inputs.isEmpty || !n.op.isLeaf && n.inputs.isEmpty && !isNullary(n.op) {

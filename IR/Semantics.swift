@@ -35,7 +35,7 @@ extension Double: ScalarMath {
 /// interpreter executes, what constant folding computes, what the JIT's kernels must match.
 public enum Semantics {
     /// The value of `n` from its operand values and shapes; nil for leaves fed from outside,
-    /// `arg`, matmul and fused kernels (the interpreter handles those).
+    /// `arg`, matmul, convolutions and fused kernels (the interpreter handles those).
     @inlinable public static func evaluate<T: ScalarMath>(_ n: Node, _ ins: [[T]], shapes: [Shape]) -> [T]? {
         let count = n.elementCount
         switch n.op {
@@ -84,7 +84,9 @@ public enum Semantics {
         case .reduce(let r, let axes):
             let s = shapes[0]
             return reduce(ins[0], shape: s, axes: axes, op: r, outCount: count)
-        case .parameter, .input, .arg, .matmul, .fused:
+        case .parameter, .input, .arg, .matmul, .fused, .conv2d, .convTranspose2d, .conv2dFilterGrad:
+            // Convolutions run as im2col + GEMM (Runtime's `Convolution`; the direct loops of
+            // `ConvolutionReference` are the tests' reference).
             return nil
         }
     }

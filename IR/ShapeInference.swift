@@ -130,12 +130,74 @@ public enum ShapeInference {
             guard let d = declared else { throw fail("needs an explicit result shape") }
             try checkBody(k, args: inputs.map { ($0.dtype, $0.shape) }, result: d, opName: "fused")
             shape = d
+        case .conv2d(let a), .convTranspose2d(let a), .conv2dFilterGrad(let a):
+            try arity(2)
+            do { shape = try convolutionShape(op, a, inputs[0].shape, inputs[1].shape, declared: declared) }
+            catch let e as IRError { throw fail(e.message) }
         }
         if let d = declared, d != shape {
             throw fail("declared shape \(shapeString(d)) but operands give \(shapeString(shape))")
         }
         if let v = TensorBudget.violation(shape, dtype) { throw fail(v) }
         return (dtype, shape)
+    }
+
+    /// The result shape of a convolution op (see `Op.conv2d`), or an error saying which extent
+    /// does not fit. conv_transpose2d and conv2d_filter_grad need `declared` (their result is not
+    /// implied by the operands) and check that it is consistent.
+    static func convolutionShape(_ op: Op, _ a: ConvAttrs, _ s0: Shape, _ s1: Shape, declared: Shape?) throws -> Shape {
+        guard a.stride.count == 2, a.padding.count == 2 else {
+            throw IRError("stride and padding need two values each ([rows, columns]), got \(shapeString(a.stride)) and \(shapeString(a.padding))")
+        }
+        if a.stride.contains(where: { $0 < 1 }) { throw IRError("stride \(shapeString(a.stride)) must be at least 1") }
+        if a.padding.contains(where: { $0 < 0 }) { throw IRError("padding \(shapeString(a.padding)) must not be negative") }
+        guard s0.count == 4, s1.count == 4 else {
+            throw IRError("operands must have rank 4, got \(shapeString(s0)) and \(shapeString(s1))")
+        }
+        /// The output extents of the convolution of x's spatial extents with a kh × kw kernel.
+        func outputs(_ h: Int, _ w: Int, _ kh: Int, _ kw: Int) throws -> (Int, Int) {
+            guard let oh = a.outputExtent(input: h, kernel: kh, axis: 0),
+                  let ow = a.outputExtent(input: w, kernel: kw, axis: 1) else {
+                throw IRError("kernel \(kh)×\(kw) does not fit the input \(h)×\(w) with padding \(shapeString(a.padding))")
+            }
+            return (oh, ow)
+        }
+        switch op {
+        case .conv2d:
+            let (x, w) = (s0, s1)
+            if x[3] != w[2] { throw IRError("input has \(x[3]) channel(s) (NHWC \(shapeString(x))) but the filter \(shapeString(w)) expects \(w[2]) (filters are [KH, KW, C, F])") }
+            if w[0] < 1 || w[1] < 1 { throw IRError("empty kernel \(shapeString(w))") }
+            let (oh, ow) = try outputs(x[1], x[2], w[0], w[1])
+            return [x[0], oh, ow, w[3]]
+        case .convTranspose2d:
+            let (y, w) = (s0, s1)
+            if y[3] != w[3] { throw IRError("input has \(y[3]) channel(s) (NHWC \(shapeString(y))) but the filter \(shapeString(w)) transposes a convolution to \(w[3]) (filters are [KH, KW, C, F])") }
+            if w[0] < 1 || w[1] < 1 { throw IRError("empty kernel \(shapeString(w))") }
+            guard let d = declared else { throw IRError("needs an explicit result shape [N, H, W, \(w[2])]") }
+            guard d.count == 4, d[0] == y[0], d[3] == w[2], d[1] >= 0, d[2] >= 0 else {
+                throw IRError("declared shape \(shapeString(d)) must be [\(y[0]), H, W, \(w[2])]")
+            }
+            let (oh, ow) = try outputs(d[1], d[2], w[0], w[1])
+            if (oh, ow) != (y[1], y[2]) {
+                throw IRError("a \(d[1])×\(d[2]) result does not convolve back to the \(y[1])×\(y[2]) input (it gives \(oh)×\(ow)); "
+                              + "the builder's default is \((y[1] - 1) * a.stride[0] - 2 * a.padding[0] + w[0])×\((y[2] - 1) * a.stride[1] - 2 * a.padding[1] + w[1])")
+            }
+            return d
+        case .conv2dFilterGrad:
+            let (x, dy) = (s0, s1)
+            if x[0] != dy[0] { throw IRError("batch sizes differ: \(shapeString(x)) and \(shapeString(dy))") }
+            guard let d = declared else { throw IRError("needs an explicit result shape [KH, KW, \(x[3]), \(dy[3])]") }
+            guard d.count == 4, d[2] == x[3], d[3] == dy[3], d[0] >= 1, d[1] >= 1 else {
+                throw IRError("declared shape \(shapeString(d)) must be [KH, KW, \(x[3]), \(dy[3])]")
+            }
+            let (oh, ow) = try outputs(x[1], x[2], d[0], d[1])
+            if (oh, ow) != (dy[1], dy[2]) {
+                throw IRError("a \(d[0])×\(d[1]) kernel over the \(x[1])×\(x[2]) input gives \(oh)×\(ow), but the gradient is \(dy[1])×\(dy[2])")
+            }
+            return d
+        default:
+            throw IRError("not a convolution")
+        }
     }
 
     /// True if `s` broadcasts to `t` under numpy's right-aligned rule.
@@ -159,7 +221,8 @@ public enum ShapeInference {
                 if args[a].1 != n.shape || args[a].0 != n.dtype {
                     throw fail("arg \(a) declared \(n.dtype.rawValue)\(shapeString(n.shape)), operand is \(args[a].0.rawValue)\(shapeString(args[a].1))")
                 }
-            case .parameter, .input, .matmul, .fused, .randomUniform, .randomNormal, .concat:
+            case .parameter, .input, .matmul, .fused, .randomUniform, .randomNormal, .concat, .conv2d, .convTranspose2d,
+                 .conv2dFilterGrad:
                 throw fail("\(n.op.name) cannot appear inside a fused kernel")
             default:
                 let ins = n.inputs.map { (k.nodes[$0].dtype, k.nodes[$0].shape) }

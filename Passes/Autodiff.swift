@@ -251,6 +251,20 @@ fileprivate func vjp(node: Node, id: NodeID, adjoint g: NodeID, needed: [Bool], 
         }
         return [da, dc]
 
+    // The three convolutions are bilinear; each one's VJPs are the other two (see `Op.conv2d`):
+    // y = conv(x, w):            dx = conv_transpose(g, w),   dw = filter_grad(x, g)
+    // x = conv_transpose(y, w):  dy = conv(g, w),             dw = filter_grad(g, y)
+    // w = filter_grad(x, d):     dx = conv_transpose(d, g),   dd = conv(x, g)
+    case .conv2d(let a):
+        return [needed[0] ? try b.node(.convTranspose2d(a), [g, xs[1]], shape: b.shape(xs[0])) : nil,
+                needed[1] ? try b.node(.conv2dFilterGrad(a), [xs[0], g], shape: b.shape(xs[1])) : nil]
+    case .convTranspose2d(let a):
+        return [needed[0] ? try b.node(.conv2d(a), [g, xs[1]]) : nil,
+                needed[1] ? try b.node(.conv2dFilterGrad(a), [g, xs[0]], shape: b.shape(xs[1])) : nil]
+    case .conv2dFilterGrad(let a):
+        return [needed[0] ? try b.node(.convTranspose2d(a), [xs[1], g], shape: b.shape(xs[0])) : nil,
+                needed[1] ? try b.node(.conv2d(a), [xs[0], g]) : nil]
+
     case .broadcast:
         return [try b.unbroadcast(g, to: b.shape(xs[0]))]
 

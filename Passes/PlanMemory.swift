@@ -129,6 +129,9 @@ public enum PlanMemory {
             return operand(0).elementCount
         case .fused(let k):
             return kernelFlops(k)
+        case .conv2d, .convTranspose2d, .conv2dFilterGrad:
+            // The same multiply-adds for all three (im2col and col2im move data only).
+            return ConvGeometry.of(n.op, operands: [operand(0), operand(1)], result: n.shape)?.flops ?? 0
         case .parameter, .input, .constant, .arg, .broadcast, .reshape, .transpose, .slice, .concat:
             return 0
         }

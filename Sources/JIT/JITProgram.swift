@@ -36,6 +36,9 @@ public final class JITProgram: Program {
     private var argArrays: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
     private var gemms: [UnsafeMutablePointer<GEMMSplit>] = []
     private var gemmArgs: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
+    /// The convolution steps and their argument arrays (`ConvolutionStep.swift`).
+    private var convolutions: [UnsafeMutablePointer<ConvolutionStep>] = []
+    private var convolutionArgs: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
     /// For each kernel step, the node whose buffer each pointer slot holds (to re-bind pointers
     /// when an output is redirected into a leaf's buffer).
     private var argNodes: [[NodeID?]] = []
@@ -46,7 +49,7 @@ public final class JITProgram: Program {
     private var carryCopies: [(src: UnsafeMutablePointer<Float>, dst: UnsafeMutablePointer<Float>, count: Int)] = []
 
     struct Step {
-        enum Kind { case kernel, gemm }
+        enum Kind { case kernel, gemm, convolution }
         var kind: Kind
         var node: NodeID
         var kernel: ParallelKernel?
@@ -58,6 +61,8 @@ public final class JITProgram: Program {
         var gemm: UnsafeMutablePointer<GEMMSplit>?
         /// Split over the pool (false: too small to split, one call on this thread).
         var splitAcrossPool = false
+        /// The convolution (operands, geometry, scratch).
+        var convolution: UnsafeMutablePointer<ConvolutionStep>?
     }
 
     /// The process-wide engine (LLVM is initialised once).
@@ -142,6 +147,8 @@ public final class JITProgram: Program {
                 switch n.op {
                 case .parameter, .input, .constant, .reshape, .arg:
                     continue
+                case .conv2d, .convTranspose2d, .conv2dFilterGrad:
+                    schedule.append((i, nil, []))
                 case .matmul(let m):
                     schedule.append((i, nil, []))
                     if let e = m.epilogue {
@@ -205,7 +212,12 @@ public final class JITProgram: Program {
                 JITProgram.cacheLock.lock(); JITProgram.cache[key] = module; JITProgram.cacheLock.unlock()
             }
         }
-        // 4. The schedule.
+        // 4. The schedule. The convolutions run one after another, so they share one im2col scratch.
+        let convolutionScratch = graph.nodes.compactMap { n in
+            ConvGeometry.of(n.op, operands: n.inputs.map { graph[$0].shape }, result: n.shape).map(Convolution.scratchCount)
+        }.max().map { count -> UnsafeMutablePointer<Float> in
+            let p = JITProgram.allocate(max(count, 1)); owned.append(p); return p
+        }
         for p in schedule {
             let n = graph[p.node]
             if let k = p.nest {
@@ -233,6 +245,14 @@ public final class JITProgram: Program {
                 steps.append(Step(kind: .gemm, node: p.node, args: args, n0: rows >= columns ? rows : columns,
                                   gemm: gemm, splitAcrossPool: split))
                 gemmCount += 1
+            } else if let geometry = ConvGeometry.of(n.op, operands: n.inputs.map { graph[$0].shape }, result: n.shape) {
+                let conv = UnsafeMutablePointer<ConvolutionStep>.allocate(capacity: 1)
+                conv.initialize(to: ConvolutionStep(n.op, geometry: geometry, scratch: convolutionScratch!)!)
+                convolutions.append(conv)
+                let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
+                args[0] = UnsafeMutableRawPointer(conv)
+                convolutionArgs.append(args)
+                steps.append(Step(kind: .convolution, node: p.node, args: args, convolution: conv))
             }
         }
         bindPointers()
@@ -247,6 +267,10 @@ public final class JITProgram: Program {
             let n = graph[steps[k].node]
             let g = steps[k].gemm!
             g.pointee.a = buffers[n.inputs[0]]; g.pointee.b = buffers[n.inputs[1]]; g.pointee.c = buffers[steps[k].node]
+        }
+        for k in steps.indices where steps[k].kind == .convolution {
+            let n = graph[steps[k].node], c = steps[k].convolution!
+            c.pointee.a = buffers[n.inputs[0]]; c.pointee.b = buffers[n.inputs[1]]; c.pointee.out = buffers[steps[k].node]
         }
     }
 
@@ -270,6 +294,8 @@ public final class JITProgram: Program {
         for a in argArrays { a.deallocate() }
         for s in gemms { s.deallocate() }
         for a in gemmArgs { a.deallocate() }
+        for c in convolutions { c.deallocate() }
+        for a in convolutionArgs { a.deallocate() }
     }
 
     static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -376,6 +402,8 @@ public final class JITProgram: Program {
                 } else {
                     s.gemm!.pointee.run(0, s.n0)
                 }
+            case .convolution:
+                s.convolution!.pointee.run(pool, args: s.args!)
             }
             if let p = profile { p.pointee[index] += DispatchTime.now().uptimeNanoseconds - t0 }
             if checkFinite { try checkStep(s) }

@@ -84,6 +84,8 @@ public final class Interpreter<T: InterpScalar> {
             return c
         case .fused(let k):
             return runKernel(k, args: ins)
+        case .conv2d, .convTranspose2d, .conv2dFilterGrad:
+            return Convolution.evaluate(n, ins, shapes: shapes)
         case .constant, .randomUniform, .randomNormal, .broadcast, .reshape, .transpose, .slice, .concat,
              .unary, .binary, .compare, .select, .reduce:
             return Semantics.evaluate(n, ins, shapes: shapes)!

@@ -134,3 +134,25 @@ func expectParseError(_ text: String, line: Int, column: Int? = nil, _ fragment:
     // The budget check runs on the sum; the overflow check before it is what a 2⁶² + 2⁶² sum hits.
     #expect(throws: IRError.self) { _ = try g.concat(Array(repeating: a, count: 1 << 13), axis: 0) }
 }
+
+@Test func convolutionShapeErrorsAreLocated() throws {
+    expectParseError("graph @g {\n  %0 = input \"x\" : f32[2,8,8,3]\n  %1 = input \"w\" : f32[4,4,1,8]\n  %2 = conv2d(%0, %1) {stride=[2,2], padding=[1,1]} : f32[2,4,4,8]\n}\n",
+                     line: 4, "input has 3 channel(s)")
+    expectParseError("graph @g {\n  %0 = input \"x\" : f32[2,8,8,3]\n  %1 = input \"w\" : f32[4,4,3,8]\n  %2 = conv2d(%0, %1) {stride=[2,2], padding=[1,1]} : f32[2,5,4,8]\n}\n",
+                     line: 4, "declared shape [2,5,4,8] but operands give [2,4,4,8]")
+    expectParseError("graph @g {\n  %0 = input \"x\" : f32[2,8,8,3]\n  %1 = input \"w\" : f32[4,4,3,8]\n  %2 = conv2d(%0, %1) {stride=[0,2], padding=[1,1]} : f32[2,4,4,8]\n}\n",
+                     line: 4, "stride [0,2] must be at least 1")
+    expectParseError("graph @g {\n  %0 = input \"x\" : f32[2,2,2,3]\n  %1 = input \"w\" : f32[4,4,3,8]\n  %2 = conv2d(%0, %1) {stride=[1,1], padding=[0,0]} : f32[2,1,1,8]\n}\n",
+                     line: 4, "kernel 4×4 does not fit the input 2×2")
+    expectParseError("graph @g {\n  %0 = input \"y\" : f32[2,4,4,8]\n  %1 = input \"w\" : f32[4,4,3,8]\n  %2 = conv_transpose2d(%0, %1) {stride=[2,2], padding=[1,1]} : f32[2,12,12,3]\n}\n",
+                     line: 4, "does not convolve back to the 4×4 input")
+    expectParseError("graph @g {\n  %0 = input \"x\" : f32[2,8,8,3]\n  %1 = input \"w\" : f32[4,4,3,8]\n  %2 = conv2d(%0, %1) {stride=[2,2]} : f32[2,4,4,8]\n}\n",
+                     line: 4, "needs attribute 'padding'")
+    // From Swift: the builder call's line.
+    let g = Graph()
+    let x = try g.input("x", [2, 8, 8, 3]), w = try g.parameter("w", [3, 3, 2, 4])
+    let expectedLine = #line + 1
+    let e = try #require(throws: IRError.self) { try x.conv2d(w, stride: 2, padding: 1) }
+    #expect(e.location == IR.SourceLocation(file: "IRTests/ErrorTests.swift", line: expectedLine))
+    #expect(e.message.hasPrefix("conv2d: input has 3 channel(s)"))
+}
