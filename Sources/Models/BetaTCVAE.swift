@@ -17,11 +17,10 @@ public struct BetaTCVAEModel: GraphBuilderModel {
     }
 
     public var recognition: RecognitionNetwork {
-        RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent, spikeBias: nil, activation: spec.activation)
+        spec.recognitionNetwork(spikeBias: nil)
     }
     public var generative: GenerativeNetwork {
-        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood,
-                          activation: spec.activation)
+        spec.generativeNetwork
     }
     public var lossTerms: [LossTerm] {
         LossTerm.standard + [LossTerm(Self.mi), LossTerm(Self.tc), LossTerm(Self.dwkl)]

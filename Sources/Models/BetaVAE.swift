@@ -9,11 +9,10 @@ public struct BetaVAEModel: GraphBuilderModel {
     public init(spec: ModelSpec) { self.spec = spec }
 
     public var recognition: RecognitionNetwork {
-        RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent, spikeBias: nil, activation: spec.activation)
+        spec.recognitionNetwork(spikeBias: nil)
     }
     public var generative: GenerativeNetwork {
-        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood,
-                          activation: spec.activation)
+        spec.generativeNetwork
     }
 
     /// KL(N(μ, σ²) ‖ N(0, 1)) summed over the last axis.

@@ -15,6 +15,9 @@ public struct LikelihoodHead {
     public var name: String
     public var inputs: Int
     public var outputs: Int
+    /// A convolutional head (the decoder list's last layer), applied once per head under the
+    /// head's name and flattened to [batch, outputs]; nil: dense heads `inputs → outputs`.
+    public var convolution: Conv2D?
     public init(_ kind: ModelSpec.Likelihood, name: String, inputs: Int, outputs: Int) {
         self.kind = kind; self.name = name; self.inputs = inputs; self.outputs = outputs
     }
@@ -25,21 +28,30 @@ public struct LikelihoodHead {
     public func callAsFunction(_ h: Tensor, _ ctx: ModelContext) throws -> Output {
         switch kind {
         case .gaussian:
-            let mean = try Dense(name + ".mean", inputs, outputs)(h, ctx)
+            let mean = try layer(".mean", h, ctx)
             let head = Dense(name + ".logvar", inputs, outputs)
             // The −6 floor belongs to the log-variance head: same part, same location.
             let logvar = try ctx.part(head.name, file: head.declaredAt.file, line: head.declaredAt.line) { at in
-                try head(h, ctx).maximum(LikelihoodHead.minimumLogVariance, file: at.file, line: at.line)
+                try layer(".logvar", h, ctx).maximum(LikelihoodHead.minimumLogVariance, file: at.file, line: at.line)
             }
             return Output(mean: mean, logvar: logvar, logits: nil)
         case .bernoulli:
             let head = Dense(name + ".logits", inputs, outputs)
-            let logits = try head(h, ctx)
+            let logits = try layer(".logits", h, ctx)
             let mean = try ctx.part(head.name, file: head.declaredAt.file, line: head.declaredAt.line) { at in
                 try logits.sigmoid(file: at.file, line: at.line)
             }
             return Output(mean: mean, logvar: nil, logits: logits)
         }
+    }
+
+    /// The head `name + suffix` on the decoder's last hidden layer: dense, or the convolution,
+    /// its image output flattened to [batch, outputs].
+    func layer(_ suffix: String, _ h: Tensor, _ ctx: ModelContext) throws -> Tensor {
+        guard var conv = convolution else { return try Dense(name + suffix, inputs, outputs)(h, ctx) }
+        conv.name = name + suffix
+        let y = try conv(h, ctx)
+        return try ctx.part(conv.name) { at in try y.reshape([y.shape[0], y.shape.dropFirst().reduce(1, *)], file: at.file, line: at.line) }
     }
 
     /// −log p(x | z) per example, [batch].

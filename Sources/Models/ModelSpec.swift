@@ -187,7 +187,16 @@ public struct ModelSpec: Equatable, Sendable {
     public var kind: Kind
     public var data: DataSpec
     public var inputDim: Int
+    /// The encoder's hidden widths (`hidden`), an MLP the decoder mirrors; empty when `encoder` is set.
     public var hidden: [Int]
+    /// The encoder as a layer list (`encoder:`, convolutions and all); nil: the MLP of `hidden`.
+    public var encoder: [LayerSpec]? = nil
+    /// The decoder as a layer list (`decoder:`), from the latent code to the data, its last layer
+    /// the likelihood's heads; nil: the mirror image of the encoder (`mirroredDecoder`).
+    public var decoder: [LayerSpec]? = nil
+    /// One example's image shape [H, W, C] (`input_shape`), what a convolutional encoder reshapes
+    /// the data's rows to; nil: `defaultInputShape`.
+    public var inputShape: [Int]? = nil
     /// Latent dimensions J.
     public var latent: Int
     public var likelihood: Likelihood

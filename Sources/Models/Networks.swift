@@ -1,36 +1,56 @@
 import IR
-
-/// The recognition network q(z | x) (supplementary A.2, D.1): an MLP of ReLU layers
-/// `input_dim → hidden…`, then separate linear heads "enc.mu", "enc.logvar" and, for VSC, the
-/// spike pre-activation "enc.spike" (v; log γ from `SpikeHead`).
+/// The recognition network q(z | x) (supplementary A.2, D.1): the encoder's layers — an MLP of
+/// ReLU layers `input_dim → hidden…`, or the spec's `encoder:` list (convolutions, …) — then
+/// separate dense heads "enc.mu", "enc.logvar" and, for VSC, the spike pre-activation
+/// "enc.spike" (v; log γ from `SpikeHead`) from the last layer (flattened).
 public struct RecognitionNetwork {
-    public var body: MLP
+    public var body: LayerStack
     public var mu: Dense
     public var logvar: Dense
     public var spike: Dense?
     public init(inputDim: Int, hidden: [Int], latent: Int, spikeBias: Double? = nil, activation: Activation = .relu, name: String = "enc") {
-        body = MLP(name, sizes: [inputDim] + hidden, activation: activation)
-        let h = hidden.last ?? inputDim
+        self.init(input: [inputDim], layers: hidden.map { .dense($0) }, latent: latent, spikeBias: spikeBias, activation: activation, name: name)
+    }
+    /// `input` is one example's shape: [D], or [H, W, C] for a network that starts with a convolution.
+    public init(input: Shape, layers: [LayerSpec], latent: Int, spikeBias: Double? = nil, activation: Activation = .relu, name: String = "enc") {
+        body = LayerStack(name, layers: layers, input: input, activation: activation)
+        let h = body.outputShape?.reduce(1, *) ?? 0
         mu = Dense(name + ".mu", h, latent)
         logvar = Dense(name + ".logvar", h, latent)
         spike = spikeBias.map { Dense(name + ".spike", h, latent, bias: $0) }
     }
     public struct Output { public var mu: Tensor; public var logvar: Tensor; public var v: Tensor? }
     public func callAsFunction(_ x: Tensor, _ ctx: ModelContext) throws -> Output {
-        let h = try body(x, ctx)
+        var h = try body(x, ctx)
+        // The heads are dense: an encoder that ends on an image is flattened for them.
+        if h.rank != 2 { h = try h.reshape([h.shape[0], h.shape.dropFirst().reduce(1, *)]) }
         return Output(mu: try mu(h, ctx), logvar: try logvar(h, ctx), v: try spike.map { try $0(h, ctx) })
     }
 }
 
 /// The generative network p(x | z) (supplementary A.1, D.1): ReLU layers `latent → hidden
-/// reversed…`, then the likelihood's heads ("dec.mean"/"dec.logvar" or "dec.logits").
+/// reversed…` (or the spec's decoder list but its last layer), then the likelihood's heads
+/// ("dec.mean"/"dec.logvar" or "dec.logits"): dense, or the decoder list's last layer — a
+/// (transposed) convolution to the data's channels — once per head.
 public struct GenerativeNetwork {
-    public var body: MLP
+    public var body: LayerStack
     public var head: LikelihoodHead
     public init(latent: Int, hidden: [Int], outputDim: Int, likelihood: ModelSpec.Likelihood, activation: Activation = .relu, name: String = "dec") {
-        let sizes = [latent] + hidden.reversed()
-        body = MLP(name, sizes: sizes, activation: activation)
-        head = LikelihoodHead(likelihood, name: name, inputs: sizes.last!, outputs: outputDim)
+        self.init(latent: latent, layers: hidden.reversed().map { .dense($0) } + [.dense(outputDim)], outputDim: outputDim,
+                  likelihood: likelihood, activation: activation, name: name)
+    }
+    /// `layers`: the decoder from the latent code to the data, its last layer the heads' (a dense
+    /// layer of `outputDim`, or a (transposed) convolution whose output holds `outputDim` values).
+    public init(latent: Int, layers: [LayerSpec], outputDim: Int, likelihood: ModelSpec.Likelihood, activation: Activation = .relu,
+                name: String = "dec") {
+        body = LayerStack(name, layers: Array(layers.dropLast()), input: [latent], activation: activation)
+        let inputs = body.outputShape?.reduce(1, *) ?? 0
+        head = LikelihoodHead(likelihood, name: name, inputs: inputs, outputs: outputDim)
+        switch layers.last {
+        case .conv(let c)?: head.convolution = Conv2D(name, c)
+        case .convTranspose(let c)?: head.convolution = Conv2D(name, c, transposed: true)
+        case .dense?, .flatten?, .reshape?, nil: break
+        }
     }
     public func callAsFunction(_ z: Tensor, _ ctx: ModelContext) throws -> LikelihoodHead.Output {
         try head(try body(z, ctx), ctx)
@@ -86,6 +106,40 @@ func trainOutputs(_ g: Graph, recon: Tensor, kl: Tensor, sparsity: Tensor?, loss
 }
 
 extension ModelSpec {
+    /// The image shape [H, W, C] of the data's rows when the spec does not give `input_shape`:
+    /// an image folder's size × size × channels, else a square grey image when `input_dim` is a
+    /// square (Fashion-MNIST 28 × 28 × 1, Smiley 32 × 32 × 1); nil otherwise.
+    public var defaultInputShape: [Int]? {
+        if data.dataset.descriptor.takesImageGeometry, data.options.inputDim == inputDim {
+            return [data.options.imageSize, data.options.imageSize, data.options.channels]
+        }
+        let side = Int(Double(inputDim).squareRoot().rounded())
+        return side * side == inputDim ? [side, side, 1] : nil
+    }
+    /// One example's shape as the encoder takes it: [H, W, C] before a convolution, else [D].
+    public var encoderInput: Shape {
+        if case .conv? = encoder?.first, let s = inputShape ?? defaultInputShape { return s }
+        if case .convTranspose? = encoder?.first, let s = inputShape ?? defaultInputShape { return s }
+        return [inputDim]
+    }
+    /// The encoder's layers: the list, or the MLP of `hidden`.
+    public var encoderLayers: [LayerSpec] { encoder ?? hidden.map { .dense($0) } }
+    /// The decoder's layers, from the latent code to the data: the list, or the encoder's mirror
+    /// image (empty if the encoder does not fit its input, which the parser reports).
+    public var decoderLayers: [LayerSpec] {
+        if let decoder { return decoder }
+        if encoder == nil { return hidden.reversed().map { .dense($0) } + [.dense(inputDim)] }
+        return (try? mirroredDecoder(encoderLayers, input: encoderInput)) ?? []
+    }
+    /// The recognition network of the spec (`spikeBias`: VSC's spike head, nil for none).
+    public func recognitionNetwork(spikeBias: Double?) -> RecognitionNetwork {
+        RecognitionNetwork(input: encoderInput, layers: encoderLayers, latent: latent, spikeBias: spikeBias, activation: activation)
+    }
+    /// The generative network of the spec.
+    public var generativeNetwork: GenerativeNetwork {
+        GenerativeNetwork(latent: latent, layers: decoderLayers, outputDim: inputDim, likelihood: likelihood, activation: activation)
+    }
+
     /// The YAML location of each layer the networks build, by layer name: the encoder's hidden
     /// layer k at `hidden[k]` and the decoder's mirror image (dec.h k at hidden[n − 1 − k]), the
     /// heads at the key that sizes them (`latent`, `spike`, `likelihood`), the selector at
@@ -96,15 +150,22 @@ extension ModelSpec {
             keys.lazy.compactMap { k.lines[$0] }.first.map { SourceLocation(file: k.file, line: $0) }
         }
         var r: [String: SourceLocation] = [:]
-        let n = hidden.count
-        for i in 0..<n {
-            r["enc.h\(i)"] = at("hidden[\(i)]", "hidden")
-            r["dec.h\(i)"] = at("hidden[\(n - 1 - i)]", "hidden")
+        if let encoder {
+            // Layer k of a list is at its entry; a mirrored decoder's layers at the encoder's key.
+            for i in encoder.indices { r["enc.h\(i)"] = at("encoder[\(i)]", "encoder") }
+            for i in decoderLayers.indices { r["dec.h\(i)"] = decoder == nil ? at("encoder") : at("decoder[\(i)]", "decoder") }
+        } else {
+            let n = hidden.count
+            for i in 0..<n {
+                r["enc.h\(i)"] = at("hidden[\(i)]", "hidden")
+                r["dec.h\(i)"] = at("hidden[\(n - 1 - i)]", "hidden")
+            }
         }
         r["enc.mu"] = at("latent")
         r["enc.logvar"] = at("latent")
         r["enc.spike"] = at("spike", "latent")
-        for head in ["dec.mean", "dec.logvar", "dec.logits"] { r[head] = at("likelihood", "input_dim", "data") }
+        let headKeys = decoder != nil ? ["decoder[\(decoderLayers.count - 1)]", "likelihood"] : ["likelihood", "input_dim", "data"]
+        for head in ["dec.mean", "dec.logvar", "dec.logits"] { r[head] = headKeys.lazy.compactMap { at($0) }.first }
         r["select"] = at("prior.selection", "prior")
         r["prior"] = at("prior.pseudo_inputs", "prior")
         return r

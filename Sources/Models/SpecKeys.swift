@@ -34,7 +34,12 @@ public enum SpecKeys {
         SpecKey("data.size", "integer > 0", "32", "images only: each image is centre-cropped and resized to size × size."),
         SpecKey("data.channels", "`1` · `3`", "3", "images only: grey (1) or RGB (3)."),
         SpecKey("input_dim", "integer > 0", "the data set's (smiley 1024, fashion-mnist 784, har 561, images size²·channels)", "Features per example."),
-        SpecKey("hidden", "list of integers > 0 (or one integer)", "required", "Hidden layer sizes of the encoder (the decoder mirrors them). Each entry's line locates its layer's nodes in printed IR (`enc.h0`)."),
+        SpecKey("hidden", "list of integers > 0 (or one integer)", "required unless `encoder`", "Hidden layer sizes of the encoder (the decoder mirrors them). Each entry's line locates its layer's nodes in printed IR (`enc.h0`)."),
+    ] + [
+        SpecKey("input_shape", "list [H, W, C] of integers > 0", "images: [size, size, channels]; else [√D, √D, 1] when input_dim D is a square", "One example as an image (rows hold row-major pixels, channels interleaved: NHWC), for an encoder that starts with a convolution. H·W·C must be input_dim."),
+        SpecKey("encoder", "list of layers", "none: the MLP of `hidden`", "The encoder as layers instead of `hidden`, e.g. `[{conv: 32, kernel: 4, stride: 2, padding: 1}, {flatten: true}, {dense: 256}]`; layer k is `enc.h<k>`, located at its entry. The heads (μ, log σ², the spike) stay dense from the last layer (flattened)."),
+        SpecKey("decoder", "list of layers", "the encoder's mirror image", "The decoder from the latent code to the data; its last layer is the likelihood's heads (a dense layer of input_dim, or a (transposed) convolution to the image's channels and size). Mirrored: a dense layer to the encoder's last width (and a reshape), then each encoder layer's inverse in reverse order (dense → dense to its input width, conv → conv_transpose to its input's channels and size, flatten → reshape)."),
+    ] + ["encoder", "decoder"].flatMap(layerKeys) + [
         SpecKey("activation", "`relu` · `tanh`", "`relu`", "The hidden layers' activation, encoder and decoder."),
         SpecKey("latent", "integer > 0", "required", "J, the latent dimensions."),
         SpecKey("likelihood", "`gaussian` · `bernoulli`", "`gaussian`", "p(x|z): mean and log-variance heads (log-variance floored at −6), or logits."),
@@ -82,6 +87,22 @@ public enum SpecKeys {
         SpecKey("checkpoint_every", "integer > 0", "min(1000, iterations)", "Checkpoint interval."),
         SpecKey("eval_every", "integer > 0", "min(1000, iterations)", "Test-set evaluation interval while training (metrics.jsonl `test_*`, TensorBoard `test/*`)."),
     ]
+
+    /// The keys of one entry of a layer list (`encoder[]`, `decoder[]`): its kind (one of
+    /// conv, conv_transpose, dense, flatten, reshape) and a convolution's sizes.
+    static func layerKeys(_ list: String) -> [SpecKey] {
+        [
+            SpecKey("\(list)[].conv", "integer > 0", "–", "A convolution (cross-correlation, no dilation) to this many channels, ReLU (`activation`) but in a head."),
+            SpecKey("\(list)[].conv_transpose", "integer > 0", "–", "A transposed convolution to this many channels."),
+            SpecKey("\(list)[].dense", "integer > 0", "–", "A fully connected layer of this width (its input flat)."),
+            SpecKey("\(list)[].flatten", "`true`", "–", "[H, W, C] → [H·W·C]."),
+            SpecKey("\(list)[].reshape", "list [H, W, C]", "–", "A flat input → this image shape."),
+            SpecKey("\(list)[].kernel", "integer > 0", "required for conv, conv_transpose", "The square kernel's side."),
+            SpecKey("\(list)[].stride", "integer > 0", "1", "conv, conv_transpose: the stride, rows and columns."),
+            SpecKey("\(list)[].padding", "integer ≥ 0", "0", "conv, conv_transpose: zero padding of the convolution's input, each side."),
+            SpecKey("\(list)[].output_padding", "integer ≥ 0, < stride", "0", "conv_transpose only: extra rows and columns at the bottom and right of the output (a stride-s convolution maps s input sizes to one)."),
+        ]
+    }
 
     /// The keys allowed directly under `parent` ("" for the document; list entries end in "[]").
     public static func names(under parent: String) -> [String] {

@@ -227,14 +227,23 @@ struct SpecReader {
         let defaultDim = data.dataset.descriptor.takesImageGeometry ? data.options.inputDim : data.dataset.descriptor.inputDim
         let inputDim = try f["input_dim"].map { try int($0, "input_dim", min: 1) } ?? defaultDim
 
-        guard let hn = f["hidden"] else { throw error(root, "hidden", "missing (a list of hidden layer sizes)") }
+        let encoderList = try f["encoder"].map { try layers($0, "encoder") }
+        let decoderList = try f["decoder"].map { try layers($0, "decoder") }
+        if encoderList != nil, let hn = f["hidden"] {
+            throw error(f.keyNode("hidden") ?? hn, "hidden", "give either hidden (an MLP) or encoder (a layer list), not both")
+        }
         var hidden: [Int] = []
-        if let seq = hn.sequence {
-            for (i, e) in seq.enumerated() { hidden.append(try int(e, "hidden[\(i)]", min: 1)) }
-            if hidden.isEmpty { throw error(hn, "hidden", "needs at least one layer") }
-        } else if hn.scalar != nil {
-            hidden = [try int(hn, "hidden", min: 1)]
-        } else { throw error(hn, "hidden", "expected a list of sizes, got \(describe(hn))") }
+        if encoderList == nil {
+            guard let hn = f["hidden"] else {
+                throw error(root, "hidden", "missing (a list of hidden layer sizes, or an encoder: layer list)")
+            }
+            if let seq = hn.sequence {
+                for (i, e) in seq.enumerated() { hidden.append(try int(e, "hidden[\(i)]", min: 1)) }
+                if hidden.isEmpty { throw error(hn, "hidden", "needs at least one layer") }
+            } else if hn.scalar != nil {
+                hidden = [try int(hn, "hidden", min: 1)]
+            } else { throw error(hn, "hidden", "expected a list of sizes, got \(describe(hn))") }
+        }
 
         guard let ln = f["latent"] else { throw error(root, "latent", "missing (the number of latent dimensions J)") }
         let latent = try int(ln, "latent", min: 1)
@@ -312,11 +321,110 @@ struct SpecReader {
                          inputNormalisation: norm, warmupForm: warm, slabBounds: slabBounds, batchSize: batch, iterations: iterations,
                          seed: UInt64(seed), checkpointEvery: ckpt, evalEvery: evalEvery)
         r.keyLines = keyLines(f)
+        r.encoder = encoderList?.layers
+        r.decoder = decoderList?.layers
+        if let n = f["input_shape"] {
+            let key = "input_shape"
+            guard let seq = n.sequence, seq.count == 3 else { throw error(n, key, "expected [H, W, C], got \(describe(n))") }
+            let shape = try seq.enumerated().map { try int($1, "\(key)[\($0)]", min: 1) }
+            guard shape.reduce(1, *) == inputDim else {
+                throw error(n, key, "\(shape[0])×\(shape[1])×\(shape[2]) is \(shape.reduce(1, *)) values per example, but input_dim is \(inputDim)")
+            }
+            r.inputShape = shape
+        }
+        try checkLayers(r, encoder: encoderList, decoder: decoderList, root: root, fields: f)
         r.activation = try f["activation"].map { try choice($0, "activation", Activation.self, [.relu, .tanh]) } ?? .relu
         r.optimizer = try f["optimizer"].map { try optimizer($0) } ?? .adam()
         r.spikeBias = try f["spike_bias"].map { try double($0, "spike_bias") }
         r.spikeLogitPenalty = try f["spike_logit_penalty"].map { try positive($0, "spike_logit_penalty") }
         return r
+    }
+
+    /// A layer list (`encoder`, `decoder`): the layers, and each entry's fields (to locate errors).
+    struct LayerList { var layers: [LayerSpec]; var entries: [Fields]; var node: Node }
+
+    /// `[{conv: 32, kernel: 4, stride: 2, padding: 1}, {flatten: true}, {dense: 256}, …]`.
+    func layers(_ n: Node, _ key: String) throws -> LayerList {
+        let kinds = ["conv", "conv_transpose", "dense", "flatten", "reshape"]
+        guard let seq = n.sequence, !seq.isEmpty else {
+            throw error(n, key, "expected a list of layers ({conv: 32, kernel: 4, stride: 2, padding: 1}, {flatten: true}, {dense: 256}, …), got \(describe(n))")
+        }
+        var list = LayerList(layers: [], entries: [], node: n)
+        for (i, e) in seq.enumerated() {
+            let k = "\(key)[\(i)]"
+            let f = try fields(e, k)
+            let given = kinds.filter { f[$0] != nil }
+            guard given.count == 1 else {
+                throw error(e, k, given.isEmpty ? "a layer needs one of \(kinds.joined(separator: ", "))"
+                                                 : "one kind per layer, got \(given.joined(separator: " and "))")
+            }
+            let kind = given[0], value = f[kind]!
+            let convKeys = ["kernel", "stride", "padding", "output_padding"]
+            if kind != "conv" && kind != "conv_transpose", let extra = convKeys.first(where: { f[$0] != nil }) {
+                throw error(f.keyNode(extra), "\(k).\(extra)", "only for conv and conv_transpose layers")
+            }
+            if kind == "conv", f["output_padding"] != nil {
+                throw error(f.keyNode("output_padding"), "\(k).output_padding", "only for conv_transpose layers")
+            }
+            let layer: LayerSpec
+            switch kind {
+            case "dense": layer = .dense(try int(value, "\(k).dense", min: 1))
+            case "flatten":
+                guard try bool(value, "\(k).flatten") else { throw error(value, "\(k).flatten", "must be true (leave the layer out instead)") }
+                layer = .flatten
+            case "reshape":
+                guard let s = value.sequence, s.count == 3 else { throw error(value, "\(k).reshape", "expected [H, W, C], got \(describe(value))") }
+                layer = .reshape(try s.enumerated().map { try int($1, "\(k).reshape[\($0)]", min: 1) })
+            default:
+                guard let kn = f["kernel"] else { throw error(e, "\(k).kernel", "missing (a \(kind) layer needs its kernel size)") }
+                let c = ConvLayerSpec(filters: try int(value, "\(k).\(kind)", min: 1), kernel: try int(kn, "\(k).kernel", min: 1),
+                                      stride: try f["stride"].map { try int($0, "\(k).stride", min: 1) } ?? 1,
+                                      padding: try f["padding"].map { try int($0, "\(k).padding", min: 0) } ?? 0,
+                                      outputPadding: try f["output_padding"].map { try int($0, "\(k).output_padding", min: 0) } ?? 0)
+                layer = kind == "conv" ? .conv(c) : .convTranspose(c)
+            }
+            list.layers.append(layer)
+            list.entries.append(f)
+        }
+        return list
+    }
+
+    /// Checks that the layer lists fit: the encoder its input, the decoder the latent code, and
+    /// that the decoder gives back the data. An error names the layer's entry and key, at its line.
+    func checkLayers(_ spec: ModelSpec, encoder: LayerList?, decoder: LayerList?, root: Node, fields f: Fields) throws {
+        func located(_ list: LayerList?, _ name: String, _ e: LayerShapeError) -> SpecError {
+            let entry = list.flatMap { e.index < $0.entries.count ? $0.entries[e.index] : nil }
+            return error(entry?.keyNode(e.key) ?? entry?.node ?? list?.node, "\(name)[\(e.index)].\(e.key)", e.message)
+        }
+        if let encoder {
+            if case .conv = encoder.layers[0], spec.inputShape == nil, spec.defaultInputShape == nil {
+                throw error(encoder.entries[0].node, "encoder[0]", "a convolution needs the data as images: give input_shape [H, W, C] (input_dim \(spec.inputDim) is not a square)")
+            }
+            do { _ = try layerShapes(encoder.layers, input: spec.encoderInput) } catch let e as LayerShapeError { throw located(encoder, "encoder", e) }
+            if decoder == nil && !encoder.layers[0].isParameterised {
+                throw error(encoder.entries[0].node, "encoder[0]", "the mirrored decoder's heads are the inverse of the first layer: start with conv or dense (or give a decoder)")
+            }
+        }
+        let layers = spec.decoderLayers
+        guard let last = layers.last else { return }
+        let shapes: [[Int]]
+        do { shapes = try layerShapes(layers, input: [spec.latent]) } catch let e as LayerShapeError {
+            if decoder != nil { throw located(decoder, "decoder", e) }
+            throw error(f.keyNode("encoder"), "encoder", "its mirrored decoder does not fit: \(e)")
+        }
+        let out = shapes.last!
+        let fits: Bool
+        switch last {
+        case .dense, .conv, .convTranspose: fits = out.reduce(1, *) == spec.inputDim && (out.count == 1 || spec.encoderInput.count != 3 || out == spec.encoderInput)
+        case .flatten, .reshape: fits = false
+        }
+        if !fits {
+            let what = last.isParameterised ? "gives \(describeShape(out)) (\(out.reduce(1, *)) values)" : "is a \(last.key), but the last layer is the likelihood's heads (dense, conv or conv_transpose)"
+            let want = spec.encoderInput.count == 3 ? describeShape(spec.encoderInput) : "\(spec.inputDim) values"
+            let message = "the last layer \(what); the data is \(want)"
+            if let decoder { throw error(decoder.entries[layers.count - 1].node, "decoder[\(layers.count - 1)]", message) }
+            throw error(f.keyNode("encoder"), "encoder", "its mirrored decoder's " + message)
+        }
     }
 
     /// The line of every key (and of each `hidden` entry) of the document `f`, by key path.

@@ -25,13 +25,10 @@ public struct VSCModel: GraphBuilderModel {
     public init(spec: ModelSpec) { self.spec = spec }
 
     public var recognition: RecognitionNetwork {
-        RecognitionNetwork(inputDim: spec.inputDim, hidden: spec.hidden, latent: spec.latent,
-                           spikeBias: spec.spikeBias ?? SpikeHead(spec.spike).initialBias,
-                           activation: spec.activation)
+        spec.recognitionNetwork(spikeBias: spec.spikeBias ?? SpikeHead(spec.spike).initialBias)
     }
     public var generative: GenerativeNetwork {
-        GenerativeNetwork(latent: spec.latent, hidden: spec.hidden, outputDim: spec.inputDim, likelihood: spec.likelihood,
-                          activation: spec.activation)
+        spec.generativeNetwork
     }
     public var prior: PseudoInputPrior { PseudoInputPrior(count: spec.prior.pseudoInputs, inputs: spec.inputDim) }
     public var selection: SelectionFunction {

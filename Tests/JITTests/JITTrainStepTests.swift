@@ -77,7 +77,7 @@ func tanhMLP(_ name: String, batch: Int, inputs: Int, hidden: Int, outputs: Int,
 /// Plain SGD here: Adam's first steps turn gradients at rounding-noise level (≈1e-9, of either
 /// sign on either backend) into full ±lr steps, so Adam trajectories of two correct backends
 /// drift apart by design; SGD keeps differences proportional to the gradients'.
-@Test(arguments: ["vsc-smiley-tiny", "betavae-smiley-tiny", "betatcvae-smiley-tiny", "vsc-fashion-tiny"])
+@Test(arguments: ["vsc-smiley-tiny", "betavae-smiley-tiny", "betatcvae-smiley-tiny", "vsc-fashion-tiny", "convvsc-fashion-tiny"])
 func tinyModelTrainStepsAgree(name: String) throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     var spec = try loadSpec(path: root.appendingPathComponent("Samples/\(name).yaml").path)
