@@ -171,7 +171,7 @@ extension Tensor {
         guard rank == 4, filter.rank == 4 else {
             return try graph.make(.convTranspose2d(a), [self, filter], shape: nil, file, line)
         }
-        let size = outputSize ?? (0..<2).map { d in (shape[1 + d] - 1) * stride - 2 * padding + filter.shape[d] }
+        let size = outputSize ?? (0..<2).map { d in a.transposedExtent(input: shape[1 + d], kernel: filter.shape[d], axis: d) ?? -1 }
         return try graph.make(.convTranspose2d(a), [self, filter], shape: [shape[0], size[0], size.count > 1 ? size[1] : 0, filter.shape[2]],
                               file, line)
     }

@@ -81,9 +81,22 @@ public struct ConvAttrs: Hashable, Sendable {
     /// The output extent of a convolution along one axis: ⌊(input + 2·padding − kernel) / stride⌋ + 1,
     /// or nil when the kernel does not fit the padded input.
     public func outputExtent(input: Int, kernel: Int, axis: Int) -> Int? {
-        let padded = input + 2 * padding[axis]
-        guard padded >= kernel, stride[axis] >= 1 else { return nil }
+        // Checked: the attributes come from IR text and specs.
+        let (twice, o1) = padding[axis].multipliedReportingOverflow(by: 2)
+        let (padded, o2) = input.addingReportingOverflow(twice)
+        guard !o1, !o2, padded >= kernel, stride[axis] >= 1 else { return nil }
         return (padded - kernel) / stride[axis] + 1
+    }
+
+    /// The transposed convolution's default output extent along one axis, (input − 1)·stride −
+    /// 2·padding + kernel (+ `extra`), or nil if it overflows.
+    public func transposedExtent(input: Int, kernel: Int, axis: Int, extra: Int = 0) -> Int? {
+        let (a, o1) = (input - 1).multipliedReportingOverflow(by: stride[axis])
+        let (twice, o2) = padding[axis].multipliedReportingOverflow(by: 2)
+        let (b, o3) = a.subtractingReportingOverflow(twice)
+        let (c, o4) = b.addingReportingOverflow(kernel)
+        let (d, o5) = c.addingReportingOverflow(extra)
+        return o1 || o2 || o3 || o4 || o5 ? nil : d
     }
 }
 
@@ -98,7 +111,16 @@ public struct ConvGeometry: Hashable, Sendable {
         strideH = attrs.stride[0]; strideW = attrs.stride[1]; padH = attrs.padding[0]; padW = attrs.padding[1]
     }
     /// Multiply-adds × 2 of the convolution (and of its transpose and filter gradient: the same products).
-    public var flops: Int { 2 * n * oh * ow * kh * kw * c * f }
+    /// Saturates at `Int.max` (the shapes are each within the tensor budget, their product need not be).
+    public var flops: Int {
+        var p = 2
+        for e in [n, oh, ow, kh, kw, c, f] {
+            let (q, o) = p.multipliedReportingOverflow(by: e)
+            if o { return Int.max }
+            p = q
+        }
+        return p
+    }
 
     /// The geometry of a convolution op from its operand shapes and result shape (all verified).
     public static func of(_ op: Op, operands: [Shape], result: Shape) -> ConvGeometry? {

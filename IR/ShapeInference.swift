@@ -179,8 +179,9 @@ public enum ShapeInference {
             }
             let (oh, ow) = try outputs(d[1], d[2], w[0], w[1])
             if (oh, ow) != (y[1], y[2]) {
+                let defaults = (0..<2).map { a.transposedExtent(input: y[1 + $0], kernel: w[$0], axis: $0).map(String.init) ?? "?" }
                 throw IRError("a \(d[1])×\(d[2]) result does not convolve back to the \(y[1])×\(y[2]) input (it gives \(oh)×\(ow)); "
-                              + "the builder's default is \((y[1] - 1) * a.stride[0] - 2 * a.padding[0] + w[0])×\((y[2] - 1) * a.stride[1] - 2 * a.padding[1] + w[1])")
+                              + "the builder's default is \(defaults[0])×\(defaults[1])")
             }
             return d
         case .conv2dFilterGrad:

@@ -23,6 +23,14 @@ The step is the one our compiler runs (issue 6; paper sections 3, A, B, D.1):
 beta-VAE: the same recognition/likelihood nets without the spike head, N(0, I) prior, loss =
 NLL + beta * KL.
 
+Convolutional nets (--spec FILE with an `encoder:` layer list, or --encoder JSON): the spec's
+layers (conv, conv_transpose, dense, flatten, reshape; ReLU after each but the heads), the
+decoder mirrored as our compiler mirrors it (Sources/Models/LayerList.swift: dense -> dense to
+its input width, conv -> conv_transpose to its input's channels and size with the output padding
+that gives it back, flatten -> reshape) unless given; the decoder's last layer is the likelihood's
+heads (one copy each for the mean and the log-variance). Images are PyTorch's NCHW inside the
+nets (our side is NHWC); the data rows and the heads' outputs are flattened in HWC order.
+
 Prints median/min/max ms per step (warm-up steps excluded), the analytic matmul GFLOP per
 step and the achieved GFLOP/s; for compile mode the first call's time (the compile).
 """
@@ -77,17 +85,55 @@ def parse_args(argv=None):
                         "cache per run, so compile_s is a cold compile)")
     p.add_argument("--no-peak", action="store_true", help="skip the torch.mm peak GFLOP/s measurement")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--spec", help="read the sizes (input_dim, hidden or encoder/decoder/input_shape, latent, "
+                                  "prior.pseudo_inputs, batch_size) from this spec file (needs pyyaml)")
+    p.add_argument("--encoder", help="the encoder as a JSON layer list, e.g. "
+                                     "'[{\"conv\": 32, \"kernel\": 4, \"stride\": 2, \"padding\": 1}, {\"flatten\": true}, {\"dense\": 256}]'")
+    p.add_argument("--decoder", help="the decoder as a JSON layer list (default: the encoder's mirror image)")
+    p.add_argument("--input-shape", help="one example as an image H,W,C (default: sqrt(D),sqrt(D),1)")
     a = p.parse_args(argv)
     cfg = dict(PRESETS[a.preset])
     for k in ("input", "latent", "pseudo", "batch"):
         if getattr(a, k) is not None:
             cfg[k] = getattr(a, k)
+    if a.spec:
+        cfg.update(spec_sizes(a.spec))
     if a.hidden is not None:
         cfg["hidden"] = [int(h) for h in a.hidden.split(",") if h.strip()]
+    if a.encoder:
+        cfg["encoder"] = json.loads(a.encoder)
+    if a.decoder:
+        cfg["decoder"] = json.loads(a.decoder)
+    if a.input_shape:
+        cfg["input_shape"] = [int(v) for v in a.input_shape.split(",")]
     if a.model == "vae":
         cfg["pseudo"] = 0
     a.cfg = cfg
     return a
+
+
+def spec_sizes(path):
+    """The sizes of a spec file: input_dim (or the data set's), hidden or the layer lists, latent,
+    pseudo-inputs, batch size, kind."""
+    import yaml
+    with open(path) as f:
+        spec = yaml.safe_load(f)
+    data = spec.get("data")
+    name = data.get("name") if isinstance(data, dict) else data
+    default_input = {"smiley": 1024, "fashion-mnist": 784, "fashion": 784, "har": 561}.get(name)
+    if name == "images" and isinstance(data, dict):
+        default_input = data.get("size", 32) ** 2 * data.get("channels", 3)
+        if "encoder" in spec and "input_shape" not in spec:
+            spec["input_shape"] = [data.get("size", 32), data.get("size", 32), data.get("channels", 3)]
+    out = {"input": spec.get("input_dim", default_input), "latent": spec["latent"],
+           "batch": spec.get("batch_size", 100), "pseudo": (spec.get("prior") or {}).get("pseudo_inputs", 100)}
+    hidden = spec.get("hidden")
+    if hidden is not None:
+        out["hidden"] = hidden if isinstance(hidden, list) else [hidden]
+    for k in ("encoder", "decoder", "input_shape"):
+        if k in spec:
+            out[k] = spec[k]
+    return out
 
 
 ARGS = parse_args()
@@ -119,27 +165,165 @@ EPS = 1e-6  # clamp for gamma before its logs (same as the Swift side's spikeEps
 # Models
 
 
-def mlp(dims):
-    """Linear+ReLU layers through dims (every layer followed by ReLU)."""
-    layers = []
-    for i, o in zip(dims[:-1], dims[1:]):
-        layers += [nn.Linear(i, o), nn.ReLU()]
-    return nn.Sequential(*layers)
+def image_shape(cfg):
+    """One example's image shape (H, W, C) for a convolutional encoder."""
+    if cfg.get("input_shape"):
+        return list(cfg["input_shape"])
+    side = int(round(math.sqrt(cfg["input"])))
+    assert side * side == cfg["input"], "give --input-shape: the input is not a square image"
+    return [side, side, 1]
+
+
+def layer_out(layer, s):
+    """The per-example shape after a layer ([D] or [H, W, C]), as LayerSpec.outputShape."""
+    if "dense" in layer:
+        return [layer["dense"]]
+    if layer.get("flatten"):
+        return [math.prod(s)]
+    if "reshape" in layer:
+        return list(layer["reshape"])
+    k, st, p = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
+    if "conv" in layer:
+        return [(s[0] + 2 * p - k) // st + 1, (s[1] + 2 * p - k) // st + 1, layer["conv"]]
+    op = layer.get("output_padding", 0)
+    return [(s[0] - 1) * st - 2 * p + k + op, (s[1] - 1) * st - 2 * p + k + op, layer["conv_transpose"]]
+
+
+def mirror(encoder, input_shape):
+    """The decoder that mirrors `encoder`, as mirroredDecoder in Sources/Models/LayerList.swift."""
+    shapes = [input_shape]
+    for layer in encoder:
+        shapes.append(layer_out(layer, shapes[-1]))
+    dec = [{"dense": math.prod(shapes[-1])}]
+    if len(shapes[-1]) == 3:
+        dec.append({"reshape": shapes[-1]})
+    for k in range(len(encoder) - 1, -1, -1):
+        layer, s = encoder[k], shapes[k]
+        if "dense" in layer:
+            dec.append({"dense": math.prod(s)})
+        elif layer.get("flatten"):
+            if len(s) == 3:
+                dec.append({"reshape": s})
+        elif "reshape" in layer:
+            dec.append({"flatten": True})
+        elif "conv" in layer:
+            m = {"conv_transpose": s[2], "kernel": layer["kernel"], "stride": layer.get("stride", 1),
+                 "padding": layer.get("padding", 0)}
+            out = shapes[k + 1]
+            m["output_padding"] = max(0, s[0] - ((out[0] - 1) * m["stride"] - 2 * m["padding"] + m["kernel"]))
+            dec.append(m)
+        else:
+            dec.append({"conv": s[2], "kernel": layer["kernel"], "stride": layer.get("stride", 1),
+                        "padding": layer.get("padding", 0)})
+    return dec
+
+
+def layer_lists(cfg):
+    """(encoder layers, decoder layers, one example's shape as the encoder takes it)."""
+    if cfg.get("encoder"):
+        enc = cfg["encoder"]
+        first = enc[0]
+        shape = image_shape(cfg) if ("conv" in first or "conv_transpose" in first) else [cfg["input"]]
+    else:
+        enc = [{"dense": h} for h in cfg["hidden"]]
+        shape = [cfg["input"]]
+    return enc, cfg.get("decoder") or mirror(enc, shape), shape
+
+
+class Flatten(nn.Module):
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1)
+
+
+class Reshape(nn.Module):
+    def __init__(self, hwc):
+        super().__init__()
+        self.chw = (hwc[2], hwc[0], hwc[1])
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.chw)
+
+
+def make_layer(layer, s):
+    """The torch module of one layer on input shape s (NCHW inside)."""
+    if "dense" in layer:
+        return nn.Linear(math.prod(s), layer["dense"])
+    if layer.get("flatten"):
+        return Flatten()
+    if "reshape" in layer:
+        return Reshape(layer["reshape"])
+    k, st, p = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
+    if "conv" in layer:
+        return nn.Conv2d(s[2], layer["conv"], k, stride=st, padding=p)
+    return nn.ConvTranspose2d(s[2], layer["conv_transpose"], k, stride=st, padding=p,
+                              output_padding=layer.get("output_padding", 0))
+
+
+class Stack(nn.Module):
+    """A layer list with ReLU after every parameterised layer; x [B, D] is viewed as the image
+    `shape` (HWC rows -> NCHW) when that is an image."""
+
+    def __init__(self, layers, shape):
+        super().__init__()
+        self.image = shape if len(shape) == 3 else None
+        mods = []
+        for layer in layers:
+            mods.append(make_layer(layer, shape))
+            if not (layer.get("flatten") or "reshape" in layer):
+                mods.append(nn.ReLU())
+            shape = layer_out(layer, shape)
+        self.net = nn.Sequential(*mods)
+        self.out_shape = shape
+
+    def forward(self, x):
+        if self.image and x.dim() == 2:
+            h, w, c = self.image
+            x = x.reshape(x.shape[0], h, w, c).permute(0, 3, 1, 2)
+        y = self.net(x)
+        return y.reshape(y.shape[0], -1) if y.dim() == 4 else y
+
+
+class Head(nn.Module):
+    """The decoder's last layer as a likelihood head, flattened to [B, D] in HWC order."""
+
+    def __init__(self, layer, shape):
+        super().__init__()
+        self.layer = make_layer(layer, shape)
+        self.image = shape if len(shape) == 3 else None
+
+    def forward(self, h):
+        if self.image and h.dim() == 2:
+            hh, w, c = self.image
+            h = h.reshape(h.shape[0], c, hh, w)
+        y = self.layer(h)
+        return y.permute(0, 2, 3, 1).reshape(y.shape[0], -1) if y.dim() == 4 else y
+
+
+class Networks(nn.Module):
+    """Encoder body, the decoder body and its two heads, from the layer lists."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        enc, dec, shape = layer_lists(cfg)
+        self.enc = Stack(enc, shape)
+        width = math.prod(self.enc.out_shape)
+        self.dec = Stack(dec[:-1], [cfg["latent"]])
+        self.xmean = Head(dec[-1], self.dec.out_shape)
+        self.xlogvar = Head(dec[-1], self.dec.out_shape)
+        self.width = width
 
 
 class VSC(nn.Module):
     def __init__(self, cfg, alpha, sel_a, sel_b, spike):
         super().__init__()
-        D, H, J, U = cfg["input"], cfg["hidden"], cfg["latent"], cfg["pseudo"]
+        D, J, U = cfg["input"], cfg["latent"], cfg["pseudo"]
         self.J, self.alpha, self.a, self.b, self.spike = J, alpha, sel_a, sel_b, spike
-        self.enc = mlp([D] + H)
-        self.mu = nn.Linear(H[-1], J)
-        self.logvar = nn.Linear(H[-1], J)
-        self.v = nn.Linear(H[-1], J)
+        nets = Networks(cfg)
+        self.enc, self.dec, self.xmean, self.xlogvar = nets.enc, nets.dec, nets.xmean, nets.xlogvar
+        self.mu = nn.Linear(nets.width, J)
+        self.logvar = nn.Linear(nets.width, J)
+        self.v = nn.Linear(nets.width, J)
         nn.init.constant_(self.v.bias, -1.0 if spike == "relu" else 0.0)  # as the Swift SpikeHead
-        self.dec = mlp([J] + H[::-1])
-        self.xmean = nn.Linear(H[0], D)
-        self.xlogvar = nn.Linear(H[0], D)
         self.pseudo = nn.Parameter(torch.rand(U, D))  # pseudo-inputs, uniform (0, 1)
         self.select = nn.Linear(D, U)
         nn.init.constant_(self.select.bias, 0.01)
@@ -205,14 +389,12 @@ class VSC(nn.Module):
 class BetaVAE(nn.Module):
     def __init__(self, cfg, beta):
         super().__init__()
-        D, H, J = cfg["input"], cfg["hidden"], cfg["latent"]
+        J = cfg["latent"]
         self.beta = beta
-        self.enc = mlp([D] + H)
-        self.mu = nn.Linear(H[-1], J)
-        self.logvar = nn.Linear(H[-1], J)
-        self.dec = mlp([J] + H[::-1])
-        self.xmean = nn.Linear(H[0], D)
-        self.xlogvar = nn.Linear(H[0], D)
+        nets = Networks(cfg)
+        self.enc, self.dec, self.xmean, self.xlogvar = nets.enc, nets.dec, nets.xmean, nets.xlogvar
+        self.mu = nn.Linear(nets.width, J)
+        self.logvar = nn.Linear(nets.width, J)
 
     def forward(self, x, lam, c):
         h = self.enc(x)
@@ -231,33 +413,47 @@ class BetaVAE(nn.Module):
 
 
 def matmul_gflop(model, cfg):
-    """GFLOP of the matrix products in one step (forward + backward), 2*M*N*K each.
+    """GFLOP of the matrix products and convolutions in one step (forward + backward), 2*M*N*K each.
 
-    Every linear layer costs 2*rows*in*out forward, the same again for the weight gradient, and
-    the same again for the input gradient unless its input needs none (the data x feeding the
-    first encoder layer and the selector). Bias adds and elementwise work are not counted.
+    Every linear or convolution layer costs its multiply-adds x 2 forward, the same again for the
+    weight gradient, and the same again for the input gradient unless its input needs none (the
+    data x feeding the first encoder layer and the selector). Bias adds and elementwise work are
+    not counted.
     """
-    D, H, J, U, B = cfg["input"], cfg["hidden"], cfg["latent"], cfg["pseudo"], cfg["batch"]
+    D, J, U, B = cfg["input"], cfg["latent"], cfg["pseudo"], cfg["batch"]
+    enc, dec, shape = layer_lists(cfg)
     heads = 3 if model == "vsc" else 2
     total = 0.0
 
-    def lin(rows, i, o, needs_dx=True):
+    def layer(rows, l, s, needs_dx=True):
+        """Adds layer l's cost on `rows` examples of shape s; returns its output shape."""
         nonlocal total
-        total += 2.0 * rows * i * o * (3 if needs_dx else 2)
+        out = layer_out(l, s)
+        if "dense" in l:
+            work = math.prod(s) * l["dense"]
+        elif "conv" in l:
+            work = out[0] * out[1] * l["kernel"] ** 2 * s[2] * out[2]
+        elif "conv_transpose" in l:
+            work = s[0] * s[1] * l["kernel"] ** 2 * s[2] * out[2]
+        else:
+            work = 0
+        total += 2.0 * rows * work * (3 if needs_dx else 2)
+        return out
 
-    enc_dims = [D] + H
     for rows, data in ((B, True), (U, False)):  # the data, then the pseudo-inputs (VSC)
         if rows == 0:
             continue
-        for li, (i, o) in enumerate(zip(enc_dims[:-1], enc_dims[1:])):
-            lin(rows, i, o, needs_dx=not (data and li == 0))
-        lin(rows, H[-1], heads * J)
-    dec_dims = [J] + H[::-1]
-    for i, o in zip(dec_dims[:-1], dec_dims[1:]):
-        lin(B, i, o)
-    lin(B, H[0], 2 * D)
+        s = shape
+        for li, l in enumerate(enc):
+            s = layer(rows, l, s, needs_dx=not (data and li == 0))
+        total += 2.0 * rows * math.prod(s) * heads * J * 3
+    s = [J]
+    for l in dec[:-1]:
+        s = layer(B, l, s)
+    layer(B, dec[-1], s)
+    layer(B, dec[-1], s)  # mean and log-variance heads
     if model == "vsc":
-        lin(B, D, U, needs_dx=False)  # selector
+        total += 2.0 * B * D * U * 2  # selector
     return total / 1e9
 
 
@@ -371,8 +567,9 @@ def main(args):
         print(json.dumps(res))
         return
     c = res["config"]
+    nets = f"encoder={c['encoder']}" if c.get("encoder") else f"H={c['hidden']}"
     print(f"torch {res['torch']}, {res['threads']} threads; {args.model} "
-          f"D={c['input']} H={c['hidden']} J={c['latent']}"
+          f"D={c['input']} {nets} J={c['latent']}"
           + (f" U={c['pseudo']}" if args.model == "vsc" else "") + f" batch={c['batch']}")
     print(f"matmul work: {res['gflop']:.3f} GFLOP/step (fwd+bwd)")
     for m in modes:

@@ -104,6 +104,9 @@ class Spec:
     def __init__(self, text):
         s = yaml.safe_load(text)
         self.kind = s.get("kind", "vsc")
+        if "encoder" in s or "decoder" in s:
+            raise SystemExit("vsc_torch.py: specs with encoder/decoder layer lists (convolutional nets) are not "
+                             "supported yet; only hidden: MLPs")
         self.hidden = s["hidden"] if isinstance(s["hidden"], list) else [s["hidden"]]
         self.latent = s["latent"]
         self.likelihood = s.get("likelihood", "gaussian")

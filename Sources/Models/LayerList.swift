@@ -74,10 +74,11 @@ extension LayerSpec {
             guard s.count == 1 else { throw fail("dense", "its input is the image \(describeShape(s)): add {flatten: true} before it") }
             return [n]
         case .flatten:
-            return [s.reduce(1, *)]
+            guard let n = s.checkedElementCount else { throw fail("flatten", "\(describeShape(s)) holds more values than an Int counts") }
+            return [n]
         case .reshape(let t):
             guard t.count == 3 else { throw fail("reshape", "expected an image shape [H, W, C], got \(t)") }
-            guard t.reduce(1, *) == s.reduce(1, *) else {
+            guard let n = t.checkedElementCount, n == s.checkedElementCount else {
                 throw fail("reshape", "\(describeShape(t)) holds \(t.reduce(1, *)) values, its input \(describeShape(s)) \(s.reduce(1, *))")
             }
             return t
@@ -93,7 +94,7 @@ extension LayerSpec {
             guard c.outputPadding < c.stride else {
                 throw fail("output_padding", "must be less than the stride (\(c.stride)), got \(c.outputPadding)")
             }
-            let size = (0..<2).map { (s[$0] - 1) * c.stride - 2 * c.padding + c.kernel + c.outputPadding }
+            let size = (0..<2).map { c.attrs.transposedExtent(input: s[$0], kernel: c.kernel, axis: $0, extra: c.outputPadding) ?? -1 }
             guard size.allSatisfy({ $0 > 0 }) else {
                 throw fail("padding", "padding \(c.padding) leaves no output from the \(s[0])×\(s[1]) input")
             }
@@ -121,11 +122,21 @@ extension LayerSpec {
     }
 }
 
+/// The most values one example may have after any layer (2⁴⁰; the tensor budget refuses far less).
+public let maxLayerValues = 1 << 40
+
 /// The shapes of a layer list applied to `input`: element 0 is `input`, element k + 1 the
 /// output of layer k.
 public func layerShapes(_ layers: [LayerSpec], input: Shape) throws -> [Shape] {
     var shapes = [input]
-    for (i, l) in layers.enumerated() { shapes.append(try l.outputShape(shapes.last!, index: i)) }
+    for (i, l) in layers.enumerated() {
+        let out = try l.outputShape(shapes.last!, index: i)
+        // Bounded here, so every product of these shapes downstream stays within an Int.
+        guard let n = out.checkedElementCount, n <= maxLayerValues else {
+            throw LayerShapeError(index: i, key: l.key, message: "its output \(out) holds more than \(maxLayerValues) values per example")
+        }
+        shapes.append(out)
+    }
     return shapes
 }
 
@@ -173,7 +184,7 @@ public struct Conv2D {
             let conv: Tensor
             if transposed {
                 guard x.rank == 4 else { throw IRError("\(name): conv_transpose needs an image input [B, H, W, C], got \(x.shape)", at: at) }
-                let size = (1...2).map { (x.shape[$0] - 1) * spec.stride - 2 * spec.padding + k + spec.outputPadding }
+                let size = (1...2).map { spec.attrs.transposedExtent(input: x.shape[$0], kernel: k, axis: $0 - 1, extra: spec.outputPadding) ?? -1 }
                 conv = try x.convTranspose2d(w, stride: spec.stride, padding: spec.padding, outputSize: size, file: file, line: line)
             } else {
                 conv = try x.conv2d(w, stride: spec.stride, padding: spec.padding, file: file, line: line)

@@ -326,7 +326,7 @@ struct SpecReader {
         if let n = f["input_shape"] {
             let key = "input_shape"
             guard let seq = n.sequence, seq.count == 3 else { throw error(n, key, "expected [H, W, C], got \(describe(n))") }
-            let shape = try seq.enumerated().map { try int($1, "\(key)[\($0)]", min: 1) }
+            let shape = try seq.enumerated().map { try layerInt($1, "\(key)[\($0)]", min: 1) }
             guard shape.reduce(1, *) == inputDim else {
                 throw error(n, key, "\(shape[0])×\(shape[1])×\(shape[2]) is \(shape.reduce(1, *)) values per example, but input_dim is \(inputDim)")
             }
@@ -338,6 +338,14 @@ struct SpecReader {
         r.spikeBias = try f["spike_bias"].map { try double($0, "spike_bias") }
         r.spikeLogitPenalty = try f["spike_logit_penalty"].map { try positive($0, "spike_logit_penalty") }
         return r
+    }
+
+    /// A layer's size (or an image extent): an integer ≥ `lo` and at most 2²⁰, so no product of
+    /// three of them overflows.
+    func layerInt(_ n: Node, _ key: String, min lo: Int) throws -> Int {
+        let v = try int(n, key, min: lo)
+        guard v <= 1 << 20 else { throw error(n, key, "must be at most \(1 << 20), got \(v)") }
+        return v
     }
 
     /// A layer list (`encoder`, `decoder`): the layers, and each entry's fields (to locate errors).
@@ -368,19 +376,19 @@ struct SpecReader {
             }
             let layer: LayerSpec
             switch kind {
-            case "dense": layer = .dense(try int(value, "\(k).dense", min: 1))
+            case "dense": layer = .dense(try layerInt(value, "\(k).dense", min: 1))
             case "flatten":
                 guard try bool(value, "\(k).flatten") else { throw error(value, "\(k).flatten", "must be true (leave the layer out instead)") }
                 layer = .flatten
             case "reshape":
                 guard let s = value.sequence, s.count == 3 else { throw error(value, "\(k).reshape", "expected [H, W, C], got \(describe(value))") }
-                layer = .reshape(try s.enumerated().map { try int($1, "\(k).reshape[\($0)]", min: 1) })
+                layer = .reshape(try s.enumerated().map { try layerInt($1, "\(k).reshape[\($0)]", min: 1) })
             default:
                 guard let kn = f["kernel"] else { throw error(e, "\(k).kernel", "missing (a \(kind) layer needs its kernel size)") }
-                let c = ConvLayerSpec(filters: try int(value, "\(k).\(kind)", min: 1), kernel: try int(kn, "\(k).kernel", min: 1),
-                                      stride: try f["stride"].map { try int($0, "\(k).stride", min: 1) } ?? 1,
-                                      padding: try f["padding"].map { try int($0, "\(k).padding", min: 0) } ?? 0,
-                                      outputPadding: try f["output_padding"].map { try int($0, "\(k).output_padding", min: 0) } ?? 0)
+                let c = ConvLayerSpec(filters: try layerInt(value, "\(k).\(kind)", min: 1), kernel: try layerInt(kn, "\(k).kernel", min: 1),
+                                      stride: try f["stride"].map { try layerInt($0, "\(k).stride", min: 1) } ?? 1,
+                                      padding: try f["padding"].map { try layerInt($0, "\(k).padding", min: 0) } ?? 0,
+                                      outputPadding: try f["output_padding"].map { try layerInt($0, "\(k).output_padding", min: 0) } ?? 0)
                 layer = kind == "conv" ? .conv(c) : .convTranspose(c)
             }
             list.layers.append(layer)

@@ -76,8 +76,10 @@ public enum Convolution {
                                                 cols: UnsafeMutablePointer<T>, _ g: ConvGeometry, images: Range<Int>) {
         let rows = g.oh * g.ow, field = fieldLength(g)
         if images.isEmpty || rows == 0 || g.f == 0 { return }
-        im2col(x, cols, g, images: images)
         let first = images.lowerBound * rows
+        // No input channels: a sum of nothing (and BLAS refuses a zero inner dimension).
+        if field == 0 { (y + first * g.f).update(repeating: 0, count: images.count * rows * g.f); return }
+        im2col(x, cols, g, images: images)
         T.gemm(transA: false, transB: false, m: images.count * rows, n: g.f, k: field,
                a: cols + first * field, b: w, c: y + first * g.f)
     }
