@@ -134,6 +134,12 @@ public enum ShapeInference {
             try arity(2)
             do { shape = try convolutionShape(op, a, inputs[0].shape, inputs[1].shape, declared: declared) }
             catch let e as IRError { throw fail(e.message) }
+            // The backends lay each output pixel's receptive field out in a scratch matrix
+            // [N·OH·OW, KH·KW·C] (im2col): it is held to the tensor budget like a tensor.
+            if let g = ConvGeometry.of(op, operands: [inputs[0].shape, inputs[1].shape], result: shape),
+               let v = TensorBudget.violation([g.n, g.oh, g.ow, g.kh, g.kw, g.c], dtype) {
+                throw fail("its im2col matrix [N·OH·OW, KH·KW·C]: " + v)
+            }
         }
         if let d = declared, d != shape {
             throw fail("declared shape \(shapeString(d)) but operands give \(shapeString(shape))")

@@ -115,7 +115,12 @@ public final class JITProgram: Program {
         //    reshapes alias their operand.
         let plan = PlanMemory.plan(graph)
         memoryPlan = plan
-        try JITProgram.checkMemory(plan, budget: TensorBudget.maxBytes)
+        // The convolutions run one after another, so they share one im2col scratch matrix,
+        // counted against the budget with the arena.
+        let scratchCount = graph.nodes.compactMap { n in
+            ConvGeometry.of(n.op, operands: n.inputs.map { graph[$0].shape }, result: n.shape).map(Convolution.scratchCount)
+        }.max()
+        try JITProgram.checkMemory(plan, budget: TensorBudget.maxBytes - (scratchCount ?? 0) * 4)
         let arena = JITProgram.allocate(max(plan.arenaBytes / 4, 1))
         owned.append(arena)
         for (i, n) in graph.nodes.enumerated() {
@@ -212,10 +217,8 @@ public final class JITProgram: Program {
                 JITProgram.cacheLock.lock(); JITProgram.cache[key] = module; JITProgram.cacheLock.unlock()
             }
         }
-        // 4. The schedule. The convolutions run one after another, so they share one im2col scratch.
-        let convolutionScratch = graph.nodes.compactMap { n in
-            ConvGeometry.of(n.op, operands: n.inputs.map { graph[$0].shape }, result: n.shape).map(Convolution.scratchCount)
-        }.max().map { count -> UnsafeMutablePointer<Float> in
+        // 4. The schedule.
+        let convolutionScratch = scratchCount.map { count -> UnsafeMutablePointer<Float> in
             let p = JITProgram.allocate(max(count, 1)); owned.append(p); return p
         }
         for p in schedule {

@@ -13,7 +13,7 @@ import IR
 /// `images` ranges let a caller split the first two over threads by image (their rows of `cols`
 /// and of the result are disjoint); the filter gradient sums over every image.
 public enum Convolution {
-    /// Elements of the im2col scratch matrix of `g`.
+    /// Elements of the im2col scratch matrix of `g` (shape inference holds it to the tensor budget).
     public static func scratchCount(_ g: ConvGeometry) -> Int { g.n * g.oh * g.ow * g.kh * g.kw * g.c }
 
     /// Columns of the im2col matrix (the length of one receptive field).

@@ -60,7 +60,8 @@ import Train
     }
 
     @Test func specYAML() throws {
-        let seeds = try ["vsc-smiley-tiny.yaml", "betavae-smiley-tiny.yaml", "vsc-fashion-tiny.yaml", "budget/vsc-smiley-15min-logsigmoid.yaml"]
+        let seeds = try ["vsc-smiley-tiny.yaml", "betavae-smiley-tiny.yaml", "vsc-fashion-tiny.yaml", "budget/vsc-smiley-15min-logsigmoid.yaml",
+                         "convvsc-fashion-tiny.yaml"]
             .map { [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.samples + "/" + $0))) }
         let o = fuzz("spec", seeds: seeds) { bytes in
             let spec = try parseSpec(yaml: String(decoding: bytes, as: UTF8.self), file: "fuzz.yaml")

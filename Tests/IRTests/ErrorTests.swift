@@ -156,3 +156,13 @@ func expectParseError(_ text: String, line: Int, column: Int? = nil, _ fragment:
     #expect(e.location == IR.SourceLocation(file: "IRTests/ErrorTests.swift", line: expectedLine))
     #expect(e.message.hasPrefix("conv2d: input has 3 channel(s)"))
 }
+
+/// A convolution whose im2col matrix would not fit the tensor budget is refused when built (its
+/// tensors alone fit), not when a backend allocates.
+@Test func convolutionScratchIsHeldToTheBudget() throws {
+    let g = Graph()
+    let x = try g.input("x", [1, 4096, 4096, 1]), w = try g.parameter("w", [512, 512, 1, 1])
+    let e = try #require(throws: IRError.self) { try x.conv2d(w) }
+    #expect(e.message.contains("im2col matrix"), "\(e)")
+    #expect(e.message.contains("tensor budget"), "\(e)")
+}
