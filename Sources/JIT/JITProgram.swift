@@ -368,9 +368,10 @@ public final class JITProgram: Program {
     /// Time spent in each step of the schedule, accumulated over `profile(runs:)`.
     public struct StepProfile {
         public var node: NodeID
+        /// A GEMM or a convolution (im2col and a GEMM).
         public var isGEMM: Bool
         public var seconds: Double
-        /// FLOPs of the step (2mnk for a GEMM, else 0).
+        /// FLOPs of the step (2mnk for a GEMM or a convolution, else 0).
         public var flops: Double
     }
 
@@ -381,8 +382,10 @@ public final class JITProgram: Program {
         for _ in 0..<runs { try run(profile: &ns) }
         return steps.indices.map { k in
             let s = steps[k]
-            let f = s.gemm.map { g in 2 * Double(g.pointee.m) * Double(g.pointee.n) * Double(g.pointee.k) } ?? 0
-            return StepProfile(node: s.node, isGEMM: s.kind == .gemm, seconds: Double(ns[k]) / 1e9 / Double(max(runs, 1)), flops: f)
+            let f = s.gemm.map { g in 2 * Double(g.pointee.m) * Double(g.pointee.n) * Double(g.pointee.k) }
+                ?? s.convolution.map { Double($0.pointee.geometry.flops) } ?? 0
+            // A convolution step is im2col and one sgemm: profiled with the GEMMs.
+            return StepProfile(node: s.node, isGEMM: s.kind != .kernel, seconds: Double(ns[k]) / 1e9 / Double(max(runs, 1)), flops: f)
         }
     }
 

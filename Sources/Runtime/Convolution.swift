@@ -11,16 +11,18 @@ import IR
 ///     conv2d_filter_grad: dW [KH·KW·C, F]   = colsᵀ · dy
 ///
 /// `images` ranges let a caller split the first two over threads by image (their rows of `cols`
-/// and of the result are disjoint); the filter gradient sums over every image.
+/// and of the result are disjoint); the filter gradient sums over every image. The loops are
+/// `@inlinable` so the JIT's calls specialise them for Float (a generic call across modules
+/// would add each element through a protocol witness).
 public enum Convolution {
     /// Elements of the im2col scratch matrix of `g` (shape inference holds it to the tensor budget).
     public static func scratchCount(_ g: ConvGeometry) -> Int { g.n * g.oh * g.ow * g.kh * g.kw * g.c }
 
     /// Columns of the im2col matrix (the length of one receptive field).
-    @inlinable static func fieldLength(_ g: ConvGeometry) -> Int { g.kh * g.kw * g.c }
+    @inlinable @usableFromInline static func fieldLength(_ g: ConvGeometry) -> Int { g.kh * g.kw * g.c }
 
     /// Fills the rows of `cols` for `images` from x [N, H, W, C].
-    public static func im2col<T: InterpScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, _ g: ConvGeometry,
+    @inlinable public static func im2col<T: InterpScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, _ g: ConvGeometry,
                                                 images: Range<Int>) {
         let field = fieldLength(g), rowC = g.kw * g.c
         for b in images {
@@ -47,7 +49,7 @@ public enum Convolution {
 
     /// The adjoint of `im2col` for `images`: x [N, H, W, C] = Σ of every row's entries at the
     /// pixels they were copied from (x's rows of those images are overwritten, not added to).
-    public static func col2im<T: InterpScalar>(_ cols: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>, _ g: ConvGeometry,
+    @inlinable public static func col2im<T: InterpScalar>(_ cols: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>, _ g: ConvGeometry,
                                                 images: Range<Int>) {
         let field = fieldLength(g), rowC = g.kw * g.c, image = g.h * g.w * g.c
         if images.isEmpty { return }
@@ -72,7 +74,7 @@ public enum Convolution {
     }
 
     /// y [N, OH, OW, F] of `images` = conv2d(x, w); `cols` is scratch of `scratchCount(g)`.
-    public static func conv2d<T: InterpScalar>(_ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
+    @inlinable public static func conv2d<T: InterpScalar>(_ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
                                                 cols: UnsafeMutablePointer<T>, _ g: ConvGeometry, images: Range<Int>) {
         let rows = g.oh * g.ow, field = fieldLength(g)
         if images.isEmpty || rows == 0 || g.f == 0 { return }
@@ -85,7 +87,7 @@ public enum Convolution {
     }
 
     /// x [N, H, W, C] of `images` = conv_transpose2d(y, w), y [N, OH, OW, F].
-    public static func convTranspose2d<T: InterpScalar>(_ y: UnsafePointer<T>, _ w: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>,
+    @inlinable public static func convTranspose2d<T: InterpScalar>(_ y: UnsafePointer<T>, _ w: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>,
                                                          cols: UnsafeMutablePointer<T>, _ g: ConvGeometry, images: Range<Int>) {
         let rows = g.oh * g.ow, field = fieldLength(g)
         if images.isEmpty { return }
@@ -102,7 +104,7 @@ public enum Convolution {
     }
 
     /// dw [KH, KW, C, F] = conv2d_filter_grad(x, dy), summed over every image.
-    public static func filterGrad<T: InterpScalar>(_ x: UnsafePointer<T>, _ dy: UnsafePointer<T>, _ dw: UnsafeMutablePointer<T>,
+    @inlinable public static func filterGrad<T: InterpScalar>(_ x: UnsafePointer<T>, _ dy: UnsafePointer<T>, _ dw: UnsafeMutablePointer<T>,
                                                     cols: UnsafeMutablePointer<T>, _ g: ConvGeometry) {
         let field = fieldLength(g), rows = g.n * g.oh * g.ow
         if field == 0 || g.f == 0 { return }

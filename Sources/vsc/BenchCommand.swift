@@ -17,7 +17,7 @@ struct BenchCommand: ParsableCommand {
         Without --spec, benchmarks a built-in MLP train step (784→1024→784, batch 256, MSE, Adam).
         With --spec, the model's whole training step (forward + backward + Adam update).
         Reports median/min/max step time per backend, the JIT's speed-up over the interpreter,
-        achieved GFLOP/s (matmul FLOPs), the fraction of cblas_sgemm peak measured in the same run,
+        achieved GFLOP/s (matmul and convolution FLOPs), the fraction of cblas_sgemm peak measured in the same run,
         JIT compile time and the program's buffer bytes.
 
         Examples:
@@ -108,7 +108,7 @@ struct BenchCommand: ParsableCommand {
             print(String(data: d, encoding: .utf8)!)
             return
         }
-        print("benchmark: \(label) train step (forward + backward + Adam), \(String(format: "%.2f", flops / 1e9)) GFLOP of matmuls a step")
+        print("benchmark: \(label) train step (forward + backward + Adam), \(String(format: "%.2f", flops / 1e9)) GFLOP of matmuls and convolutions a step")
         print("backend   median ms    min ms    max ms   GFLOP/s  % sgemm peak")
         for (name, s) in table {
             let g = flops / (s.median / 1000) / 1e9
@@ -205,10 +205,12 @@ struct BenchCommand: ParsableCommand {
         return Stats(median: ms[ms.count / 2], min: ms.first!, max: ms.last!)
     }
 
+    /// FLOPs of the step's matrix products and convolutions (each convolution is one GEMM).
     func matmulFlops(_ g: Graph) -> Double {
         g.nodes.reduce(0.0) { acc, n in
-            guard case .matmul(let m) = n.op else { return acc }
-            return acc + Double(m.flops(a: g[n.inputs[0]].shape, b: g[n.inputs[1]].shape))
+            if case .matmul(let m) = n.op { return acc + Double(m.flops(a: g[n.inputs[0]].shape, b: g[n.inputs[1]].shape)) }
+            if let c = ConvGeometry.of(n.op, operands: n.inputs.map { g[$0].shape }, result: n.shape) { return acc + Double(c.flops) }
+            return acc
         }
     }
 
