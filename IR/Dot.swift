@@ -89,7 +89,7 @@ public enum DotPrinter {
         case .parameter: return ", fillcolor=\"#cfe2ff\", color=\"#0d6efd\", penwidth=1.5"
         case .input: return ", fillcolor=\"#d1e7dd\""
         case .constant: return ", fillcolor=\"#eeeeee\", fontsize=8"
-        case .matmul: return ", fillcolor=\"#ffe5d0\""
+        case .matmul, .conv2d, .convTranspose2d, .conv2dFilterGrad: return ", fillcolor=\"#ffe5d0\""
         default: return ""
         }
     }

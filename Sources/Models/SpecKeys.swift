@@ -92,7 +92,7 @@ public enum SpecKeys {
     /// conv, conv_transpose, dense, flatten, reshape) and a convolution's sizes.
     static func layerKeys(_ list: String) -> [SpecKey] {
         [
-            SpecKey("\(list)[].conv", "integer > 0", "–", "A convolution (cross-correlation, no dilation) to this many channels, ReLU (`activation`) but in a head."),
+            SpecKey("\(list)[].conv", "integer > 0", "–", "A convolution (cross-correlation, no dilation) to this many channels, then the `activation` (none in the decoder's last layer, the heads)."),
             SpecKey("\(list)[].conv_transpose", "integer > 0", "–", "A transposed convolution to this many channels."),
             SpecKey("\(list)[].dense", "integer > 0", "–", "A fully connected layer of this width (its input flat)."),
             SpecKey("\(list)[].flatten", "`true`", "–", "[H, W, C] → [H·W·C]."),

@@ -3,6 +3,7 @@ import Foundation
 import IR
 import Models
 import Passes
+import Runtime
 import Train
 
 struct CompileCommand: ParsableCommand {
@@ -47,5 +48,13 @@ struct CompileCommand: ParsableCommand {
         let plan = PlanMemory.plan(result.graph)
         print("// peak intermediate memory: \(bytes(after.peakBytes)) (arena \(bytes(plan.arenaBytes)); without reuse \(bytes(plan.totalBufferBytes)); parameters, inputs and constants \(bytes(plan.persistentBytes)))")
         print("// FLOPs per step: \(flops(after.flops)) (\(after.flops))")
+        let convolutions = result.graph.nodes.compactMap { n in
+            ConvGeometry.of(n.op, operands: n.inputs.map { result.graph[$0].shape }, result: n.shape)
+        }
+        if let scratch = convolutions.map(Convolution.scratchCount).max() {
+            // Both backends lay out each convolution's receptive fields in an im2col matrix; the
+            // JIT keeps one, of the largest convolution, beside the arena.
+            print("// convolutions: \(convolutions.count); im2col scratch \(bytes(scratch * 4)) (the largest, Float32)")
+        }
     }
 }
