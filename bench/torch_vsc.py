@@ -151,6 +151,8 @@ import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore")
 import torch  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import layers  # noqa: E402  (bench/layers.py: the layer lists' shapes and mirror rule)
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import logging  # noqa: E402
@@ -165,69 +167,10 @@ EPS = 1e-6  # clamp for gamma before its logs (same as the Swift side's spikeEps
 # Models
 
 
-def image_shape(cfg):
-    """One example's image shape (H, W, C) for a convolutional encoder."""
-    if cfg.get("input_shape"):
-        return list(cfg["input_shape"])
-    side = int(round(math.sqrt(cfg["input"])))
-    assert side * side == cfg["input"], "give --input-shape: the input is not a square image"
-    return [side, side, 1]
-
-
-def layer_out(layer, s):
-    """The per-example shape after a layer ([D] or [H, W, C]), as LayerSpec.outputShape."""
-    if "dense" in layer:
-        return [layer["dense"]]
-    if layer.get("flatten"):
-        return [math.prod(s)]
-    if "reshape" in layer:
-        return list(layer["reshape"])
-    k, st, p = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
-    if "conv" in layer:
-        return [(s[0] + 2 * p - k) // st + 1, (s[1] + 2 * p - k) // st + 1, layer["conv"]]
-    op = layer.get("output_padding", 0)
-    return [(s[0] - 1) * st - 2 * p + k + op, (s[1] - 1) * st - 2 * p + k + op, layer["conv_transpose"]]
-
-
-def mirror(encoder, input_shape):
-    """The decoder that mirrors `encoder`, as mirroredDecoder in Sources/Models/LayerList.swift."""
-    shapes = [input_shape]
-    for layer in encoder:
-        shapes.append(layer_out(layer, shapes[-1]))
-    dec = [{"dense": math.prod(shapes[-1])}]
-    if len(shapes[-1]) == 3:
-        dec.append({"reshape": shapes[-1]})
-    for k in range(len(encoder) - 1, -1, -1):
-        layer, s = encoder[k], shapes[k]
-        if "dense" in layer:
-            dec.append({"dense": math.prod(s)})
-        elif layer.get("flatten"):
-            if len(s) == 3:
-                dec.append({"reshape": s})
-        elif "reshape" in layer:
-            dec.append({"flatten": True})
-        elif "conv" in layer:
-            m = {"conv_transpose": s[2], "kernel": layer["kernel"], "stride": layer.get("stride", 1),
-                 "padding": layer.get("padding", 0)}
-            out = shapes[k + 1]
-            m["output_padding"] = max(0, s[0] - ((out[0] - 1) * m["stride"] - 2 * m["padding"] + m["kernel"]))
-            dec.append(m)
-        else:
-            dec.append({"conv": s[2], "kernel": layer["kernel"], "stride": layer.get("stride", 1),
-                        "padding": layer.get("padding", 0)})
-    return dec
-
-
 def layer_lists(cfg):
     """(encoder layers, decoder layers, one example's shape as the encoder takes it)."""
-    if cfg.get("encoder"):
-        enc = cfg["encoder"]
-        first = enc[0]
-        shape = image_shape(cfg) if ("conv" in first or "conv_transpose" in first) else [cfg["input"]]
-    else:
-        enc = [{"dense": h} for h in cfg["hidden"]]
-        shape = [cfg["input"]]
-    return enc, cfg.get("decoder") or mirror(enc, shape), shape
+    return layers.layer_lists(cfg["input"], cfg["latent"], cfg.get("hidden"), cfg.get("encoder"),
+                              cfg.get("decoder"), cfg.get("input_shape"))
 
 
 class Flatten(nn.Module):
@@ -263,15 +206,15 @@ class Stack(nn.Module):
     """A layer list with ReLU after every parameterised layer; x [B, D] is viewed as the image
     `shape` (HWC rows -> NCHW) when that is an image."""
 
-    def __init__(self, layers, shape):
+    def __init__(self, layer_list, shape):
         super().__init__()
         self.image = shape if len(shape) == 3 else None
         mods = []
-        for layer in layers:
+        for layer in layer_list:
             mods.append(make_layer(layer, shape))
             if not (layer.get("flatten") or "reshape" in layer):
                 mods.append(nn.ReLU())
-            shape = layer_out(layer, shape)
+            shape = layers.layer_out(layer, shape)
         self.net = nn.Sequential(*mods)
         self.out_shape = shape
 
@@ -428,7 +371,7 @@ def matmul_gflop(model, cfg):
     def layer(rows, l, s, needs_dx=True):
         """Adds layer l's cost on `rows` examples of shape s; returns its output shape."""
         nonlocal total
-        out = layer_out(l, s)
+        out = layers.layer_out(l, s)
         if "dense" in l:
             work = math.prod(s) * l["dense"]
         elif "conv" in l:

@@ -11,6 +11,8 @@ counter-based generator (IR/Random.swift) reimplemented in numpy, keyed as Model
 it. The layouts are docs/checkpoint-format.md and docs/dataset-format.md; the spec's keys and
 defaults docs/spec-reference.md.
 
+Networks: `hidden:` MLPs and `encoder:` / `decoder:` layer lists (convolutions; filters permuted
+from vsc's HWIO to PyTorch's layout, images NCHW here and flattened in vsc's HWC order).
 Kinds: vae and vsc (selection paper, authors or mixture; bounded prior spikes; slab bounds shape only the loss, never the ELBO;
 every input normalisation); betatcvae evaluates as vae (its ELBO has the analytic KL too).
 The model mirrors Sources/Models (VSC.swift, SpikeSlab.swift, Likelihood.swift), not the
@@ -19,6 +21,7 @@ bench step of torch_vsc.py, which times an earlier form of the objective.
 import argparse
 import json
 import math
+import os
 import sys
 
 import numpy as np
@@ -26,6 +29,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import layers  # noqa: E402  (bench/layers.py: the layer lists' shapes and mirror rule)
 from safetensors.numpy import load_file
 from safetensors import safe_open
 
@@ -104,10 +110,19 @@ class Spec:
     def __init__(self, text):
         s = yaml.safe_load(text)
         self.kind = s.get("kind", "vsc")
-        if "encoder" in s or "decoder" in s:
-            raise SystemExit("vsc_torch.py: specs with encoder/decoder layer lists (convolutional nets) are not "
-                             "supported yet; only hidden: MLPs")
-        self.hidden = s["hidden"] if isinstance(s["hidden"], list) else [s["hidden"]]
+        hidden = s.get("hidden")
+        self.hidden = None if hidden is None else hidden if isinstance(hidden, list) else [hidden]
+        # Layer lists (convolutional nets): docs/spec-reference.md's encoder, decoder, input_shape.
+        self.encoder, self.decoder, self.input_shape = s.get("encoder"), s.get("decoder"), s.get("input_shape")
+        data = s.get("data")
+        dname = data.get("name") if isinstance(data, dict) else data
+        default_dim = {"smiley": 1024, "fashion-mnist": 784, "fashion": 784, "har": 561}.get(dname)
+        if dname == "images":
+            size, channels = (data.get("size", 32), data.get("channels", 3)) if isinstance(data, dict) else (32, 3)
+            default_dim = size * size * channels
+            if self.input_shape is None and s.get("input_dim", default_dim) == default_dim:
+                self.input_shape = [size, size, channels]
+        self.input_dim = s.get("input_dim", default_dim)
         self.latent = s["latent"]
         self.likelihood = s.get("likelihood", "gaussian")
         self.spike = s.get("spike", "relu")
@@ -136,6 +151,32 @@ class Spec:
         return end if n <= 1 else start + (end - start) * min(1.0, t / (n - 1))
 
 
+def tensors(t, name):
+    """vsc's `<name>.w` and `<name>.b` as torch tensors."""
+    return torch.from_numpy(t[name + ".w"].copy()), torch.from_numpy(t[name + ".b"].copy())
+
+
+def apply_layer(t, name, layer, h):
+    """One layer of a list (bench/layers.py) with the checkpoint's weights `<name>.w/.b`. Images
+    are NCHW here; vsc's are NHWC, so a flatten reads them in HWC order and a reshape fills them
+    so. Filters are vsc's [K, K, C_in, C_out] (HWIO; a transposed convolution's [K, K, C_out,
+    C_in], the filter of the convolution it transposes): permute(3, 2, 0, 1) gives PyTorch's."""
+    B = h.shape[0]
+    if layer.get("flatten"):
+        return h.permute(0, 2, 3, 1).reshape(B, -1) if h.dim() == 4 else h
+    if "reshape" in layer:
+        hh, w, c = layer["reshape"]
+        return h.reshape(B, hh, w, c).permute(0, 3, 1, 2)
+    w, b = tensors(t, name)
+    if "dense" in layer:
+        return h @ w + b
+    stride, padding = layer.get("stride", 1), layer.get("padding", 0)
+    if "conv" in layer:
+        return F.conv2d(h, w.permute(3, 2, 0, 1), b, stride=stride, padding=padding)
+    return F.conv_transpose2d(h, w.permute(3, 2, 0, 1), b, stride=stride, padding=padding,
+                              output_padding=layer.get("output_padding", 0))
+
+
 def linear(t, name):
     """An nn.Linear holding vsc's `<name>.w` [in, out] and `<name>.b`."""
     w, b = t[name + ".w"], t[name + ".b"]
@@ -150,15 +191,17 @@ class VSCModel(nn.Module):
     def __init__(self, spec, t):
         super().__init__()
         self.spec = spec
-        n = len(spec.hidden)
-        self.enc = nn.ModuleList(linear(t, f"enc.h{k}") for k in range(n))
+        self.t = t
+        # The networks as layer lists (an MLP's hidden sizes are dense layers, the decoder their
+        # mirror), their parameterised layers named enc.h<k> / dec.h<k> by list index, and the
+        # decoder's last layer the likelihood's heads, as Sources/Models/Networks.swift builds them.
+        enc, dec, self.shape = layers.layer_lists(spec.input_dim, spec.latent, spec.hidden, spec.encoder,
+                                                  spec.decoder, spec.input_shape)
+        self.enc = [(f"enc.h{k}", layer) for k, layer in enumerate(enc)]
+        self.dec = [(f"dec.h{k}", layer) for k, layer in enumerate(dec[:-1])]
+        self.head = dec[-1]
         self.mu, self.logvar = linear(t, "enc.mu"), linear(t, "enc.logvar")
         self.spike = linear(t, "enc.spike") if spec.kind == "vsc" else None
-        self.dec = nn.ModuleList(linear(t, f"dec.h{k}") for k in range(n))
-        if spec.likelihood == "gaussian":
-            self.xmean, self.xlogvar = linear(t, "dec.mean"), linear(t, "dec.logvar")
-        else:
-            self.logits = linear(t, "dec.logits")
         if spec.kind == "vsc":
             self.pseudo = torch.from_numpy(t["pseudo_inputs"].copy())
             self.select = linear(t, "select") if spec.selection in ("paper", "authors") else None
@@ -170,10 +213,27 @@ class VSCModel(nn.Module):
             return x / x.square().sum(-1, keepdim=True).clamp_min(1e-12).sqrt()
         return x
 
+    def run(self, net, h):
+        """A list's layers, the activation after every parameterised one."""
+        for name, layer in net:
+            h = apply_layer(self.t, name, layer, h)
+            if not (layer.get("flatten") or "reshape" in layer):
+                h = self.spec.activation(h)
+        return h
+
+    def heads(self, h, name):
+        """The decoder's last layer as the head `name`, flattened to [B, D] in HWC order."""
+        y = apply_layer(self.t, name, self.head, h)
+        return y.permute(0, 2, 3, 1).reshape(y.shape[0], -1) if y.dim() == 4 else y
+
     def encode(self, xe):
         h = xe
-        for layer in self.enc:
-            h = self.spec.activation(layer(h))
+        if len(self.shape) == 3:
+            hh, w, c = self.shape
+            h = h.reshape(h.shape[0], hh, w, c).permute(0, 3, 1, 2)
+        h = self.run(self.enc, h)
+        if h.dim() == 4:  # the heads are dense from the last layer, flattened
+            h = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)
         v = self.spike(h) if self.spike is not None else None
         gamma = None
         if v is not None:
@@ -181,13 +241,11 @@ class VSCModel(nn.Module):
         return self.mu(h), self.logvar(h), gamma
 
     def nll(self, x, z):
-        h = z
-        for layer in self.dec:
-            h = self.spec.activation(layer(h))
+        h = self.run(self.dec, z)
         if self.spec.likelihood == "gaussian":
-            m, lv = self.xmean(h), self.xlogvar(h).clamp_min(MIN_LOGVAR)
+            m, lv = self.heads(h, "dec.mean"), self.heads(h, "dec.logvar").clamp_min(MIN_LOGVAR)
             return (0.5 * (lv + (x - m).square() * (-lv).exp() + math.log(2 * math.pi))).sum(-1)
-        logits = self.logits(h)
+        logits = self.heads(h, "dec.logits")
         return (F.softplus(logits) - x * logits).sum(-1)
 
     @staticmethod

@@ -62,6 +62,41 @@ let loaderSpecs: [(name: String, yaml: String)] = [
         iterations: 40
         """),
     ("betavae", try! String(contentsOf: repoRoot.appendingPathComponent("Samples/betavae-smiley-tiny.yaml"), encoding: .utf8)),
+    // Convolutional nets: the filters' layout, NHWC flattening and the mirrored decoder's output
+    // padding (kernel 3 at stride 2: 32 → 16 → 8 and back needs it) against PyTorch's own convolutions.
+    ("convvsc", """
+        name: convvsc-mini
+        kind: vsc
+        data: {name: smiley, count: 400, test_count: 100}
+        encoder:
+          - {conv: 3, kernel: 3, stride: 2, padding: 1}
+          - {conv: 4, kernel: 3, stride: 2, padding: 1}
+          - {flatten: true}
+          - {dense: 16}
+        latent: 5
+        prior: {alpha: 0.2, pseudo_inputs: 3, selection: {kind: paper, a: 60, b: 0.5}}
+        batch_size: 20
+        iterations: 40
+        seed: 2
+        """),
+    ("convbetavae-decoder", """
+        name: convbetavae-mini
+        kind: vae
+        data: {name: smiley, count: 400, test_count: 100}
+        encoder:
+          - {conv: 4, kernel: 4, stride: 2, padding: 1}
+          - {flatten: true}
+        decoder:
+          - {dense: 256}
+          - {reshape: [8, 8, 4]}
+          - {conv_transpose: 4, kernel: 4, stride: 2, padding: 1}
+          - {conv: 2, kernel: 3, padding: 1}
+          - {conv_transpose: 1, kernel: 3, stride: 2, padding: 1, output_padding: 1}
+        latent: 4
+        likelihood: bernoulli
+        batch_size: 20
+        iterations: 40
+        """),
 ]
 
 @Test(arguments: loaderSpecs.map(\.name))
