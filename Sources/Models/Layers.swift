@@ -88,23 +88,6 @@ public struct Dense {
     }
 }
 
-/// A stack of ReLU layers: sizes[0] → sizes[1] → … (each layer named "<name>.h<k>").
-public struct MLP {
-    public var layers: [Dense]
-    /// The layers are declared where the MLP is (`file:line`).
-    public init(_ name: String, sizes: [Int], activation: Activation = .relu, file: String = #fileID, line: Int = #line) {
-        layers = (0..<max(0, sizes.count - 1)).map {
-            Dense("\(name).h\($0)", sizes[$0], sizes[$0 + 1], activation: activation, file: file, line: line)
-        }
-    }
-    public var outputs: Int? { layers.last?.outputs }
-    public func callAsFunction(_ x: Tensor, _ ctx: ModelContext) throws -> Tensor {
-        var h = x
-        for l in layers { h = try l(h, ctx) }
-        return h
-    }
-}
-
 /// The encoder's view of an input (`input_normalisation`), applied inside the graphs to the data
 /// and to VSC's pseudo-inputs alike (the likelihood models the raw data): `unit_l2` scales each
 /// row to unit L2 norm (the authors' code), `signed` maps [0, 1] to [−1, 1].

@@ -1,4 +1,5 @@
 import IR
+
 /// The recognition network q(z | x) (supplementary A.2, D.1): the encoder's layers — an MLP of
 /// ReLU layers `input_dim → hidden…`, or the spec's `encoder:` list (convolutions, …) — then
 /// separate dense heads "enc.mu", "enc.logvar" and, for VSC, the spike pre-activation
@@ -118,9 +119,10 @@ extension ModelSpec {
     }
     /// One example's shape as the encoder takes it: [H, W, C] before a convolution, else [D].
     public var encoderInput: Shape {
-        if case .conv? = encoder?.first, let s = inputShape ?? defaultInputShape { return s }
-        if case .convTranspose? = encoder?.first, let s = inputShape ?? defaultInputShape { return s }
-        return [inputDim]
+        switch encoder?.first {
+        case .conv?, .convTranspose?: return inputShape ?? defaultInputShape ?? [inputDim]
+        case .dense?, .flatten?, .reshape?, nil: return [inputDim]
+        }
     }
     /// The encoder's layers: the list, or the MLP of `hidden`.
     public var encoderLayers: [LayerSpec] { encoder ?? hidden.map { .dense($0) } }
@@ -141,7 +143,8 @@ extension ModelSpec {
     }
 
     /// The YAML location of each layer the networks build, by layer name: the encoder's hidden
-    /// layer k at `hidden[k]` and the decoder's mirror image (dec.h k at hidden[n − 1 − k]), the
+    /// layer k at `hidden[k]` (or `encoder[k]`) and the decoder's mirror image (dec.h k at
+    /// hidden[n − 1 − k], at `encoder`; or `decoder[k]`), the
     /// heads at the key that sizes them (`latent`, `spike`, `likelihood`), the selector at
     /// `prior.selection`. Empty for a spec built in Swift (its layers keep their Swift lines).
     public var layerLocations: [String: SourceLocation] {
@@ -150,16 +153,20 @@ extension ModelSpec {
             keys.lazy.compactMap { k.lines[$0] }.first.map { SourceLocation(file: k.file, line: $0) }
         }
         var r: [String: SourceLocation] = [:]
+        // Layer k of a list is at its entry; a mirrored decoder's layers at what they mirror (the
+        // encoder's key, or hidden's entries in reverse).
+        let n = hidden.count
         if let encoder {
-            // Layer k of a list is at its entry; a mirrored decoder's layers at the encoder's key.
             for i in encoder.indices { r["enc.h\(i)"] = at("encoder[\(i)]", "encoder") }
-            for i in decoderLayers.indices { r["dec.h\(i)"] = decoder == nil ? at("encoder") : at("decoder[\(i)]", "decoder") }
         } else {
-            let n = hidden.count
-            for i in 0..<n {
-                r["enc.h\(i)"] = at("hidden[\(i)]", "hidden")
-                r["dec.h\(i)"] = at("hidden[\(n - 1 - i)]", "hidden")
-            }
+            for i in 0..<n { r["enc.h\(i)"] = at("hidden[\(i)]", "hidden") }
+        }
+        if let decoder {
+            for i in decoder.indices { r["dec.h\(i)"] = at("decoder[\(i)]", "decoder") }
+        } else if encoder != nil {
+            for i in decoderLayers.indices { r["dec.h\(i)"] = at("encoder") }
+        } else {
+            for i in 0..<n { r["dec.h\(i)"] = at("hidden[\(n - 1 - i)]", "hidden") }
         }
         r["enc.mu"] = at("latent")
         r["enc.logvar"] = at("latent")
