@@ -1,0 +1,517 @@
+import IR
+
+/// Which code computes a program's matmuls.
+public enum GEMMKernel: String, CaseIterable, Sendable {
+    /// `cblas_sgemm` (OpenBLAS), single-threaded calls split over the JIT's pool.
+    case blas
+    /// Our own packed, cache- and register-blocked kernel, emitted as LLVM IR for each matmul
+    /// shape (`GEMMEmitter`). Written for AVX-512 (`<16 x float>`); on other hosts LLVM splits
+    /// the vectors and it stays correct, only slower than OpenBLAS.
+    case jit
+
+    /// `jit` where LLVM reports avx512f for the host, else `blas` (AVX2-only hosts keep
+    /// OpenBLAS, whose AVX2 kernels our 16-wide code would not beat there).
+    public static var hostDefault: GEMMKernel { HostTarget.host.hasAVX512F ? .jit : .blas }
+}
+
+/// A matmul as the GEMM kernel sees it: C[m×n] = op(A)[m×k] · op(B)[k×n], row-major, with
+/// op(A) = Aᵀ when `transA` (A stored k×m), op(B) = Bᵀ when `transB` (B stored n×k); C is
+/// overwritten (beta = 0). Every field is a constant of the emitted function.
+public struct GEMMShape: Hashable, Sendable, CustomStringConvertible {
+    public var transA: Bool, transB: Bool
+    public var m: Int, n: Int, k: Int
+    public init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) {
+        self.transA = transA; self.transB = transB; self.m = m; self.n = n; self.k = k
+    }
+    /// `NT 500x784x3000` (m×n×k).
+    public var description: String { "\(transA ? "T" : "N")\(transB ? "T" : "N") \(m)x\(n)x\(k)" }
+    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+}
+
+/// The blocking of one GEMM shape (GotoBLAS/BLIS structure, sizes for Zen 5: 48 KiB L1D,
+/// 1 MiB L2 per core):
+///
+///     for jc in this chunk's columns, by NC          (B block KC×NC, from L2/L3)
+///       for pc in 0..<K, by KC                        (C accumulates over K blocks in order)
+///         pack B[pc.., jc..] into panels of NR columns
+///         for ic in this chunk's rows, by MC          (A block MC×KC stays in L2)
+///           pack A[ic.., pc..] into panels of MR rows (or read A in place, below)
+///           for jr by NR: for ir by MR:               (B micro-panel KC×NR stays in L1)
+///             microkernel: a 12×32 tile of C in 24 zmm accumulators
+///
+/// By default A is not packed: the microkernel broadcasts A's values straight from the matrix
+/// (its strides are constants of the emitted code, so every address is a base plus a
+/// displacement), and only a last, partial panel of rows is copied (zero-padded) so that no read
+/// leaves the matrix. Measured on the paper net's shapes (one thread) that beat packing A
+/// everywhere: by 5–15 % at 480×512×256 and 1–10 % at the 500×3000×784 class, most where N is
+/// small and the packing was amortised over few column panels. `packsA: true` keeps the packed
+/// path (tests run it).
+///
+/// The two threads split C's columns (or rows, when there are more rows than columns) into
+/// disjoint runs of whole tiles; each thread packs into its own buffers. Every element of C is
+/// summed in the same order (k-blocks in order, k within a block in order) whatever the split,
+/// so results are bitwise deterministic run to run.
+public struct GEMMPlan: Hashable, Sendable {
+    public let shape: GEMMShape
+    /// Rows and columns of the register tile (NR = two 16-float vectors).
+    public static let mr = 12, nr = 32
+    /// Upper bounds of the cache blocks (the plan balances the blocks under them).
+    static let kcMax = 256, mcMax = 144, ncMax = 1024
+    /// K block; M block (a multiple of MR); N block (a multiple of NR).
+    public let kc: Int, mc: Int, nc: Int
+    /// True: A is packed into MR-row panels; false: read in place (see the type's comment).
+    public let packsA: Bool
+    /// True: the threads split C's columns (in NR panels); false: its rows (in MR panels).
+    public let splitColumns: Bool
+    /// Tiles along the split dimension: the pool runs `begin..<end` of these.
+    public let splitTiles: Int
+
+    public init(_ s: GEMMShape, packsA: Bool = false) {
+        shape = s
+        let mr = GEMMPlan.mr, nr = GEMMPlan.nr
+        func roundUp(_ x: Int, _ q: Int) -> Int { (x + q - 1) / q * q }
+        func balanced(_ extent: Int, max: Int, multiple: Int) -> Int {
+            let blocks = Swift.max(1, (extent + max - 1) / max)
+            return roundUp(Swift.max(1, (extent + blocks - 1) / blocks), multiple)
+        }
+        kc = balanced(s.k, max: GEMMPlan.kcMax, multiple: 1)
+        // Splitting columns duplicates A's packing in both threads, splitting rows B's: split
+        // the larger of the two dimensions, which also balances better.
+        splitColumns = s.n >= s.m
+        splitTiles = splitColumns ? (s.n + nr - 1) / nr : (s.m + mr - 1) / mr
+        let chunkRows = splitColumns ? s.m : roundUp((s.m + 1) / 2, mr)
+        let chunkColumns = splitColumns ? roundUp((s.n + 1) / 2, nr) : s.n
+        mc = balanced(chunkRows, max: GEMMPlan.mcMax, multiple: mr)
+        nc = balanced(chunkColumns, max: GEMMPlan.ncMax, multiple: nr)
+        self.packsA = packsA
+    }
+
+    /// Floats of the packed-A and packed-B buffers one thread needs.
+    public var packedAFloats: Int { mc * kc }
+    public var packedBFloats: Int { nc * kc }
+
+    /// Floats between A's consecutive rows and between consecutive k of one row, as the
+    /// microkernel reads A in place.
+    var aStrides: (row: Int, k: Int) { shape.transA ? (1, shape.m) : (shape.k, 1) }
+}
+
+/// Writes the GEMM functions of the JIT: for each shape one entry point
+/// `void @name(i8** %args, i64 %begin, i64 %end)` (the `ParallelKernel` ABI) computing the tiles
+/// begin..<end along `GEMMPlan.splitColumns`' dimension, with
+///   args[0] = A, args[1] = B, args[2] = C,
+///   args[3], args[4] = packed A, packed B of the chunk that starts at tile 0,
+///   args[5], args[6] = packed A, packed B of any other chunk.
+/// The pool runs a GEMM in at most two chunks (`ParallelFor.run(chunks: 2)`), one of which
+/// starts at 0, so two chunks running at once never share a pack buffer. Each shape also gets
+/// its own microkernels, specialised to its constant strides.
+struct GEMMEmitter {
+    var lines: [String] = []
+    var tmp = 0
+
+    static let argumentCount = 7
+
+    mutating func fresh(_ hint: String = "t") -> String { tmp += 1; return "%\(hint)\(tmp)" }
+    mutating func emit(_ s: String) { lines.append("  " + s) }
+    mutating func label(_ l: String) { lines.append(l + ":") }
+
+    /// The LLVM function name of a shape's GEMM: `gemm.NT.m500.n784.k3000`.
+    static func functionName(_ s: GEMMShape) -> String {
+        "gemm.\(s.transA ? "T" : "N")\(s.transB ? "T" : "N").m\(s.m).n\(s.n).k\(s.k)"
+    }
+
+    /// The entry point of `plan` and the microkernels it calls.
+    static func function(_ plan: GEMMPlan) -> String {
+        let name = functionName(plan.shape)
+        var micro = GEMMEmitter(), direct = GEMMEmitter(), e = GEMMEmitter()
+        var text = micro.microkernel(name: name + ".micro.packed", aRowStride: 1, aKStride: GEMMPlan.mr, ldc: plan.shape.n)
+        if !plan.packsA {
+            let (row, k) = plan.aStrides
+            text += direct.microkernel(name: name + ".micro.direct", aRowStride: row, aKStride: k, ldc: plan.shape.n)
+        }
+        return text + e.build(plan, name: name)
+    }
+
+    /// Declarations every module with GEMMs needs (once per module).
+    static let declarations = """
+    declare <16 x float> @llvm.fma.v16f32(<16 x float>, <16 x float>, <16 x float>)
+    declare <16 x float> @llvm.masked.load.v16f32.p0v16f32(<16 x float>*, i32, <16 x i1>, <16 x float>)
+    declare void @llvm.masked.store.v16f32.p0v16f32(<16 x float>, <16 x float>*, i32, <16 x i1>)
+    declare void @llvm.prefetch.p0i8(i8*, i32, i32, i32)
+
+    """
+
+    // MARK: Small IR helpers
+
+    /// `for i in start..<end step step { body(i) }` (start, end: i64 constants or values; the
+    /// body may contain loops of its own). Skipped entirely when start ≥ end.
+    mutating func loop(_ tag: String, from start: String, to end: String, step: Int = 1,
+                       _ body: (inout GEMMEmitter, String) -> Void) {
+        let t = String(fresh(tag).dropFirst())
+        let ok = fresh()
+        emit("\(ok) = icmp slt i64 \(start), \(end)")
+        emit("br i1 \(ok), label %\(t).pre, label %\(t).exit")
+        label("\(t).pre")
+        emit("br label %\(t).head")
+        label("\(t).head")
+        let i = "%\(t).i"
+        emit("\(i) = phi i64 [ \(start), %\(t).pre ], [ %\(t).next, %\(t).latch ]")
+        body(&self, i)
+        emit("br label %\(t).latch")
+        label("\(t).latch")
+        emit("%\(t).next = add nsw i64 \(i), \(step)")
+        emit("%\(t).c = icmp slt i64 %\(t).next, \(end)")
+        emit("br i1 %\(t).c, label %\(t).head, label %\(t).exit")
+        label("\(t).exit")
+    }
+
+    /// `if condition { then } else { otherwise }` (condition: an i1 value).
+    mutating func branch(_ condition: String, then: (inout GEMMEmitter) -> Void, otherwise: (inout GEMMEmitter) -> Void) {
+        let t = String(fresh("if").dropFirst())
+        emit("br i1 \(condition), label %\(t).then, label %\(t).else")
+        label("\(t).then")
+        then(&self)
+        emit("br label %\(t).end")
+        label("\(t).else")
+        otherwise(&self)
+        emit("br label %\(t).end")
+        label("\(t).end")
+    }
+
+    mutating func binary(_ op: String, _ a: String, _ b: String) -> String {
+        let r = fresh(); emit("\(r) = \(op) i64 \(a), \(b)"); return r
+    }
+    mutating func add(_ a: String, _ b: String) -> String { binary("add nsw", a, b) }
+    mutating func sub(_ a: String, _ b: String) -> String { binary("sub nsw", a, b) }
+    mutating func mul(_ a: String, _ b: String) -> String { binary("mul nsw", a, b) }
+    mutating func min(_ a: String, _ b: String) -> String {
+        let c = fresh(), r = fresh()
+        emit("\(c) = icmp slt i64 \(a), \(b)")
+        emit("\(r) = select i1 \(c), i64 \(a), i64 \(b)")
+        return r
+    }
+    mutating func compare(_ predicate: String, _ a: String, _ b: String) -> String {
+        let r = fresh("cmp"); emit("\(r) = icmp \(predicate) i64 \(a), \(b)"); return r
+    }
+    mutating func element(_ base: String, _ index: String) -> String {
+        let p = fresh("p"); emit("\(p) = getelementptr inbounds float, float* \(base), i64 \(index)"); return p
+    }
+    mutating func copy(from src: String, to dst: String) {
+        let v = fresh("v")
+        emit("\(v) = load float, float* \(src), align 4")
+        emit("store float \(v), float* \(dst), align 4")
+    }
+    mutating func vectorPointer(_ p: String) -> String {
+        let v = fresh("pv"); emit("\(v) = bitcast float* \(p) to <16 x float>*"); return v
+    }
+
+    // MARK: The entry point of one shape
+
+    mutating func build(_ plan: GEMMPlan, name: String) -> String {
+        let s = plan.shape
+        lines = ["define void @\(name)(i8** noalias %args, i64 %begin, i64 %end) {", "entry:"]
+        for (slot, v) in ["a", "b", "c", "pa0", "pb0", "pa1", "pb1"].enumerated() {
+            emit("%\(v).pp = getelementptr inbounds i8*, i8** %args, i64 \(slot)")
+            emit("%\(v).raw = load i8*, i8** %\(v).pp, align 8")
+            emit("%\(v) = bitcast i8* %\(v).raw to float*")
+        }
+        emit("%first = icmp eq i64 %begin, 0")
+        emit("%pa = select i1 %first, float* %pa0, float* %pa1")
+        emit("%pb = select i1 %first, float* %pb0, float* %pb1")
+        let mr = GEMMPlan.mr, nr = GEMMPlan.nr
+        // This chunk's rows m0..<m1 and columns n0..<n1 of C.
+        let (m0, m1, n0, n1): (String, String, String, String)
+        if plan.splitColumns {
+            m0 = "0"; m1 = "\(s.m)"
+            n0 = mul("%begin", "\(nr)"); n1 = min(mul("%end", "\(nr)"), "\(s.n)")
+        } else {
+            n0 = "0"; n1 = "\(s.n)"
+            m0 = mul("%begin", "\(mr)"); m1 = min(mul("%end", "\(mr)"), "\(s.m)")
+        }
+        let (aRowStride, aKStride) = plan.aStrides
+        loop("jc", from: n0, to: n1, step: plan.nc) { e, jc in
+            let ncValid = e.min("\(plan.nc)", e.sub(n1, jc))
+            e.loop("pc", from: "0", to: "\(s.k)", step: plan.kc) { e, pc in
+                let depth = e.min("\(plan.kc)", e.sub("\(s.k)", pc))
+                let accumulate = e.compare("ne", pc, "0")
+                e.packB(plan, jc: jc, columns: ncValid, pc: pc, depth: depth)
+                e.loop("ic", from: m0, to: m1, step: plan.mc) { e, ic in
+                    let mcValid = e.min("\(plan.mc)", e.sub(m1, ic))
+                    // Packed: every panel of the block. In place: only a last, partial panel
+                    // (into the first panel of the buffer).
+                    let fullRows = e.binary("sub nsw", mcValid, e.binary("srem", mcValid, "\(mr)"))
+                    e.loop("pa", from: plan.packsA ? "0" : fullRows, to: mcValid, step: mr) { e, ir in
+                        let panel = e.element("%pa", plan.packsA ? e.mul(ir, "\(plan.kc)") : "0")
+                        e.packAPanel(plan, panel: panel, row0: e.add(ic, ir), rows: e.min("\(mr)", e.sub(mcValid, ir)), pc: pc, depth: depth)
+                    }
+                    e.loop("jr", from: "0", to: ncValid, step: nr) { e, jr in
+                        let columns = e.min("\(nr)", e.sub(ncValid, jr))
+                        let bPanel = e.element("%pb", e.mul(jr, "\(plan.kc)"))
+                        e.loop("ir", from: "0", to: mcValid, step: mr) { e, ir in
+                            let rows = e.min("\(mr)", e.sub(mcValid, ir))
+                            let row = e.add(ic, ir), column = e.add(jc, jr)
+                            let cTile = e.element("%c", e.add(e.mul(row, "\(s.n)"), column))
+                            let tail = "float* \(bPanel), float* \(cTile), i64 \(depth), i64 \(rows), i64 \(columns), i1 \(accumulate))"
+                            if plan.packsA {
+                                let aPanel = e.element("%pa", e.mul(ir, "\(plan.kc)"))
+                                e.emit("call void @\(name).micro.packed(float* \(aPanel), " + tail)
+                            } else {
+                                e.branch(e.compare("eq", rows, "\(mr)"), then: { e in
+                                    let a = e.element("%a", e.add(e.mul(row, "\(aRowStride)"), e.mul(pc, "\(aKStride)")))
+                                    e.emit("call void @\(name).micro.direct(float* \(a), " + tail)
+                                }, otherwise: { e in
+                                    e.emit("call void @\(name).micro.packed(float* %pa, " + tail)
+                                })
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        emit("ret void")
+        lines.append("}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Packs op(A)[row0..<row0+rows, pc..<pc+depth] into the MR-row panel at `panel`: for each
+    /// k, the MR rows' values side by side (what the microkernel broadcasts); rows past `rows`
+    /// are zero.
+    mutating func packAPanel(_ plan: GEMMPlan, panel: String, row0: String, rows: String, pc: String, depth: String) {
+        let mr = GEMMPlan.mr
+        let (rowStride, kStride) = plan.aStrides
+        // A full panel: for each k, MR loads at constant offsets and MR consecutive stores (the
+        // SLP vectoriser makes vector stores of them, and vector loads where A's rows are
+        // contiguous, i.e. transposed A).
+        branch(compare("eq", rows, "\(mr)"), then: { e in
+            let src = e.element("%a", e.add(e.mul(row0, "\(rowStride)"), e.mul(pc, "\(kStride)")))
+            e.loop("pak", from: "0", to: depth, step: 1) { e, k in
+                let from = e.element(src, e.mul(k, "\(kStride)")), to = e.element(panel, e.mul(k, "\(mr)"))
+                for r in 0..<mr { e.copy(from: e.element(from, "\(r * rowStride)"), to: e.element(to, "\(r)")) }
+            }
+        }, otherwise: { e in
+            e.loop("par", from: "0", to: rows, step: 1) { e, r in
+                let src = e.element("%a", e.add(e.mul(e.add(row0, r), "\(rowStride)"), e.mul(pc, "\(kStride)")))
+                e.loop("pak", from: "0", to: depth, step: 1) { e, k in
+                    e.copy(from: e.element(src, e.mul(k, "\(kStride)")), to: e.element(panel, e.add(e.mul(k, "\(mr)"), r)))
+                }
+            }
+            // Rows past the matrix are zero.
+            e.loop("paz", from: rows, to: "\(mr)", step: 1) { e, r in
+                e.loop("pazk", from: "0", to: depth, step: 1) { e, k in
+                    e.emit("store float 0.0, float* \(e.element(panel, e.add(e.mul(k, "\(mr)"), r))), align 4")
+                }
+            }
+        })
+    }
+
+    /// Packs op(B)[pc..<pc+depth, jc..<jc+columns] into panels of NR columns: panel q at
+    /// %pb + q·NR·KC holds, for each k, its NR columns (two vectors the microkernel loads).
+    /// Columns past `columns` are zero.
+    mutating func packB(_ plan: GEMMPlan, jc: String, columns: String, pc: String, depth: String) {
+        let s = plan.shape, nr = GEMMPlan.nr
+        loop("pb", from: "0", to: columns, step: nr) { e, jr in
+            let panel = e.element("%pb", e.mul(jr, "\(plan.kc)"))
+            let panelColumns = e.min("\(nr)", e.sub(columns, jr))
+            let column0 = e.add(jc, jr)
+            if s.transB {
+                // B is n×k: column j of op(B) is row j of B, read along k and written with
+                // stride NR. In runs of 64 k per row: reading all NR rows at each k touched NR
+                // pages per k (B's rows are k floats apart) and missed the TLB on most loads.
+                e.branch(e.compare("eq", panelColumns, "\(nr)"), then: { e in
+                    e.loop("pbkb", from: "0", to: depth, step: 64) { e, kb in
+                        let kEnd = e.min(e.add(kb, "64"), depth)
+                        e.loop("pbc", from: "0", to: "\(nr)", step: 1) { e, c in
+                            let src = e.element("%b", e.add(e.mul(e.add(column0, c), "\(s.k)"), pc))
+                            e.loop("pbk", from: kb, to: kEnd, step: 1) { e, k in
+                                e.copy(from: e.element(src, k), to: e.element(panel, e.add(e.mul(k, "\(nr)"), c)))
+                            }
+                        }
+                    }
+                }, otherwise: { e in
+                    e.loop("pbc", from: "0", to: panelColumns, step: 1) { e, c in
+                        let src = e.element("%b", e.add(e.mul(e.add(column0, c), "\(s.k)"), pc))
+                        e.loop("pbk", from: "0", to: depth, step: 1) { e, k in
+                            e.copy(from: e.element(src, k), to: e.element(panel, e.add(e.mul(k, "\(nr)"), c)))
+                        }
+                    }
+                })
+            } else {
+                // B is k×n: a k-row of the panel is NR consecutive floats of B; a full panel
+                // copies two vectors per k.
+                e.branch(e.compare("eq", panelColumns, "\(nr)"), then: { e in
+                    e.loop("pbk", from: "0", to: depth, step: 1) { e, k in
+                        let src = e.element("%b", e.add(e.mul(e.add(pc, k), "\(s.n)"), column0))
+                        let dst = e.element(panel, e.mul(k, "\(nr)"))
+                        for v in 0..<(nr / 16) {
+                            let x = e.fresh("x"), from = e.vectorPointer(e.element(src, "\(16 * v)"))
+                            e.emit("\(x) = load <16 x float>, <16 x float>* \(from), align 4")
+                            e.emit("store <16 x float> \(x), <16 x float>* \(e.vectorPointer(e.element(dst, "\(16 * v)"))), align 64")
+                        }
+                    }
+                }, otherwise: { e in
+                    e.loop("pbk", from: "0", to: depth, step: 1) { e, k in
+                        let src = e.element("%b", e.add(e.mul(e.add(pc, k), "\(s.n)"), column0))
+                        let dst = e.element(panel, e.mul(k, "\(nr)"))
+                        e.loop("pbc", from: "0", to: panelColumns, step: 1) { e, c in
+                            e.copy(from: e.element(src, c), to: e.element(dst, c))
+                        }
+                    }
+                })
+            }
+            e.loop("pbz", from: "0", to: depth, step: 1) { e, k in
+                e.loop("pbzc", from: panelColumns, to: "\(nr)", step: 1) { e, c in
+                    e.emit("store float 0.0, float* \(e.element(panel, e.add(e.mul(k, "\(nr)"), c))), align 4")
+                }
+            }
+        }
+    }
+
+    // MARK: The microkernel
+
+    /// `@name(a, b, c, kc, rows, columns, accumulate)`: the C tile at c (rows ≤ 12, columns ≤ 32,
+    /// row stride `ldc`) = [C tile +] Σ_{k<kc} A(r, k) · b[k·32 + j], A(r, k) at
+    /// a[r·aRowStride + k·aKStride] (constants: every address is a base plus a displacement).
+    /// The 24 accumulators are `<16 x float>` values live across the k loop (24 of the 32 zmm
+    /// registers; the two B vectors take two more, A's values are broadcast from memory); the
+    /// loop is unrolled by 4, then single steps for kc mod 4; each product is one `llvm.fma`.
+    /// Full tiles store whole vectors; edge tiles store only their rows, with masked vectors.
+    mutating func microkernel(name: String, aRowStride: Int, aKStride: Int, ldc: Int) -> String {
+        let mr = GEMMPlan.mr, vectors = GEMMPlan.nr / 16, unroll = 4
+        let v16 = "<16 x float>"
+        lines = ["define internal void @\(name)(float* noalias %a, float* noalias %b, float* noalias %c, "
+                 + "i64 %kc, i64 %rows, i64 %columns, i1 %accumulate) {", "entry:"]
+        // Prefetch the C tile for writing: with several k-blocks it is read back and added to,
+        // from L3 or memory (C is larger than L2), and the loads would otherwise stall the end
+        // of every call. A prefetch never faults, so edge rows past C are harmless.
+        emit("%c.raw = bitcast float* %c to i8*")
+        for r in 0..<mr {
+            for offset in [0, 64, 124] {
+                let p = fresh("pf")
+                emit("\(p) = getelementptr i8, i8* %c.raw, i64 \(4 * r * ldc + offset)")
+                emit("call void @llvm.prefetch.p0i8(i8* \(p), i32 1, i32 3, i32 1)")
+            }
+        }
+        emit("%kmain = and i64 %kc, -\(unroll)")
+        emit("%has.main = icmp sgt i64 %kmain, 0")
+        emit("br i1 %has.main, label %main, label %rest.check")
+        /// One k step at `k`: returns the updated accumulators.
+        func step(_ e: inout GEMMEmitter, k: String, acc: [[String]], final: [[String]]?) -> [[String]] {
+            var acc = acc
+            let bRow = e.element("%b", e.mul(k, "\(GEMMPlan.nr)"))
+            var bv: [String] = []
+            for v in 0..<vectors {
+                let x = e.fresh("bv"), p = e.vectorPointer(e.element(bRow, "\(16 * v)"))
+                // Packed panels are 64-byte aligned: buffers from posix_memalign(64), panels
+                // and k-rows at multiples of 32 floats.
+                e.emit("\(x) = load \(v16), \(v16)* \(p), align 64")
+                bv.append(x)
+            }
+            let aK = e.element("%a", e.mul(k, "\(aKStride)"))
+            for r in 0..<mr {
+                let s = e.fresh("s"), s1 = e.fresh(), splat = e.fresh("splat")
+                e.emit("\(s) = load float, float* \(e.element(aK, "\(r * aRowStride)")), align 4")
+                e.emit("\(s1) = insertelement \(v16) undef, float \(s), i32 0")
+                e.emit("\(splat) = shufflevector \(v16) \(s1), \(v16) undef, <16 x i32> zeroinitializer")
+                for v in 0..<vectors {
+                    let out = final?[r][v] ?? e.fresh("f")
+                    e.emit("\(out) = call \(v16) @llvm.fma.v16f32(\(v16) \(splat), \(v16) \(bv[v]), \(v16) \(acc[r][v]))")
+                    acc[r][v] = out
+                }
+            }
+            return acc
+        }
+        func names(_ tag: String) -> [[String]] { (0..<mr).map { r in (0..<vectors).map { v in "%\(tag).\(r).\(v)" } } }
+        // Main loop: steps of `unroll`.
+        let mainAcc = names("am"), mainOut = names("amo")
+        label("main")
+        emit("%k = phi i64 [ 0, %entry ], [ %k.next, %main ]")
+        for r in 0..<mr { for v in 0..<vectors { emit("\(mainAcc[r][v]) = phi \(v16) [ zeroinitializer, %entry ], [ \(mainOut[r][v]), %main ]") } }
+        var acc = mainAcc
+        for u in 0..<unroll {
+            acc = step(&self, k: u == 0 ? "%k" : add("%k", "\(u)"), acc: acc, final: u == unroll - 1 ? mainOut : nil)
+        }
+        emit("%k.next = add nuw nsw i64 %k, \(unroll)")
+        emit("%k.more = icmp slt i64 %k.next, %kmain")
+        emit("br i1 %k.more, label %main, label %rest.check")
+        // Remainder: kc mod 4 single steps.
+        let checkAcc = names("ac"), restAcc = names("ar"), restOut = names("aro"), storeAcc = names("as")
+        label("rest.check")
+        for r in 0..<mr { for v in 0..<vectors {
+            emit("\(checkAcc[r][v]) = phi \(v16) [ zeroinitializer, %entry ], [ \(mainOut[r][v]), %main ]")
+        } }
+        emit("%has.rest = icmp slt i64 %kmain, %kc")
+        emit("br i1 %has.rest, label %rest, label %store")
+        label("rest")
+        emit("%kr = phi i64 [ %kmain, %rest.check ], [ %kr.next, %rest ]")
+        for r in 0..<mr { for v in 0..<vectors {
+            emit("\(restAcc[r][v]) = phi \(v16) [ \(checkAcc[r][v]), %rest.check ], [ \(restOut[r][v]), %rest ]")
+        } }
+        _ = step(&self, k: "%kr", acc: restAcc, final: restOut)
+        emit("%kr.next = add nuw nsw i64 %kr, 1")
+        emit("%kr.more = icmp slt i64 %kr.next, %kc")
+        emit("br i1 %kr.more, label %rest, label %store")
+        label("store")
+        for r in 0..<mr { for v in 0..<vectors {
+            emit("\(storeAcc[r][v]) = phi \(v16) [ \(checkAcc[r][v]), %rest.check ], [ \(restOut[r][v]), %rest ]")
+        } }
+        emit("%full.r = icmp eq i64 %rows, \(mr)")
+        emit("%full.c = icmp eq i64 %columns, \(GEMMPlan.nr)")
+        emit("%full = and i1 %full.r, %full.c")
+        emit("br i1 %full, label %full.store, label %edge.store")
+        // Full tile: plain vector stores, after adding C's earlier k-blocks when accumulating.
+        label("full.store")
+        emit("br i1 %accumulate, label %full.add, label %full.set")
+        for adding in [true, false] {
+            label(adding ? "full.add" : "full.set")
+            for r in 0..<mr {
+                for v in 0..<vectors {
+                    let pv = vectorPointer(element("%c", "\(r * ldc + 16 * v)"))
+                    var out = storeAcc[r][v]
+                    if adding {
+                        let old = fresh("old"), sum = fresh("sum")
+                        emit("\(old) = load \(v16), \(v16)* \(pv), align 4")
+                        emit("\(sum) = fadd \(v16) \(old), \(out)")
+                        out = sum
+                    }
+                    emit("store \(v16) \(out), \(v16)* \(pv), align 4")
+                }
+            }
+            emit("ret void")
+        }
+        // Edge tile: rows below `rows`, and each vector's lanes below `columns` (a lane mask).
+        label("edge.store")
+        var masks: [String] = []
+        for v in 0..<vectors {
+            let lanes = sub("%columns", "\(16 * v)")
+            let c0 = fresh(), l0 = fresh(), c1 = fresh(), l1 = fresh()
+            emit("\(c0) = icmp slt i64 \(lanes), 0")
+            emit("\(l0) = select i1 \(c0), i64 0, i64 \(lanes)")
+            emit("\(c1) = icmp sgt i64 \(l0), 16")
+            emit("\(l1) = select i1 \(c1), i64 16, i64 \(l0)")
+            let bit = fresh(), ones = fresh(), m16 = fresh(), mask = fresh("mask")
+            emit("\(bit) = shl i64 1, \(l1)")
+            emit("\(ones) = sub i64 \(bit), 1")
+            emit("\(m16) = trunc i64 \(ones) to i16")
+            emit("\(mask) = bitcast i16 \(m16) to <16 x i1>")
+            masks.append(mask)
+        }
+        for r in 0..<mr {
+            let inside = fresh("row")
+            emit("\(inside) = icmp slt i64 \(r), %rows")
+            emit("br i1 \(inside), label %edge.\(r), label %done")
+            label("edge.\(r)")
+            for v in 0..<vectors {
+                let pv = vectorPointer(element("%c", "\(r * ldc + 16 * v)"))
+                let old = fresh("old"), sum = fresh("sum"), out = fresh("out")
+                emit("\(old) = call \(v16) @llvm.masked.load.v16f32.p0v16f32(\(v16)* \(pv), i32 4, <16 x i1> \(masks[v]), \(v16) zeroinitializer)")
+                emit("\(sum) = fadd \(v16) \(old), \(storeAcc[r][v])")
+                emit("\(out) = select i1 %accumulate, \(v16) \(sum), \(v16) \(storeAcc[r][v])")
+                emit("call void @llvm.masked.store.v16f32.p0v16f32(\(v16) \(out), \(v16)* \(pv), i32 4, <16 x i1> \(masks[v]))")
+            }
+        }
+        emit("br label %done")
+        label("done")
+        emit("ret void")
+        lines.append("}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
