@@ -1,3 +1,4 @@
+import Foundation
 import IR
 
 /// Which code computes a program's matmuls.
@@ -107,6 +108,14 @@ public struct GEMMPlan: Hashable, Sendable {
 struct GEMMEmitter {
     var lines: [String] = []
     var tmp = 0
+    /// The next free metadata number, and the loop IDs handed out by `loop` (all with
+    /// `plainLoopProperties`).
+    var nextMetadata = 0
+    var plainLoops: [Int] = []
+    var metadataBaseLimit = Int.max
+
+    /// Metadata numbers one GEMM (entry point and microkernels) may use.
+    static let metadataNodes = 64
 
     static let argumentCount = 7
 
@@ -119,14 +128,19 @@ struct GEMMEmitter {
         "gemm.\(s.transA ? "T" : "N")\(s.transB ? "T" : "N").m\(s.m).n\(s.n).k\(s.k)"
     }
 
-    /// The entry point of `plan` and the microkernels it calls.
-    static func function(_ plan: GEMMPlan) -> String {
+    /// The entry point of `plan` and the microkernels it calls; metadata nodes are numbered from
+    /// `metadataBase` up, fewer than `Emitter.metadataNodes` (the module's kernels share the
+    /// numbering: GEMMs take slots of `metadataNodes` after the last kernel's).
+    static func function(_ plan: GEMMPlan, metadataBase: Int) -> String {
         let name = functionName(plan.shape)
         var micro = GEMMEmitter(), direct = GEMMEmitter(), e = GEMMEmitter()
-        var text = micro.microkernel(name: name + ".micro.packed", aRowStride: 1, aKStride: GEMMPlan.mr, ldc: plan.shape.n)
+        e.nextMetadata = metadataBase + 6
+        var text = micro.microkernel(name: name + ".micro.packed", aRowStride: 1, aKStride: GEMMPlan.mr, ldc: plan.shape.n,
+                                     metadataBase: metadataBase)
         if !plan.packsA {
             let (row, k) = plan.aStrides
-            text += direct.microkernel(name: name + ".micro.direct", aRowStride: row, aKStride: k, ldc: plan.shape.n)
+            text += direct.microkernel(name: name + ".micro.direct", aRowStride: row, aKStride: k, ldc: plan.shape.n,
+                                       metadataBase: metadataBase + 3)
         }
         return text + e.build(plan, name: name)
     }
@@ -160,7 +174,13 @@ struct GEMMEmitter {
         label("\(t).latch")
         emit("%\(t).next = add nsw i64 \(i), \(step)")
         emit("%\(t).c = icmp slt i64 %\(t).next, \(end)")
-        emit("br i1 %\(t).c, label %\(t).head, label %\(t).exit")
+        // No vectorising or unrolling of these loops (packing and blocking): O3 turned the strided
+        // copies into gathers and scatters in several unrolled versions, 90 % of a shape's code
+        // and of its compile time, for loops that move a few % of the data the FMAs use.
+        let id = nextMetadata
+        nextMetadata += 1
+        plainLoops.append(id)
+        emit("br i1 %\(t).c, label %\(t).head, label %\(t).exit, !llvm.loop !\(id)")
         label("\(t).exit")
     }
 
@@ -207,6 +227,7 @@ struct GEMMEmitter {
     // MARK: The entry point of one shape
 
     mutating func build(_ plan: GEMMPlan, name: String) -> String {
+        metadataBaseLimit = nextMetadata - 6 + GEMMEmitter.metadataNodes
         let s = plan.shape
         lines = ["define void @\(name)(i8** noalias %args, i64 %begin, i64 %end) {", "entry:"]
         for (slot, v) in ["a", "b", "c", "pa0", "pb0", "pa1", "pb1"].enumerated() {
@@ -269,6 +290,11 @@ struct GEMMEmitter {
         }
         emit("ret void")
         lines.append("}")
+        let properties = nextMetadata
+        precondition(properties + 2 <= metadataBaseLimit, "GEMM \(name) needs more metadata nodes")
+        for id in plainLoops { lines.append("!\(id) = distinct !{!\(id), !\(properties), !\(properties + 1)}") }
+        lines.append("!\(properties) = !{!\"llvm.loop.vectorize.enable\", i1 false}")
+        lines.append("!\(properties + 1) = !{!\"llvm.loop.unroll.disable\"}")
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -313,17 +339,32 @@ struct GEMMEmitter {
             let panelColumns = e.min("\(nr)", e.sub(columns, jr))
             let column0 = e.add(jc, jr)
             if s.transB {
-                // B is n×k: column j of op(B) is row j of B, read along k and written with
-                // stride NR. In runs of 64 k per row: reading all NR rows at each k touched NR
-                // pages per k (B's rows are k floats apart) and missed the TLB on most loads.
+                // B is n×k: column j of op(B) is row j of B. A full panel goes in 16×16 blocks:
+                // 16 vector loads along k from 16 rows of B, a transpose in registers, 16
+                // vector stores into 16 k-rows of the panel; k mod 16 is copied one by one.
                 e.branch(e.compare("eq", panelColumns, "\(nr)"), then: { e in
-                    e.loop("pbkb", from: "0", to: depth, step: 64) { e, kb in
-                        let kEnd = e.min(e.add(kb, "64"), depth)
-                        e.loop("pbc", from: "0", to: "\(nr)", step: 1) { e, c in
-                            let src = e.element("%b", e.add(e.mul(e.add(column0, c), "\(s.k)"), pc))
-                            e.loop("pbk", from: kb, to: kEnd, step: 1) { e, k in
-                                e.copy(from: e.element(src, k), to: e.element(panel, e.add(e.mul(k, "\(nr)"), c)))
+                    let depth16 = e.binary("and", depth, "-16")
+                    e.loop("pbkb", from: "0", to: depth16, step: 16) { e, k0 in
+                        for half in 0..<(nr / 16) {
+                            var rows: [String] = []
+                            for j in 0..<16 {
+                                let src = e.element("%b", e.add(e.mul(e.add(column0, "\(16 * half + j)"), "\(s.k)"), e.add(pc, k0)))
+                                let x = e.fresh("row"), p = e.vectorPointer(src)
+                                e.emit("\(x) = load <16 x float>, <16 x float>* \(p), align 4")
+                                rows.append(x)
                             }
+                            let columns = e.transpose16(rows)
+                            for k in 0..<16 {
+                                let dst = e.element(panel, e.add(e.mul(e.add(k0, "\(k)"), "\(nr)"), "\(16 * half)"))
+                                e.emit("store <16 x float> \(columns[k]), <16 x float>* \(e.vectorPointer(dst)), align 64")
+                            }
+                        }
+                    }
+                    e.loop("pbk", from: depth16, to: depth, step: 1) { e, k in
+                        let to = e.element(panel, e.mul(k, "\(nr)"))
+                        for c in 0..<nr {
+                            e.copy(from: e.element("%b", e.add(e.mul(e.add(column0, "\(c)"), "\(s.k)"), e.add(pc, k))),
+                                   to: e.element(to, "\(c)"))
                         }
                     }
                 }, otherwise: { e in
@@ -365,6 +406,29 @@ struct GEMMEmitter {
         }
     }
 
+    /// The transpose of a 16×16 block given as 16 row vectors: log₂16 = 4 rounds that swap the
+    /// off-diagonal b×b blocks of every 2b×2b block (b = 1, 2, 4, 8), each row a two-source
+    /// `shufflevector` with a constant mask (vpermt2ps and friends).
+    mutating func transpose16(_ rows: [String]) -> [String] {
+        var m = rows
+        for b in [1, 2, 4, 8] {
+            var next = m
+            for r in 0..<16 where r & b == 0 {
+                // new[r][c] = c&b == 0 ? m[r][c] : m[r+b][c−b];  new[r+b][c] = c&b == 0 ? m[r][c+b] : m[r+b][c].
+                let upper = (0..<16).map { c in c & b == 0 ? c : 16 + c - b }
+                let lower = (0..<16).map { c in c & b == 0 ? c + b : 16 + c }
+                for (target, mask) in [(r, upper), (r + b, lower)] {
+                    let x = fresh("tr")
+                    emit("\(x) = shufflevector <16 x float> \(m[r]), <16 x float> \(m[r + b]), <16 x i32> <"
+                         + mask.map { "i32 \($0)" }.joined(separator: ", ") + ">")
+                    next[target] = x
+                }
+            }
+            m = next
+        }
+        return m
+    }
+
     // MARK: The microkernel
 
     /// `@name(a, b, c, kc, rows, columns, accumulate)`: the C tile at c (rows ≤ 12, columns ≤ 32,
@@ -374,11 +438,17 @@ struct GEMMEmitter {
     /// registers; the two B vectors take two more, A's values are broadcast from memory); the
     /// loop is unrolled by 4, then single steps for kc mod 4; each product is one `llvm.fma`.
     /// Full tiles store whole vectors; edge tiles store only their rows, with masked vectors.
-    mutating func microkernel(name: String, aRowStride: Int, aKStride: Int, ldc: Int) -> String {
+    /// Its k loops carry `llvm.loop.unroll.disable` (metadata !metadataBase…+2): the main loop is
+    /// unrolled by hand, the remainder runs at most 3 times, and O3's own unrolling only
+    /// multiplied the code.
+    mutating func microkernel(name: String, aRowStride: Int, aKStride: Int, ldc: Int, metadataBase: Int) -> String {
         let mr = GEMMPlan.mr, vectors = GEMMPlan.nr / 16, unroll = 4
         let v16 = "<16 x float>"
+        // noinline: one copy of the kernel per shape, not one per call site (inlined twice and
+        // unrolled further, a shape's code was 4 times larger and took ~1.5 s to compile); a
+        // call costs nothing next to the ~10⁵ FMAs it runs.
         lines = ["define internal void @\(name)(float* noalias %a, float* noalias %b, float* noalias %c, "
-                 + "i64 %kc, i64 %rows, i64 %columns, i1 %accumulate) {", "entry:"]
+                 + "i64 %kc, i64 %rows, i64 %columns, i1 %accumulate) noinline {", "entry:"]
         // Prefetch the C tile for writing: with several k-blocks it is read back and added to,
         // from L3 or memory (C is larger than L2), and the loads would otherwise stall the end
         // of every call. A prefetch never faults, so edge rows past C are harmless.
@@ -431,7 +501,7 @@ struct GEMMEmitter {
         }
         emit("%k.next = add nuw nsw i64 %k, \(unroll)")
         emit("%k.more = icmp slt i64 %k.next, %kmain")
-        emit("br i1 %k.more, label %main, label %rest.check")
+        emit("br i1 %k.more, label %main, label %rest.check, !llvm.loop !\(metadataBase)")
         // Remainder: kc mod 4 single steps.
         let checkAcc = names("ac"), restAcc = names("ar"), restOut = names("aro"), storeAcc = names("as")
         label("rest.check")
@@ -448,7 +518,7 @@ struct GEMMEmitter {
         _ = step(&self, k: "%kr", acc: restAcc, final: restOut)
         emit("%kr.next = add nuw nsw i64 %kr, 1")
         emit("%kr.more = icmp slt i64 %kr.next, %kc")
-        emit("br i1 %kr.more, label %rest, label %store")
+        emit("br i1 %kr.more, label %rest, label %store, !llvm.loop !\(metadataBase + 1)")
         label("store")
         for r in 0..<mr { for v in 0..<vectors {
             emit("\(storeAcc[r][v]) = phi \(v16) [ \(checkAcc[r][v]), %rest.check ], [ \(restOut[r][v]), %rest ]")
@@ -512,6 +582,67 @@ struct GEMMEmitter {
         label("done")
         emit("ret void")
         lines.append("}")
+        let (mainLoop, restLoop, noUnroll) = (metadataBase, metadataBase + 1, metadataBase + 2)
+        lines.append("!\(mainLoop) = distinct !{!\(mainLoop), !\(noUnroll)}")
+        lines.append("!\(restLoop) = distinct !{!\(restLoop), !\(noUnroll)}")
+        lines.append("!\(noUnroll) = !{!\"llvm.loop.unroll.disable\"}")
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// The FMA throughput this thread gets right now: a JIT-compiled loop of 24 independent
+/// `<16 x float>` FMA chains (registers only, no memory traffic), the ceiling any fp32 kernel
+/// can reach here. Benchmarks report GEMM speeds against it, measured in the same run, so a
+/// figure from a busy or throttled machine still says how close to the hardware a kernel is.
+public enum FMAPeak {
+    static let chains = 24
+    static let name = "vsc_fma_peak"
+
+    /// `void vsc_fma_peak(i64 n, float* out)`: n iterations of one FMA per chain.
+    static var moduleText: String {
+        var lines = ["declare <16 x float> @llvm.fma.v16f32(<16 x float>, <16 x float>, <16 x float>)",
+                     "define void @\(name)(i64 %n, float* %out) {", "entry:", "  br label %loop", "loop:",
+                     "  %i = phi i64 [ 0, %entry ], [ %i.next, %loop ]"]
+        for c in 0..<chains {
+            lines.append("  %a\(c) = phi <16 x float> [ zeroinitializer, %entry ], [ %b\(c), %loop ]")
+        }
+        // x·a + y with x just below 1: the chains stay finite for any n.
+        for c in 0..<chains {
+            lines.append("  %b\(c) = call <16 x float> @llvm.fma.v16f32(<16 x float> %a\(c), "
+                         + "<16 x float> <float 0x3FEFFFFFC0000000" + String(repeating: ", float 0x3FEFFFFFC0000000", count: 15) + ">, "
+                         + "<16 x float> <float 0x3F1A36E2E0000000" + String(repeating: ", float 0x3F1A36E2E0000000", count: 15) + ">)")
+        }
+        lines += ["  %i.next = add nuw nsw i64 %i, 1", "  %more = icmp slt i64 %i.next, %n",
+                  "  br i1 %more, label %loop, label %exit", "exit:"]
+        var sum = "%b0"
+        for c in 1..<chains { lines.append("  %s\(c) = fadd <16 x float> \(sum), %b\(c)"); sum = "%s\(c)" }
+        lines += ["  %e = extractelement <16 x float> \(sum), i32 0", "  store float %e, float* %out, align 4", "  ret void", "}"]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// GFLOP/s of one thread over about `seconds`, timed on `clock` (CLOCK_THREAD_CPUTIME_ID:
+    /// CPU seconds of this thread, which time slices lost to other processes do not inflate).
+    public static func measure(seconds: Double = 0.2, clock: clockid_t) throws -> Double {
+        let module = try JITProgram.sharedEngine.get().compile(moduleIR: moduleText, name: name, symbols: [name])
+        typealias Loop = @convention(c) (Int64, UnsafeMutablePointer<Float>) -> Void
+        let run: Loop = try module.function(name)
+        var out: Float = 0
+        func now() -> Double { var t = timespec(); clock_gettime(clock, &t); return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9 }
+        var n: Int64 = 1 << 16, elapsed = 0.0
+        while true {
+            let t = now()
+            run(n, &out)
+            elapsed = now() - t
+            if elapsed >= seconds / 4 { break }
+            n *= 4
+        }
+        // The best of three at the calibrated length.
+        var best = elapsed
+        for _ in 0..<2 {
+            let t = now()
+            run(n, &out)
+            best = Swift.min(best, now() - t)
+        }
+        return Double(n) * Double(chains) * 32 / best / 1e9
     }
 }

@@ -220,7 +220,9 @@ public final class JITProgram: Program {
             let kernels = nests.enumerated().map { k, n in
                 let text = Emitter.function(n, name: kernelNames[k], metadataBase: k * Emitter.metadataNodes)
                 return kernelTextTransform?(k, text) ?? text
-            } + plans.map(GEMMEmitter.function)
+            } + plans.enumerated().map { g, plan in
+                GEMMEmitter.function(plan, metadataBase: nests.count * Emitter.metadataNodes + g * GEMMEmitter.metadataNodes)
+            }
             let names = kernelNames + gemmFunctionNames
             let start = Date()
             do {

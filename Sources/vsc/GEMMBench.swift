@@ -89,13 +89,17 @@ enum GEMMBench {
     /// Runs every case and prints a table (or one JSON object).
     static func run(batch: Int, threads: Int, repeats: Int, warmup: Int, json: Bool) throws {
         var rows: [[String: Any]] = []
+        // The ceiling: register-only FMAs on this thread, now, times the threads.
+        let peakBefore = try FMAPeak.measure(clock: threads == 1 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC) * Double(threads)
         if !json {
             print("GEMM shapes of the paper net (batch \(batch)), GFLOP/s median (min–max) over \(repeats) repeats, \(threads) thread(s) each;")
             print("  ours = the JIT's emitted AVX-512 kernel; pool = cblas_sgemm split over the JIT's thread pool;")
             print("  OpenBLAS = one cblas_sgemm call on OpenBLAS's own threads (core \(openBLASCore)).")
             print(threads == 1 ? "  Timed in CPU seconds of the calling thread (steady on a busy machine)." : "  Timed in wall-clock seconds.")
-            print(String(format: "%-20@ %-20@ %-22@ %-22@ %-22@ %7@ %9@", "GEMM" as NSString, "shape (m×n×k)" as NSString,
-                         "ours" as NSString, "pool" as NSString, "OpenBLAS" as NSString, "ratio" as NSString, "max diff" as NSString))
+            print(String(format: "  FMA peak (register-only AVX-512 FMA loop on this thread, now, ×%d): %.1f GFLOP/s", threads, peakBefore))
+            print(String(format: "%-20@ %-20@ %-22@ %-22@ %-22@ %7@ %7@ %9@", "GEMM" as NSString, "shape (m×n×k)" as NSString,
+                         "ours" as NSString, "pool" as NSString, "OpenBLAS" as NSString, "ratio" as NSString,
+                         "% peak" as NSString, "max diff" as NSString))
         }
         for c in paperNetCases(batch: batch) {
             let r = try measure(c.shape, threads: threads, repeats: repeats, warmup: warmup)
@@ -103,18 +107,21 @@ enum GEMMBench {
             let ratio = r.jit.median / best
             rows.append(["gemm": c.label, "shape": c.shape.description, "gflop": c.shape.flops / 1e9, "ours": r.jit.json,
                          "blas_pool": r.blasPool.json, "openblas": r.blasThreads.json, "ratio_to_best_blas": ratio,
-                         "max_relative_difference": r.difference])
+                         "max_relative_difference": r.difference, "ours_fraction_of_fma_peak": r.jit.median / peakBefore])
             if !json {
                 let cell = { (t: Timing) in String(format: "%6.1f (%5.1f–%5.1f)", t.median, t.gflops.first!, t.gflops.last!) as NSString }
-                print(String(format: "%-20@ %-20@ %-22@ %-22@ %-22@ %6.2f× %9.1e", c.label as NSString, c.shape.description as NSString,
-                             cell(r.jit), cell(r.blasPool), cell(r.blasThreads), ratio, r.difference))
+                print(String(format: "%-20@ %-20@ %-22@ %-22@ %-22@ %6.2f× %6.0f%% %9.1e", c.label as NSString, c.shape.description as NSString,
+                             cell(r.jit), cell(r.blasPool), cell(r.blasThreads), ratio, 100 * r.jit.median / peakBefore, r.difference))
             }
         }
+        let peakAfter = try FMAPeak.measure(clock: threads == 1 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC) * Double(threads)
         if json {
-            let d = try JSONSerialization.data(withJSONObject: ["batch": batch, "threads": threads, "repeats": repeats, "openblas_core": openBLASCore, "shapes": rows], options: [.sortedKeys])
+            let d = try JSONSerialization.data(withJSONObject: ["fma_peak_gflops_before": peakBefore, "fma_peak_gflops_after": peakAfter, "batch": batch, "threads": threads, "repeats": repeats, "openblas_core": openBLASCore, "shapes": rows], options: [.sortedKeys])
             print(String(data: d, encoding: .utf8)!)
         } else {
-            print("ratio = ours ÷ the better OpenBLAS median. On a shared or busy machine every number drops; compare within one run.")
+            print(String(format: "  FMA peak again after the table: %.1f GFLOP/s (a large change means the machine's load changed mid-run).", peakAfter))
+            print("ratio = ours ÷ the better OpenBLAS median; % peak = ours ÷ the FMA peak before the table.")
+            print("On a shared or busy machine every number drops; compare within one run.")
         }
     }
 
