@@ -45,7 +45,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads for every side of --gemm-shapes: 2 (both cores) or 1 (steadier on a busy machine).")
     var gemmThreads: Int = 2
     @Flag(help: "Print one JSON object instead of a table.") var json = false
-    @Flag(help: "Also profile the JIT program by step: sgemm vs kernels, the most expensive steps.") var profile = false
+    @Flag(help: "Also profile the JIT program by step: GEMMs vs kernels, the most expensive steps.") var profile = false
 
     // The spellings before the CLI had one vocabulary (`--steps`, `--interp-steps`, `--backends a,b`).
     @Option(name: .customLong("steps"), help: .hidden) var stepsAlias: Int?
@@ -133,14 +133,14 @@ struct BenchCommand: ParsableCommand {
         if let j = jitMedian, let i = interpMedian { print(String(format: "JIT speed-up over the interpreter: %.2f×", i / j)) }
         print(String(format: "JIT compile time (whole step): %.3f s;  sgemm peak in this run: %.1f GFLOP/s", compileSeconds, peak))
         if let p = planned {
-            print(String(format: "JIT program: %d kernels + %d sgemm calls; memory: peak %.1f MiB of intermediates (%.1f MiB without reuse) + %.1f MiB parameters/inputs",
+            print(String(format: "JIT program: %d kernels + %d GEMM calls; memory: peak %.1f MiB of intermediates (%.1f MiB without reuse) + %.1f MiB parameters/inputs",
                          p.kernels, p.gemms, Double(p.peak) / 1048576, Double(p.total) / 1048576, Double(p.persistent) / 1048576))
         }
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
 
-    /// Where a JIT step's time goes: sgemm calls vs JIT kernels, and the most expensive steps.
+    /// Where a JIT step's time goes: GEMM calls vs JIT kernels, and the most expensive steps.
     func profileText(_ p: JITProgram) throws -> String {
         for _ in 0..<warmup { try p.run() }
         let prof = try p.profile(runs: max(3, steps / 2))
@@ -148,8 +148,9 @@ struct BenchCommand: ParsableCommand {
         let gemm = prof.filter(\.isGEMM), kernels = prof.filter { !$0.isGEMM }
         let gemmS = gemm.map(\.seconds).reduce(0, +), kernelS = kernels.map(\.seconds).reduce(0, +)
         var out = "profile of one JIT step (\(String(format: "%.2f", total * 1000)) ms, timed per step):\n"
-        out += String(format: "  sgemm   %3d calls  %8.2f ms  (%4.1f%%)  %6.1f GFLOP/s\n", gemm.count, gemmS * 1000, 100 * gemmS / total,
-                      gemm.map(\.flops).reduce(0, +) / gemmS / 1e9)
+        out += String(format: "  GEMM    %3d calls  %8.2f ms  (%4.1f%%)  %6.1f GFLOP/s  (%@)\n", gemm.count, gemmS * 1000, 100 * gemmS / total,
+                      gemm.map(\.flops).reduce(0, +) / gemmS / 1e9,
+                      (p.gemmKernel == .jit ? "our emitted GEMM" : "cblas_sgemm") as NSString)
         out += String(format: "  kernels %3d calls  %8.2f ms  (%4.1f%%)\n", kernels.count, kernelS * 1000, 100 * kernelS / total)
         out += "  most expensive steps:\n"
         for s in prof.sorted(by: { $0.seconds > $1.seconds }).prefix(12) {
