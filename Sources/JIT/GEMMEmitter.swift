@@ -94,6 +94,14 @@ public struct GEMMPlan: Hashable, Sendable {
     /// Floats between A's consecutive rows and between consecutive k of one row, as the
     /// microkernel reads A in place.
     var aStrides: (row: Int, k: Int) { shape.transA ? (1, shape.m) : (shape.k, 1) }
+
+    /// The microkernel reading packed A panels (always needed: a partial last panel of rows is
+    /// packed even when A is read in place).
+    var packedMicrokernel: GEMMEmitter.Microkernel { .init(aRowStride: 1, aKStride: GEMMPlan.mr, ldc: shape.n) }
+    /// The microkernel reading A in place (nil when A is packed).
+    var directMicrokernel: GEMMEmitter.Microkernel? {
+        packsA ? nil : .init(aRowStride: aStrides.row, aKStride: aStrides.k, ldc: shape.n)
+    }
 }
 
 /// Writes the GEMM functions of the JIT: for each shape one entry point
@@ -114,6 +122,13 @@ struct GEMMEmitter {
     var plainLoops: [Int] = []
     var metadataBaseLimit = Int.max
 
+    /// A microkernel's constants: A's strides (floats between rows, between k) and C's row
+    /// stride. Its name spells them: `vsc_gemm_micro.a784x1.c3000`.
+    struct Microkernel: Hashable {
+        var aRowStride: Int, aKStride: Int, ldc: Int
+        var name: String { "vsc_gemm_micro.a\(aRowStride)x\(aKStride).c\(ldc)" }
+    }
+
     /// Metadata numbers one GEMM (entry point and microkernels) may use.
     static let metadataNodes = 64
 
@@ -128,22 +143,27 @@ struct GEMMEmitter {
         "gemm.\(s.transA ? "T" : "N")\(s.transB ? "T" : "N").m\(s.m).n\(s.n).k\(s.k)"
     }
 
-    /// The entry point of `plan` and the microkernels it calls; metadata nodes are numbered from
-    /// `metadataBase` up, fewer than `Emitter.metadataNodes` (the module's kernels share the
-    /// numbering: GEMMs take slots of `metadataNodes` after the last kernel's).
-    static func function(_ plan: GEMMPlan, metadataBase: Int) -> String {
-        let name = functionName(plan.shape)
-        var micro = GEMMEmitter(), direct = GEMMEmitter(), e = GEMMEmitter()
-        e.nextMetadata = metadataBase + 6
-        var text = micro.microkernel(name: name + ".micro.packed", aRowStride: 1, aKStride: GEMMPlan.mr, ldc: plan.shape.n,
-                                     metadataBase: metadataBase)
-        if !plan.packsA {
-            let (row, k) = plan.aStrides
-            text += direct.microkernel(name: name + ".micro.direct", aRowStride: row, aKStride: k, ldc: plan.shape.n,
-                                       metadataBase: metadataBase + 3)
+    /// The GEMM code of a module: one entry point per plan (in order), and each distinct
+    /// microkernel once (shapes with the same A strides and C row stride share one: the paper
+    /// net's ~15 shapes need about half as many). Metadata nodes are numbered from
+    /// `metadataBase` up (the module's loop kernels take the numbers below it): `metadataNodes`
+    /// per entry point, then `microkernelMetadataNodes` per microkernel.
+    static func functions(_ plans: [GEMMPlan], metadataBase: Int) -> (entries: [String], microkernels: [Microkernel: String]) {
+        let entries = plans.enumerated().map { g, plan in
+            var e = GEMMEmitter()
+            e.nextMetadata = metadataBase + g * metadataNodes
+            return e.build(plan, name: functionName(plan.shape))
         }
-        return text + e.build(plan, name: name)
+        let keys = Set(plans.flatMap { [$0.packedMicrokernel] + ($0.directMicrokernel.map { [$0] } ?? []) }).sorted { $0.name < $1.name }
+        var microkernels: [Microkernel: String] = [:]
+        for (i, key) in keys.enumerated() {
+            var e = GEMMEmitter()
+            microkernels[key] = e.microkernel(key, metadataBase: metadataBase + plans.count * metadataNodes + i * microkernelMetadataNodes)
+        }
+        return (entries, microkernels)
     }
+
+    static let microkernelMetadataNodes = 3
 
     /// Declarations every module with GEMMs needs (once per module).
     static let declarations = """
@@ -227,7 +247,7 @@ struct GEMMEmitter {
     // MARK: The entry point of one shape
 
     mutating func build(_ plan: GEMMPlan, name: String) -> String {
-        metadataBaseLimit = nextMetadata - 6 + GEMMEmitter.metadataNodes
+        metadataBaseLimit = nextMetadata + GEMMEmitter.metadataNodes
         let s = plan.shape
         lines = ["define void @\(name)(i8** noalias %args, i64 %begin, i64 %end) {", "entry:"]
         for (slot, v) in ["a", "b", "c", "pa0", "pb0", "pa1", "pb1"].enumerated() {
@@ -272,16 +292,17 @@ struct GEMMEmitter {
                             let row = e.add(ic, ir), column = e.add(jc, jr)
                             let cTile = e.element("%c", e.add(e.mul(row, "\(s.n)"), column))
                             let tail = "float* \(bPanel), float* \(cTile), i64 \(depth), i64 \(rows), i64 \(columns), i1 \(accumulate))"
-                            if plan.packsA {
-                                let aPanel = e.element("%pa", e.mul(ir, "\(plan.kc)"))
-                                e.emit("call void @\(name).micro.packed(float* \(aPanel), " + tail)
-                            } else {
+                            let packed = plan.packedMicrokernel.name
+                            if let direct = plan.directMicrokernel?.name {
                                 e.branch(e.compare("eq", rows, "\(mr)"), then: { e in
                                     let a = e.element("%a", e.add(e.mul(row, "\(aRowStride)"), e.mul(pc, "\(aKStride)")))
-                                    e.emit("call void @\(name).micro.direct(float* \(a), " + tail)
+                                    e.emit("call void @\(direct)(float* \(a), " + tail)
                                 }, otherwise: { e in
-                                    e.emit("call void @\(name).micro.packed(float* %pa, " + tail)
+                                    e.emit("call void @\(packed)(float* %pa, " + tail)
                                 })
+                            } else {
+                                let aPanel = e.element("%pa", e.mul(ir, "\(plan.kc)"))
+                                e.emit("call void @\(packed)(float* \(aPanel), " + tail)
                             }
                         }
                     }
@@ -441,7 +462,8 @@ struct GEMMEmitter {
     /// Its k loops carry `llvm.loop.unroll.disable` (metadata !metadataBase…+2): the main loop is
     /// unrolled by hand, the remainder runs at most 3 times, and O3's own unrolling only
     /// multiplied the code.
-    mutating func microkernel(name: String, aRowStride: Int, aKStride: Int, ldc: Int, metadataBase: Int) -> String {
+    mutating func microkernel(_ key: Microkernel, metadataBase: Int) -> String {
+        let (name, aRowStride, aKStride, ldc) = (key.name, key.aRowStride, key.aKStride, key.ldc)
         let mr = GEMMPlan.mr, vectors = GEMMPlan.nr / 16, unroll = 4
         let v16 = "<16 x float>"
         // noinline: one copy of the kernel per shape, not one per call site (inlined twice and

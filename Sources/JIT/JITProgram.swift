@@ -217,22 +217,29 @@ public final class JITProgram: Program {
             module = c
         } else {
             let engine = try JITProgram.sharedEngine.get()
+            let gemmCode = GEMMEmitter.functions(plans, metadataBase: nests.count * Emitter.metadataNodes)
             let kernels = nests.enumerated().map { k, n in
                 let text = Emitter.function(n, name: kernelNames[k], metadataBase: k * Emitter.metadataNodes)
                 return kernelTextTransform?(k, text) ?? text
-            } + plans.enumerated().map { g, plan in
-                GEMMEmitter.function(plan, metadataBase: nests.count * Emitter.metadataNodes + g * GEMMEmitter.metadataNodes)
-            }
+            } + gemmCode.entries
+            let microkernels = gemmCode.microkernels.sorted { $0.key.name < $1.key.name }.map(\.value)
             let names = kernelNames + gemmFunctionNames
             let start = Date()
             do {
-                module = try engine.compile(moduleIR: JITProgram.moduleText(kernels), name: "graph_\(graph.name)",
+                module = try engine.compile(moduleIR: JITProgram.moduleText(kernels + microkernels), name: "graph_\(graph.name)",
                                             symbols: names)
             } catch let e as JITError {
                 let gemmNodes = { (shape: GEMMShape) in
                     schedule.filter { $0.nest == nil && JITProgram.gemmShape(of: graph[$0.node], in: graph) == shape }.map(\.node)
                 }
-                throw JITProgram.pinpoint(e, kernels: kernels, names: names, engine: engine, graph: graph,
+                // Alone, a GEMM's entry point needs its microkernels.
+                let standalone = kernels.enumerated().map { k, text in
+                    guard k >= nests.count else { return text }
+                    let plan = plans[k - nests.count]
+                    return ([text] + ([plan.packedMicrokernel] + (plan.directMicrokernel.map { [$0] } ?? [])).map { gemmCode.microkernels[$0]! })
+                        .joined(separator: "\n")
+                }
+                throw JITProgram.pinpoint(e, kernels: standalone, names: names, engine: engine, graph: graph,
                                           nodesOf: { k in k < nests.count ? schedule.filter { $0.nest == k }.map(\.node)
                                                                           : gemmNodes(plans[k - nests.count].shape) })
             }
