@@ -48,10 +48,12 @@ public struct GEMMShape: Hashable, Sendable, CustomStringConvertible {
 /// small and the packing was amortised over few column panels. `packsA: true` keeps the packed
 /// path (tests run it).
 ///
-/// The two threads split C's columns (or rows, when there are more rows than columns) into
-/// disjoint runs of whole tiles; each thread packs into its own buffers. Every element of C is
-/// summed in the same order (k-blocks in order, k within a block in order) whatever the split,
-/// so results are bitwise deterministic run to run.
+/// The pool splits C's columns (or rows, when there are more rows than columns) into up to
+/// `maxChunks` disjoint runs of whole tiles, claimed one at a time by whichever of its two
+/// threads is free: when another process slows one core, the other core takes more chunks
+/// instead of waiting for a fixed half (OpenBLAS's static split waits). Each chunk packs into
+/// its own buffers. Every element of C is summed in the same order (k-blocks in order, k within
+/// a block in order) whichever thread runs its chunk, so results are bitwise deterministic.
 public struct GEMMPlan: Hashable, Sendable {
     public let shape: GEMMShape
     /// Rows and columns of the register tile (NR = two 16-float vectors).
@@ -66,6 +68,9 @@ public struct GEMMPlan: Hashable, Sendable {
     public let splitColumns: Bool
     /// Tiles along the split dimension: the pool runs `begin..<end` of these.
     public let splitTiles: Int
+    /// Chunks of tiles the pool hands out (see the type's comment); at most `maxChunks`.
+    public let chunks: Int
+    public static let maxChunks = 8
 
     public init(_ s: GEMMShape, packsA: Bool = false) {
         shape = s
@@ -80,8 +85,10 @@ public struct GEMMPlan: Hashable, Sendable {
         // the larger of the two dimensions, which also balances better.
         splitColumns = s.n >= s.m
         splitTiles = splitColumns ? (s.n + nr - 1) / nr : (s.m + mr - 1) / mr
-        let chunkRows = splitColumns ? s.m : roundUp((s.m + 1) / 2, mr)
-        let chunkColumns = splitColumns ? roundUp((s.n + 1) / 2, nr) : s.n
+        chunks = Swift.max(1, Swift.min(GEMMPlan.maxChunks, splitTiles))
+        let tilesPerChunk = (splitTiles + chunks - 1) / chunks
+        let chunkRows = splitColumns ? s.m : tilesPerChunk * mr
+        let chunkColumns = splitColumns ? tilesPerChunk * nr : s.n
         mc = balanced(chunkRows, max: GEMMPlan.mcMax, multiple: mr)
         nc = balanced(chunkColumns, max: GEMMPlan.ncMax, multiple: nr)
         self.packsA = packsA
@@ -108,11 +115,11 @@ public struct GEMMPlan: Hashable, Sendable {
 /// `void @name(i8** %args, i64 %begin, i64 %end)` (the `ParallelKernel` ABI) computing the tiles
 /// begin..<end along `GEMMPlan.splitColumns`' dimension, with
 ///   args[0] = A, args[1] = B, args[2] = C,
-///   args[3], args[4] = packed A, packed B of the chunk that starts at tile 0,
-///   args[5], args[6] = packed A, packed B of any other chunk.
-/// The pool runs a GEMM in at most two chunks (`ParallelFor.run(chunks: 2)`), one of which
-/// starts at 0, so two chunks running at once never share a pack buffer. Each shape also gets
-/// its own microkernels, specialised to its constant strides.
+///   args[3 + 2c], args[4 + 2c] = packed A, packed B of chunk c (c < `GEMMPlan.maxChunks`).
+/// The pool runs it as `ParallelFor.run(count: splitTiles, chunks: plan.chunks, alignment: 1)`,
+/// whose chunk c starts at tile ⌊c·tiles/chunks⌋; the function recovers c from `begin` as
+/// ⌈begin·chunks/tiles⌉, so two chunks running at once never share a pack buffer (a call for
+/// the whole range is chunk 0). Microkernels are shared between shapes with equal strides.
 struct GEMMEmitter {
     var lines: [String] = []
     var tmp = 0
@@ -132,7 +139,7 @@ struct GEMMEmitter {
     /// Metadata numbers one GEMM (entry point and microkernels) may use.
     static let metadataNodes = 64
 
-    static let argumentCount = 7
+    static let argumentCount = 3 + 2 * GEMMPlan.maxChunks
 
     mutating func fresh(_ hint: String = "t") -> String { tmp += 1; return "%\(hint)\(tmp)" }
     mutating func emit(_ s: String) { lines.append("  " + s) }
@@ -250,14 +257,18 @@ struct GEMMEmitter {
         metadataBaseLimit = nextMetadata + GEMMEmitter.metadataNodes
         let s = plan.shape
         lines = ["define void @\(name)(i8** noalias %args, i64 %begin, i64 %end) {", "entry:"]
-        for (slot, v) in ["a", "b", "c", "pa0", "pb0", "pa1", "pb1"].enumerated() {
+        // The chunk this call is (see the type's comment), and its pack buffers.
+        emit("%chunk.n = mul nsw i64 %begin, \(plan.chunks)")
+        emit("%chunk.r = add nsw i64 %chunk.n, \(plan.splitTiles - 1)")
+        emit("%chunk = udiv i64 %chunk.r, \(plan.splitTiles)")
+        emit("%pa.slot = add nsw i64 %chunk, %chunk")
+        emit("%pa.index = add nsw i64 %pa.slot, 3")
+        emit("%pb.index = add nsw i64 %pa.slot, 4")
+        for (v, slot) in [("a", "0"), ("b", "1"), ("c", "2"), ("pa", "%pa.index"), ("pb", "%pb.index")] {
             emit("%\(v).pp = getelementptr inbounds i8*, i8** %args, i64 \(slot)")
             emit("%\(v).raw = load i8*, i8** %\(v).pp, align 8")
             emit("%\(v) = bitcast i8* %\(v).raw to float*")
         }
-        emit("%first = icmp eq i64 %begin, 0")
-        emit("%pa = select i1 %first, float* %pa0, float* %pa1")
-        emit("%pb = select i1 %first, float* %pb0, float* %pb1")
         let mr = GEMMPlan.mr, nr = GEMMPlan.nr
         // This chunk's rows m0..<m1 and columns n0..<n1 of C.
         let (m0, m1, n0, n1): (String, String, String, String)

@@ -71,8 +71,9 @@ public final class JITProgram: Program {
         /// Split over the pool (false: too small to split, one call on this thread).
         var splitAcrossPool = false
         /// The emitted GEMM (nil: `cblas_sgemm` through `gemm`); it runs tiles 0..<n0 of its
-        /// split dimension.
+        /// split dimension, in `chunks` pieces when split across the pool.
         var jitGEMM: ParallelKernel?
+        var chunks = 2
     }
 
     /// The process-wide engine (LLVM is initialised once).
@@ -249,13 +250,15 @@ public final class JITProgram: Program {
             }
         }
         // 4. The schedule. The emitted GEMMs share one set of pack buffers (steps run one at a
-        //    time), two per buffer kind: one for each of the pool's chunks.
+        //    time): a packed-A and a packed-B buffer for each chunk the pool may run at once.
         if !plans.isEmpty {
             let aFloats = plans.map(\.packedAFloats).max()!, bFloats = plans.map(\.packedBFloats).max()!
-            for floats in [aFloats, bFloats, aFloats, bFloats] {
-                let p = JITProgram.allocate(floats)
-                owned.append(p)
-                packBuffers.append(UnsafeMutableRawPointer(p))
+            for _ in 0..<plans.map(\.chunks).max()! {
+                for floats in [aFloats, bFloats] {
+                    let p = JITProgram.allocate(floats)
+                    owned.append(p)
+                    packBuffers.append(UnsafeMutableRawPointer(p))
+                }
             }
         }
         for p in schedule {
@@ -289,7 +292,8 @@ public final class JITProgram: Program {
                     let split = rows * columns * depth >= GEMMSplit.minimumWork && plan.splitTiles >= 2
                     if split { splitGEMMCount += 1 }
                     steps.append(Step(kind: .gemm, node: p.node, args: jitArgs, n0: plan.splitTiles, gemm: gemm,
-                                      splitAcrossPool: split, jitGEMM: try module.function(GEMMEmitter.functionName(shape))))
+                                      splitAcrossPool: split, jitGEMM: try module.function(GEMMEmitter.functionName(shape)),
+                                      chunks: plan.chunks))
                 } else {
                     let split = rows * columns * depth >= GEMMSplit.minimumWork && max(rows, columns) >= 2 * GEMMSplit.alignment
                     if split { splitGEMMCount += 1 }
@@ -440,10 +444,10 @@ public final class JITProgram: Program {
                 }
             case .gemm:
                 if let f = s.jitGEMM {
-                    // Whole tiles of the split dimension, in at most two chunks (the emitted
-                    // GEMM picks its pack buffers by chunk; see GEMMEmitter).
+                    // Whole tiles of the split dimension, in the plan's chunks (the emitted GEMM
+                    // picks its pack buffers by chunk; see GEMMEmitter).
                     if s.splitAcrossPool && usesThreadPool {
-                        pool.run(f, args: s.args, count: s.n0, chunks: 2, alignment: 1, serialBelow: 2)
+                        pool.run(f, args: s.args, count: s.n0, chunks: s.chunks, alignment: 1, serialBelow: 2)
                     } else {
                         f(s.args, 0, Int64(s.n0))
                     }

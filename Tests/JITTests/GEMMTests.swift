@@ -125,8 +125,9 @@ func emittedGEMMWithPackedAMatchesReference(_ s: GEMMShape) throws {
     }
 }
 
-/// The two threads split C into disjoint tiles and every element is summed in one fixed order:
-/// runs are bitwise identical, and so are two programs of the same shape.
+/// The pool's threads claim disjoint chunks of C's tiles, each chunk with its own pack buffers,
+/// and every element is summed in one fixed order: runs are bitwise identical, and so are two
+/// programs of the same shape.
 @Test func emittedGEMMIsDeterministic() throws {
     let s = GEMMShape(transA: false, transB: true, m: 250, n: 300, k: 700)
     let a = testValues(s.m * s.k, seed: 1), b = testValues(s.k * s.n, seed: 2)
@@ -135,7 +136,8 @@ func emittedGEMMWithPackedAMatchesReference(_ s: GEMMShape) throws {
     for x in [p, q] { try x.set("a", a); try x.set("b", b) }
     try p.run()
     let first = Array(p.output("c")!)
-    for _ in 0..<5 {
+    // Which thread claims which chunk changes from run to run; the result may not.
+    for _ in 0..<20 {
         try p.run()
         #expect(Array(p.output("c")!) == first)
     }
@@ -147,7 +149,7 @@ func emittedGEMMWithPackedAMatchesReference(_ s: GEMMShape) throws {
 /// over several blocks, and both split directions.
 @Test func gemmPlanBlocksCoverTheShape() {
     let p = GEMMPlan(GEMMShape(transA: false, transB: false, m: 500, n: 3000, k: 784))
-    #expect(p.splitColumns && p.splitTiles == 94)
+    #expect(p.splitColumns && p.splitTiles == 94 && p.chunks == GEMMPlan.maxChunks)
     #expect(p.kc == 196 && !p.packsA && p.mc % GEMMPlan.mr == 0 && p.nc % GEMMPlan.nr == 0)
     let q = GEMMPlan(GEMMShape(transA: true, transB: false, m: 3000, n: 60, k: 500))
     #expect(!q.splitColumns && q.splitTiles == 250 && q.kc == 250 && !q.packsA)
