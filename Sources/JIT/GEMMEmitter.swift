@@ -123,8 +123,9 @@ public struct GEMMPlan: Hashable, Sendable {
 struct GEMMEmitter {
     var lines: [String] = []
     var tmp = 0
-    /// The next free metadata number, and the loop IDs handed out by `loop` (all with
-    /// `plainLoopProperties`).
+    /// The next free metadata number, the loop IDs handed out by `loop` (each pointing at the
+    /// two property nodes written after the entry point: no vectorising, no unrolling), and the
+    /// first number past this function's range.
     var nextMetadata = 0
     var plainLoops: [Int] = []
     var metadataBaseLimit = Int.max
