@@ -26,9 +26,10 @@ struct BenchCommand: ParsableCommand {
           vsc bench --spec Samples/vsc-fashion.yaml --backend jit --gemm blas
           vsc bench --gemm-shapes --iterations 10
 
-        With --gemm-shapes, times the paper net's GEMMs (forward, dX = dY·Wᵀ, dW = Xᵀ·dY of every
-        layer at batch 500, or --batch-size) one by one: the JIT's own AVX-512 kernel against
-        OpenBLAS at the same thread count, GFLOP/s median and min–max over --iterations repeats.
+        With --gemm-shapes, times the paper net's GEMMs (forward, dX = dY·Wᵀ, dW = Xᵀ·dY of every \
+        layer at batch 500, or --batch-size) one by one: the JIT's own AVX-512 kernel against \
+        OpenBLAS at the same thread count, GFLOP/s median and min–max over --iterations repeats, \
+        beside the FMA peak measured in the same run (bench/README.md).
         """)
 
     @Option(help: "A model spec (YAML); default: the built-in MLP.") var spec: String?
