@@ -7,7 +7,9 @@ import Runtime
 /// The LLVM JIT backend: one compiled program per graph. Every non-GEMM node (fused kernels,
 /// standalone elementwise ops, materialised views, concat pieces, random draws) becomes a loop
 /// nest lowered to LLVM IR, optimised at O3 for the host CPU and compiled by ORC LLJIT in ONE
-/// module; matmuls call `cblas_sgemm`, their fused epilogue runs as a JIT kernel right after.
+/// module. Matmuls run our own GEMM, emitted into the same module per shape (`GEMMEmitter`,
+/// `gemm: .jit`), or `cblas_sgemm` (`gemm: .blas`); their fused epilogue runs as a JIT kernel
+/// right after.
 /// Buffers are allocated once at construction; `run()` walks a flat array of steps calling
 /// function pointers — no per-op Swift dispatch on graph structures, no allocation, no
 /// dictionary lookups. Large kernels split dimension 0 across the two cores.
@@ -15,6 +17,8 @@ public final class JITProgram: Program {
     public let graph: Graph
     public var carries: [(output: String, leaf: String)] = [] { didSet { resolveCarries() } }
     public var checkFinite = false
+    /// False: every step runs on the calling thread alone (one-core measurements).
+    public var usesThreadPool = true
     /// Seconds spent building, optimising and compiling the module (0 on a cache hit).
     public private(set) var compileSeconds: Double = 0
     /// The compiled module (keeps the machine code alive).
@@ -23,6 +27,10 @@ public final class JITProgram: Program {
     public private(set) var kernelCount = 0, gemmCount = 0
     /// GEMMs split over the thread pool (the rest run as one single-threaded call).
     public private(set) var splitGEMMCount = 0
+    /// What computes the matmuls: our emitted GEMM or OpenBLAS.
+    public let gemmKernel: GEMMKernel
+    /// The LLVM function of each distinct matmul shape (empty with `gemm: .blas`).
+    public private(set) var gemmFunctionNames: [String] = []
     /// Where every buffer lives (one arena for intermediates, planned once).
     public let memoryPlan: MemoryPlan
     /// The loop nest of each kernel function, by kernel index (tests check what LLVM made of them).
@@ -39,6 +47,8 @@ public final class JITProgram: Program {
     /// The convolution steps and their argument arrays (`ConvolutionStep.swift`).
     private var convolutions: [UnsafeMutablePointer<ConvolutionStep>] = []
     private var convolutionArgs: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
+    /// The argument blocks of the emitted GEMMs (A, B, C, then the pack buffers), by step index.
+    private var jitGEMMArgs: [Int: UnsafeMutablePointer<UnsafeMutableRawPointer?>] = [:]
     /// For each kernel step, the node whose buffer each pointer slot holds (to re-bind pointers
     /// when an output is redirected into a leaf's buffer).
     private var argNodes: [[NodeID?]] = []
@@ -46,6 +56,8 @@ public final class JITProgram: Program {
     public private(set) var inPlaceCarries = 0
     private var leafIndex: [String: NodeID] = [:]
     private var outputIndex: [String: NodeID] = [:]
+    /// Packed A and B for chunk 0, then for chunk 1 (the emitted GEMMs' scratch).
+    private var packBuffers: [UnsafeMutableRawPointer] = []
     private var carryCopies: [(src: UnsafeMutablePointer<Float>, dst: UnsafeMutablePointer<Float>, count: Int)] = []
 
     struct Step {
@@ -63,6 +75,10 @@ public final class JITProgram: Program {
         var splitAcrossPool = false
         /// The convolution (operands, geometry, scratch).
         var convolution: UnsafeMutablePointer<ConvolutionStep>?
+        /// The emitted GEMM (nil: `cblas_sgemm` through `gemm`); it runs tiles 0..<n0 of its
+        /// split dimension, in `chunks` pieces when split across the pool.
+        var jitGEMM: ParallelKernel?
+        var chunks = 2
     }
 
     /// The process-wide engine (LLVM is initialised once).
@@ -70,7 +86,7 @@ public final class JITProgram: Program {
     static let cacheLock = NSLock()
     /// Compiled modules by the graph's structure and the kernels' names (the names come from
     /// locations, which the structural hash leaves out).
-    struct CacheKey: Hashable { var structure: UInt64; var kernelNames: [String] }
+    struct CacheKey: Hashable { var structure: UInt64; var kernelNames: [String]; var gemm: GEMMKernel }
     nonisolated(unsafe) static var cache: [CacheKey: CompiledModule] = [:]
 
     /// The LLVM function name of kernel `k`, first used for `node`: `k3.n35.enc.h0.relu`, the
@@ -98,15 +114,19 @@ public final class JITProgram: Program {
     /// Compiles `graph` (Float32) after running `pipeline` on it (nil: compile as is). Throws
     /// `JITError` (naming the kernel and its IR) if LLVM rejects a kernel, `LoweringError` for an
     /// op the backend cannot lower, `PassError` if a pass fails.
-    public convenience init(_ input: Graph, pipeline: PassManager? = .default) throws {
-        try self.init(input, pipeline: pipeline, kernelTextTransform: nil)
+    /// `gemm` chooses what computes the matmuls (default: our own kernel on AVX-512 hosts).
+    public convenience init(_ input: Graph, pipeline: PassManager? = .default, gemm: GEMMKernel = .hostDefault) throws {
+        try self.init(input, pipeline: pipeline, gemm: gemm, kernelTextTransform: nil)
     }
 
     /// `kernelTextTransform` rewrites each kernel's LLVM IR before compiling (tests use it to
-    /// break a kernel on purpose); programs built with it bypass the cache.
-    init(_ input: Graph, pipeline: PassManager?, kernelTextTransform: ((Int, String) -> String)?) throws {
+    /// break a kernel on purpose); programs built with it bypass the cache. `gemmPacksA` builds
+    /// the emitted GEMMs with A packed (`GEMMPlan.packsA`, for tests of that path).
+    init(_ input: Graph, pipeline: PassManager?, gemm: GEMMKernel = .hostDefault, gemmPacksA: Bool = false,
+         kernelTextTransform: ((Int, String) -> String)?) throws {
         let graph = try pipeline.map { try $0.run(input).graph } ?? input
         self.graph = graph
+        gemmKernel = gemm
         buffers = Array(repeating: nil, count: graph.count)
         for (i, n) in graph.nodes.enumerated() where n.dtype != .f32 {
             throw LoweringError(description: "the JIT runs Float32 graphs; \(describeNode(graph, i)) is \(n.dtype.rawValue)")
@@ -188,36 +208,71 @@ public final class JITProgram: Program {
             }
         }
         kernelNests = nests
+        // The emitted GEMMs, one function per distinct shape.
+        var gemmPlans: [GEMMShape: GEMMPlan] = [:]
+        if gemm == .jit {
+            for p in schedule where p.nest == nil {
+                let shape = JITProgram.gemmShape(of: graph[p.node], in: graph)
+                if gemmPlans[shape] == nil && shape.k > 0 { gemmPlans[shape] = GEMMPlan(shape, packsA: gemmPacksA) }
+            }
+        }
+        let plans = gemmPlans.values.sorted { GEMMEmitter.functionName($0.shape) < GEMMEmitter.functionName($1.shape) }
+        gemmFunctionNames = plans.map { GEMMEmitter.functionName($0.shape) }
         // 3. One module, compiled once (cached by the graph's structure and kernel names).
         kernelNames = [String](repeating: "", count: nests.count)
         for p in schedule.reversed() { if let k = p.nest { kernelNames[k] = JITProgram.kernelName(k, node: p.node, in: graph) } }
         let kernelNames = kernelNames
-        let key = CacheKey(structure: graph.structuralHash, kernelNames: kernelNames)
+        let key = CacheKey(structure: graph.structuralHash, kernelNames: kernelNames, gemm: gemm)
         JITProgram.cacheLock.lock()
-        let cached = kernelTextTransform == nil ? JITProgram.cache[key] : nil
+        let cached = kernelTextTransform == nil && !gemmPacksA ? JITProgram.cache[key] : nil
         JITProgram.cacheLock.unlock()
         if let c = cached {
             module = c
         } else {
             let engine = try JITProgram.sharedEngine.get()
+            let gemmCode = GEMMEmitter.functions(plans, metadataBase: nests.count * Emitter.metadataNodes)
             let kernels = nests.enumerated().map { k, n in
                 let text = Emitter.function(n, name: kernelNames[k], metadataBase: k * Emitter.metadataNodes)
                 return kernelTextTransform?(k, text) ?? text
-            }
+            } + gemmCode.entries
+            let microkernels = gemmCode.microkernels.sorted { $0.key.name < $1.key.name }.map(\.value)
+            let names = kernelNames + gemmFunctionNames
             let start = Date()
             do {
-                module = try engine.compile(moduleIR: JITProgram.moduleText(kernels), name: "graph_\(graph.name)",
-                                            symbols: kernelNames)
+                module = try engine.compile(moduleIR: JITProgram.moduleText(kernels + microkernels), name: "graph_\(graph.name)",
+                                            symbols: names)
             } catch let e as JITError {
-                throw JITProgram.pinpoint(e, kernels: kernels, names: kernelNames, engine: engine, graph: graph,
-                                          nodesOf: { k in schedule.filter { $0.nest == k }.map(\.node) })
+                let gemmNodes = { (shape: GEMMShape) in
+                    schedule.filter { $0.nest == nil && JITProgram.gemmShape(of: graph[$0.node], in: graph) == shape }.map(\.node)
+                }
+                // Alone, a GEMM's entry point needs its microkernels.
+                let standalone = kernels.enumerated().map { k, text in
+                    guard k >= nests.count else { return text }
+                    let plan = plans[k - nests.count]
+                    return ([text] + ([plan.packedMicrokernel] + (plan.directMicrokernel.map { [$0] } ?? [])).map { gemmCode.microkernels[$0]! })
+                        .joined(separator: "\n")
+                }
+                throw JITProgram.pinpoint(e, kernels: standalone, names: names, engine: engine, graph: graph,
+                                          nodesOf: { k in k < nests.count ? schedule.filter { $0.nest == k }.map(\.node)
+                                                                          : gemmNodes(plans[k - nests.count].shape) })
             }
             compileSeconds = Date().timeIntervalSince(start)
-            if kernelTextTransform == nil {
+            if kernelTextTransform == nil && !gemmPacksA {
                 JITProgram.cacheLock.lock(); JITProgram.cache[key] = module; JITProgram.cacheLock.unlock()
             }
         }
-        // 4. The schedule.
+        // 4. The schedule. The emitted GEMMs share one set of pack buffers (steps run one at a
+        //    time): a packed-A and a packed-B buffer for each chunk the pool may run at once.
+        if !plans.isEmpty {
+            let aFloats = plans.map(\.packedAFloats).max()!, bFloats = plans.map(\.packedBFloats).max()!
+            for _ in 0..<plans.map(\.chunks).max()! {
+                for floats in [aFloats, bFloats] {
+                    let p = JITProgram.allocate(floats)
+                    owned.append(p)
+                    packBuffers.append(UnsafeMutableRawPointer(p))
+                }
+            }
+        }
         let convolutionScratch = scratchCount.map { count -> UnsafeMutablePointer<Float> in
             let p = JITProgram.allocate(max(count, 1)); owned.append(p); return p
         }
@@ -243,10 +298,23 @@ public final class JITProgram: Program {
                 let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
                 args[0] = UnsafeMutableRawPointer(gemm)
                 gemmArgs.append(args)
-                let split = rows * columns * depth >= GEMMSplit.minimumWork && max(rows, columns) >= 2 * GEMMSplit.alignment
-                if split { splitGEMMCount += 1 }
-                steps.append(Step(kind: .gemm, node: p.node, args: args, n0: rows >= columns ? rows : columns,
-                                  gemm: gemm, splitAcrossPool: split))
+                let shape = JITProgram.gemmShape(of: n, in: graph)
+                if let plan = gemmPlans[shape] {
+                    let jitArgs = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: GEMMEmitter.argumentCount)
+                    jitArgs.initialize(repeating: nil, count: GEMMEmitter.argumentCount)
+                    for (slot, buffer) in packBuffers.enumerated() { jitArgs[3 + slot] = buffer }
+                    jitGEMMArgs[steps.count] = jitArgs
+                    let split = rows * columns * depth >= GEMMSplit.minimumWork && plan.splitTiles >= 2
+                    if split { splitGEMMCount += 1 }
+                    steps.append(Step(kind: .gemm, node: p.node, args: jitArgs, n0: plan.splitTiles, gemm: gemm,
+                                      splitAcrossPool: split, jitGEMM: try module.function(GEMMEmitter.functionName(shape)),
+                                      chunks: plan.chunks))
+                } else {
+                    let split = rows * columns * depth >= GEMMSplit.minimumWork && max(rows, columns) >= 2 * GEMMSplit.alignment
+                    if split { splitGEMMCount += 1 }
+                    steps.append(Step(kind: .gemm, node: p.node, args: args, n0: rows >= columns ? rows : columns,
+                                      gemm: gemm, splitAcrossPool: split))
+                }
                 gemmCount += 1
             } else if let geometry = ConvGeometry.of(n.op, operands: n.inputs.map { graph[$0].shape }, result: n.shape) {
                 let conv = UnsafeMutablePointer<ConvolutionStep>.allocate(capacity: 1)
@@ -270,6 +338,10 @@ public final class JITProgram: Program {
             let n = graph[steps[k].node]
             let g = steps[k].gemm!
             g.pointee.a = buffers[n.inputs[0]]; g.pointee.b = buffers[n.inputs[1]]; g.pointee.c = buffers[steps[k].node]
+            if let args = jitGEMMArgs[k] {
+                args[0] = UnsafeMutableRawPointer(g.pointee.a); args[1] = UnsafeMutableRawPointer(g.pointee.b)
+                args[2] = UnsafeMutableRawPointer(g.pointee.c)
+            }
         }
         for k in steps.indices where steps[k].kind == .convolution {
             let n = graph[steps[k].node], c = steps[k].convolution!
@@ -299,6 +371,7 @@ public final class JITProgram: Program {
         for a in gemmArgs { a.deallocate() }
         for c in convolutions { c.deallocate() }
         for a in convolutionArgs { a.deallocate() }
+        for a in jitGEMMArgs.values { a.deallocate() }
     }
 
     static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -311,7 +384,7 @@ public final class JITProgram: Program {
 
     /// The LLVM module for a list of kernel functions: the math library, then the kernels.
     static func moduleText(_ kernels: [String]) -> String {
-        MathLibrary.declarations + MathLibrary.functions + kernels.map { "\n" + $0 }.joined()
+        MathLibrary.declarations + MathLibrary.functions + GEMMEmitter.declarations + kernels.map { "\n" + $0 }.joined()
     }
 
     /// When the whole module fails, compiles each kernel alone to name the one LLVM rejects, with
@@ -396,13 +469,21 @@ public final class JITProgram: Program {
             let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             switch s.kind {
             case .kernel:
-                if s.parallel {
+                if s.parallel && usesThreadPool {
                     pool.run(s.kernel!, args: s.args, count: s.n0, chunks: 2, alignment: s.alignment, serialBelow: 2)
                 } else {
                     s.kernel!(s.args, 0, Int64(s.n0))
                 }
             case .gemm:
-                if s.splitAcrossPool {
+                if let f = s.jitGEMM {
+                    // Whole tiles of the split dimension, in the plan's chunks (the emitted GEMM
+                    // picks its pack buffers by chunk; see GEMMEmitter).
+                    if s.splitAcrossPool && usesThreadPool {
+                        pool.run(f, args: s.args, count: s.n0, chunks: s.chunks, alignment: 1, serialBelow: 2)
+                    } else {
+                        f(s.args, 0, Int64(s.n0))
+                    }
+                } else if s.splitAcrossPool && usesThreadPool {
                     pool.run(GEMMSplit.chunk, args: s.args, count: s.n0, chunks: pool.threadCount,
                              alignment: GEMMSplit.alignment, serialBelow: 2)
                 } else {
@@ -415,6 +496,13 @@ public final class JITProgram: Program {
             if checkFinite { try checkStep(s) }
         }
         for c in carryCopies { c.dst.update(from: c.src, count: c.count) }
+    }
+
+    /// The GEMM shape of matmul node `n`.
+    static func gemmShape(of n: Node, in graph: Graph) -> GEMMShape {
+        guard case .matmul(let m) = n.op else { preconditionFailure("gemmShape of \(n.op.name)") }
+        let (rows, columns, depth) = m.dims(a: graph[n.inputs[0]].shape, b: graph[n.inputs[1]].shape)
+        return GEMMShape(transA: m.transA, transB: m.transB, m: rows, n: columns, k: depth)
     }
 
     private func checkStep(_ s: Step) throws {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Data
 import Foundation
+import JIT
 import Passes
 import Plot
 import Train
@@ -13,15 +14,30 @@ import Train
 /// its default and has its own).
 struct BackendOption: ParsableArguments {
     @Option(help: "Backend: jit (LLVM, fast) or interp (reference interpreter over OpenBLAS).") var backend: Backend = .jit
+    @OptionGroup var gemmOption: GEMMOption
 
     /// The backend as a program factory. The trainer (TrainOptions.optimize) and eval
     /// (ModelRunner.optimize) run the pass pipeline; the JIT compiles what it is given rather
     /// than optimising a second time.
     var factory: BackendFactory {
-        let b = backend
-        return { try makeProgram($0, backend: b, pipeline: nil) }
+        let b = backend, gemm = gemmOption.kernel
+        return { try makeProgram($0, backend: b, pipeline: nil, gemm: gemm) }
     }
 }
+
+/// `--gemm jit|blas`: what computes the JIT backend's matmuls (the interpreter always calls
+/// OpenBLAS). Shared by `--backend`'s commands and `vsc bench`.
+struct GEMMOption: ParsableArguments {
+    @Option(help: ArgumentHelp("The JIT's matmuls: jit (its own AVX-512 GEMM, emitted per shape) or blas (OpenBLAS). "
+                               + "Default: jit when LLVM reports avx512f for this CPU, else blas (here: \(GEMMKernel.hostDefault.rawValue)).",
+                               valueName: "jit|blas"))
+    var gemm: GEMMKernel?
+
+    /// The choice, or the host's default.
+    var kernel: GEMMKernel { gemm ?? .hostDefault }
+}
+
+extension GEMMKernel: ExpressibleByArgument {}
 
 /// `--batch-size N` (examples per step) for every command that builds a graph at a batch size.
 /// The default is the caller's (usually the spec's), so the value is optional here.

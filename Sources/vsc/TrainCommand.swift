@@ -108,7 +108,7 @@ struct TrainCommand: ParsableCommand {
             trainer = try Trainer(model: model, data: data.train, backend: factory, options: options)
             let stats = GraphStats(trainer.stepGraph)
             log("vsc train: \(spec.name) (\(spec.kind.facts.name)) on \(data.train.name): \(data.train.count) examples × \(data.train.dim), batch \(spec.batchSize)")
-            log("  train step: \(stats.nodes) nodes (\(stats.executable) executable, \(stats.matmuls) matmuls, \(stats.kernels) fused kernels), peak \(bytes(stats.peakBytes)), \(flops(stats.flops)) FLOPs/step; backend \(backend)")
+            log("  train step: \(stats.nodes) nodes (\(stats.executable) executable, \(stats.matmuls) matmuls, \(stats.kernels) fused kernels), peak \(bytes(stats.peakBytes)), \(flops(stats.flops)) FLOPs/step; backend \(backend)\(backendOption.backend == .jit ? " (GEMM: \(backendOption.gemmOption.kernel.rawValue))" : "")")
             log("  setup: data \(String(format: "%.2f", loadSeconds)) s, graph + compile \(String(format: "%.2f", trainer.setupSeconds)) s")
             TrainingInterrupt.installHandlers()
             summary = try trainer.run()

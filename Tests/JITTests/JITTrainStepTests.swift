@@ -7,11 +7,12 @@ import Runtime
 @testable import JIT
 
 /// Runs `steps` Adam steps of `forward`'s "loss" on both backends (the JIT compiles the
-/// optimised graph, the interpreter runs the unoptimised one) and returns both loss curves.
+/// optimised graph with `gemm` computing its matmuls, the interpreter runs the unoptimised one)
+/// and returns both loss curves.
 func trainBoth(_ forward: Graph, params: [String: [Float]], inputs: (Int) -> [String: [Float]], steps: Int,
-               lr: Float, optimizer: Optimizer = .adam()) throws -> (interp: [Float], jit: [Float]) {
+               lr: Float, optimizer: Optimizer = .adam(), gemm: GEMMKernel = .hostDefault) throws -> (interp: [Float], jit: [Float]) {
     let step = try buildTrainStep(forward, loss: "loss", optimizer: optimizer)
-    let programs: [Program] = [InterpreterProgram(step), try JITProgram(step)]
+    let programs: [Program] = [InterpreterProgram(step), try JITProgram(step, gemm: gemm)]
     var curves: [[Float]] = [[], []]
     for (k, p) in programs.enumerated() {
         for (name, id) in step.parameters + step.inputs where name.hasPrefix("adam.") {
@@ -49,11 +50,12 @@ func tanhMLP(_ name: String, batch: Int, inputs: Int, hidden: Int, outputs: Int,
     return (g, params)
 }
 
-@Test func mlpTrainStepAgreesOver100Iterations() throws {
+@Test(arguments: GEMMKernel.allCases)
+func mlpTrainStepAgreesOver100Iterations(gemm: GEMMKernel) throws {
     let (g, params) = try tanhMLP("mlp_train", batch: 32, inputs: 20, hidden: 64, outputs: 4, w1Scale: 0.3)
     let target = testValues(32 * 4, seed: 6)
     let (a, b) = try trainBoth(g, params: params, inputs: { t in ["x": testValues(32 * 20, seed: 100 + UInt64(t % 5)), "y": target] },
-                               steps: 100, lr: 1e-2)
+                               steps: 100, lr: 1e-2, gemm: gemm)
     #expect(a.last! < a.first! * 0.5, "the loss decreases: \(a.first!) → \(a.last!)")
     let worst = zip(a, b).map(relativeDifference).max()!
     #expect(worst < 1e-4, "worst relative loss difference over 100 steps: \(worst)")
@@ -62,23 +64,24 @@ func tanhMLP(_ name: String, batch: Int, inputs: Int, hidden: Int, outputs: Int,
 /// A train step whose forward and backward GEMMs are split over the thread pool, with fused
 /// kernels between them: the split GEMMs' argument blocks must not disturb the kernels' pointers
 /// (they once did, and corrupted the heap on the first real model).
-@Test func trainStepWithSplitGEMMsAgrees() throws {
+@Test(arguments: GEMMKernel.allCases)
+func trainStepWithSplitGEMMsAgrees(gemm: GEMMKernel) throws {
     let (g, params) = try tanhMLP("split_train", batch: 256, inputs: 300, hidden: 64, outputs: 8, w1Scale: 0.1)
     let step = try buildTrainStep(g, loss: "loss", optimizer: .sgd)
-    #expect(try JITProgram(step).splitGEMMCount >= 2)
+    #expect(try JITProgram(step, gemm: gemm).splitGEMMCount >= 2)
     let target = testValues(256 * 8, seed: 6)
     let (a, b) = try trainBoth(g, params: params, inputs: { t in ["x": testValues(256 * 300, seed: 100 + UInt64(t % 3)), "y": target] },
-                               steps: 10, lr: 1e-3, optimizer: .sgd)
+                               steps: 10, lr: 1e-3, optimizer: .sgd, gemm: gemm)
     let worst = zip(a, b).map(relativeDifference).max()!
-    #expect(worst < 1e-4, "worst relative loss difference over 10 steps: \(worst)\n\(a)\n\(b)")
+    #expect(worst < 1e-4, "\(gemm): worst relative loss difference over 10 steps: \(worst)\n\(a)\n\(b)")
 }
 
 /// Every model kind: the JIT and the interpreter agree on the train step of the tiny specs.
 /// Plain SGD here: Adam's first steps turn gradients at rounding-noise level (≈1e-9, of either
 /// sign on either backend) into full ±lr steps, so Adam trajectories of two correct backends
 /// drift apart by design; SGD keeps differences proportional to the gradients'.
-@Test(arguments: ["vsc-smiley-tiny", "betavae-smiley-tiny", "betatcvae-smiley-tiny", "vsc-fashion-tiny", "convvsc-fashion-tiny"])
-func tinyModelTrainStepsAgree(name: String) throws {
+@Test(arguments: ["vsc-smiley-tiny", "betavae-smiley-tiny", "betatcvae-smiley-tiny", "vsc-fashion-tiny", "convvsc-fashion-tiny"], GEMMKernel.allCases)
+func tinyModelTrainStepsAgree(name: String, gemm: GEMMKernel) throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     var spec = try loadSpec(path: root.appendingPathComponent("Samples/\(name).yaml").path)
     spec.batchSize = 8
@@ -91,9 +94,9 @@ func tinyModelTrainStepsAgree(name: String) throws {
         f["lambda"] = [Float(max(s.lambda, 0.5))]; f["c"] = [Float(s.c)]; f["step"] = [Float(t)]; f["reg_weight"] = [1]
         f["dataset_size"] = [Float(spec.data.count)]
         return f.filter { k, _ in g.leaf(named: k) != nil }
-    }, steps: 20, lr: 1e-4, optimizer: .sgd)
+    }, steps: 20, lr: 1e-4, optimizer: .sgd, gemm: gemm)
     let worst = zip(a, b).map(relativeDifference).max()!
-    #expect(worst < 1e-4, "\(name): worst relative loss difference over 20 steps: \(worst)\n\(a)\n\(b)")
+    #expect(worst < 1e-4, "\(name), GEMM \(gemm): worst relative loss difference over 20 steps: \(worst)\n\(a)\n\(b)")
 }
 
 @Test func adamUpdatesWriteInPlaceIntoTheirLeaves() throws {

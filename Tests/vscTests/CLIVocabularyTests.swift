@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
+import JIT
 @testable import vsc
 
 /// Every command reachable from `vsc`, with its path ("vsc ir opt").
@@ -95,4 +96,24 @@ func allCommands(_ c: ParsableCommand.Type = VSC.self, path: [String] = []) -> [
     #expect(CLIError("error: x").message == "error: x")
     #expect(CLIError("f.ir:1:2: error: x").message == "f.ir:1:2: error: x")
     #expect(CLIError("f.vscd: truncated").message == "error: f.vscd: truncated")
+}
+
+/// `--gemm jit|blas` (what computes the JIT's matmuls) on the commands that build programs, with
+/// the host's default (jit exactly when LLVM reports avx512f) when it is not given.
+@Test func gemmChoiceParsesOnTrainAndBench() throws {
+    let train = try #require(try VSC.parseAsRoot(["train", "--spec", "x.yaml", "--gemm", "blas"]) as? TrainCommand)
+    #expect(train.backendOption.gemmOption.kernel == .blas)
+    let bench = try #require(try VSC.parseAsRoot(["bench", "--gemm", "jit"]) as? BenchCommand)
+    #expect(bench.gemmOption.kernel == .jit)
+    let plain = try #require(try VSC.parseAsRoot(["bench"]) as? BenchCommand)
+    #expect(plain.gemmOption.kernel == GEMMKernel.hostDefault)
+    #expect(GEMMKernel.hostDefault == (HostTarget.host.hasAVX512F ? .jit : .blas))
+    do {
+        _ = try VSC.parseAsRoot(["train", "--spec", "x.yaml", "--gemm", "mkl"])
+        Issue.record("--gemm mkl was accepted")
+    } catch {
+        let message = VSC.message(for: error)
+        #expect(message.contains("blas") && message.contains("jit"), "\(message)")
+    }
+    #expect(throws: (any Error).self) { try VSC.parseAsRoot(["bench", "--gemm-shapes", "--gemm-threads", "3"]) }
 }
