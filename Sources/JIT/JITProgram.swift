@@ -212,7 +212,8 @@ public final class JITProgram: Program {
         var gemmPlans: [GEMMShape: GEMMPlan] = [:]
         if gemm == .jit {
             for p in schedule where p.nest == nil {
-                let shape = JITProgram.gemmShape(of: graph[p.node], in: graph)
+                // Steps without a nest are matmuls and convolutions; only matmuls get an emitted GEMM.
+                guard let shape = JITProgram.gemmShape(of: graph[p.node], in: graph) else { continue }
                 if gemmPlans[shape] == nil && shape.k > 0 { gemmPlans[shape] = GEMMPlan(shape, packsA: gemmPacksA) }
             }
         }
@@ -298,7 +299,7 @@ public final class JITProgram: Program {
                 let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
                 args[0] = UnsafeMutableRawPointer(gemm)
                 gemmArgs.append(args)
-                let shape = JITProgram.gemmShape(of: n, in: graph)
+                let shape = GEMMShape(transA: m.transA, transB: m.transB, m: rows, n: columns, k: depth)
                 if let plan = gemmPlans[shape] {
                     let jitArgs = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: GEMMEmitter.argumentCount)
                     jitArgs.initialize(repeating: nil, count: GEMMEmitter.argumentCount)
@@ -498,9 +499,9 @@ public final class JITProgram: Program {
         for c in carryCopies { c.dst.update(from: c.src, count: c.count) }
     }
 
-    /// The GEMM shape of matmul node `n`.
-    static func gemmShape(of n: Node, in graph: Graph) -> GEMMShape {
-        guard case .matmul(let m) = n.op else { preconditionFailure("gemmShape of \(n.op.name)") }
+    /// The GEMM shape of matmul node `n` (nil for any other op).
+    static func gemmShape(of n: Node, in graph: Graph) -> GEMMShape? {
+        guard case .matmul(let m) = n.op else { return nil }
         let (rows, columns, depth) = m.dims(a: graph[n.inputs[0]].shape, b: graph[n.inputs[1]].shape)
         return GEMMShape(transA: m.transA, transB: m.transB, m: rows, n: columns, k: depth)
     }
