@@ -47,8 +47,9 @@ public final class JITProgram: Program {
     /// The convolution steps and their argument arrays (`ConvolutionStep.swift`).
     private var convolutions: [UnsafeMutablePointer<ConvolutionStep>] = []
     private var convolutionArgs: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
-    /// The argument blocks of the emitted GEMMs (A, B, C, then the pack buffers), by step index.
-    private var jitGEMMArgs: [Int: UnsafeMutablePointer<UnsafeMutableRawPointer?>] = [:]
+    /// The argument blocks of the emitted GEMMs (A, B, C, then the pack buffers); each is also its
+    /// step's `args`.
+    private var jitGEMMArgs: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
     /// For each kernel step, the node whose buffer each pointer slot holds (to re-bind pointers
     /// when an output is redirected into a leaf's buffer).
     private var argNodes: [[NodeID?]] = []
@@ -304,7 +305,7 @@ public final class JITProgram: Program {
                     let jitArgs = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: GEMMEmitter.argumentCount)
                     jitArgs.initialize(repeating: nil, count: GEMMEmitter.argumentCount)
                     for (slot, buffer) in packBuffers.enumerated() { jitArgs[3 + slot] = buffer }
-                    jitGEMMArgs[steps.count] = jitArgs
+                    jitGEMMArgs.append(jitArgs)
                     let split = rows * columns * depth >= GEMMSplit.minimumWork && plan.splitTiles >= 2
                     if split { splitGEMMCount += 1 }
                     steps.append(Step(kind: .gemm, node: p.node, args: jitArgs, n0: plan.splitTiles, gemm: gemm,
@@ -339,7 +340,7 @@ public final class JITProgram: Program {
             let n = graph[steps[k].node]
             let g = steps[k].gemm!
             g.pointee.a = buffers[n.inputs[0]]; g.pointee.b = buffers[n.inputs[1]]; g.pointee.c = buffers[steps[k].node]
-            if let args = jitGEMMArgs[k] {
+            if steps[k].jitGEMM != nil, let args = steps[k].args {
                 args[0] = UnsafeMutableRawPointer(g.pointee.a); args[1] = UnsafeMutableRawPointer(g.pointee.b)
                 args[2] = UnsafeMutableRawPointer(g.pointee.c)
             }
@@ -372,7 +373,7 @@ public final class JITProgram: Program {
         for a in gemmArgs { a.deallocate() }
         for c in convolutions { c.deallocate() }
         for a in convolutionArgs { a.deallocate() }
-        for a in jitGEMMArgs.values { a.deallocate() }
+        for a in jitGEMMArgs { a.deallocate() }
     }
 
     static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
