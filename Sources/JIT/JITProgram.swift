@@ -84,6 +84,12 @@ public final class JITProgram: Program {
 
     /// The process-wide engine (LLVM is initialised once).
     static let sharedEngine: Result<LLVMEngine, Error> = Result { try LLVMEngine() }
+    /// Keeps every program's machine code in `cache` (nil: off, the default for library users
+    /// and tests), so the next process compiling the same program links it instead (`vsc` turns
+    /// it on; `VSC_JIT_CACHE` chooses the folder).
+    public static func useObjectCache(_ cache: JITObjectCache?) {
+        (try? sharedEngine.get())?.objectCache = cache
+    }
     static let cacheLock = NSLock()
     /// Compiled modules by the graph's structure and the kernels' names (the names come from
     /// locations, which the structural hash leaves out).

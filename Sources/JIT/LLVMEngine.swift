@@ -11,6 +11,10 @@
 //   "after" → rename the requested symbols to engine-unique names → add to the engine's ORC
 //   LLJIT under a fresh ResourceTracker → look each symbol up (this is where machine code is
 //   generated) → CompiledModule.
+// With an `objectCache` (ObjectCache.swift): the module's key (text, symbols, LLVM version, host)
+// names the requested symbols (`vsc.c<key>.<name>`); a stored object for the key is linked as it
+// is (no parse, no O3, no codegen); otherwise the optimised module is emitted as an object by the
+// host target machine, linked, and stored.
 //
 // Writing IR for this engine (for the emitter):
 //   * Typed pointers only (`float*`, `i8**`), never `ptr`.
@@ -153,24 +157,43 @@ public final class CompiledModule: @unchecked Sendable {
     /// Requested symbol → address of its machine code. `unsafeBitCast` to a `@convention(c)` type.
     public let addresses: [String: UInt64]
     /// The module after parsing, with host triple/data layout and internalisation, before O3.
-    public let irBefore: String
+    public var irBefore: String { dumps.before }
     /// The module after `default<O3>` (before the engine's internal renaming).
-    public let irAfter: String
-    /// Seconds spent in parse+verify, O3, and code generation + linking (lookup).
+    public var irAfter: String { dumps.after }
+    /// Seconds spent in parse+verify, O3, and code generation + linking (lookup). A module
+    /// loaded from the object cache spent its time in the last (reading and linking).
     public let parseSeconds: Double, optimiseSeconds: Double, codegenSeconds: Double
+    /// Whether the machine code came from the engine's `objectCache` (LLVM never saw the IR in
+    /// this process: `irBefore` and `irAfter` are then computed when first asked for).
+    public let fromCache: Bool
+    private var ir: (before: String, after: String)?
+    private let source: (text: String, symbols: [String])?
+    private let irLock = NSLock()
+    private var dumps: (before: String, after: String) {
+        irLock.lock(); defer { irLock.unlock() }
+        if let ir { return ir }
+        let made = source.flatMap { try? engine.optimise(moduleIR: $0.text, name: name, symbols: $0.symbols) } ?? ("", "")
+        ir = made
+        return made
+    }
     public var totalSeconds: Double { parseSeconds + optimiseSeconds + codegenSeconds }
 
     private let engine: LLVMEngine
     private let tracker: LLVMOrcResourceTrackerRef
+    /// The object cache's key when the code is linked under the key's names (see `compile`).
+    private let cacheKey: String?
 
-    init(name: String, addresses: [String: UInt64], irBefore: String, irAfter: String,
-         times: (Double, Double, Double), engine: LLVMEngine, tracker: LLVMOrcResourceTrackerRef) {
-        self.name = name; self.addresses = addresses; self.irBefore = irBefore; self.irAfter = irAfter
+    /// `ir`: the dumps, or nil to make them from `source` when asked (a module from the cache).
+    init(name: String, addresses: [String: UInt64], ir: (before: String, after: String)?, source: (text: String, symbols: [String])? = nil,
+         times: (Double, Double, Double), fromCache: Bool = false, cacheKey: String? = nil,
+         engine: LLVMEngine, tracker: LLVMOrcResourceTrackerRef) {
+        self.name = name; self.addresses = addresses; self.ir = ir; self.source = source
         (parseSeconds, optimiseSeconds, codegenSeconds) = times
+        self.fromCache = fromCache; self.cacheKey = cacheKey
         self.engine = engine; self.tracker = tracker
     }
 
-    deinit { engine.remove(tracker) }
+    deinit { engine.remove(tracker, cacheKey: cacheKey) }
 
     /// The address of `symbol`, or a JITError naming the module and the known symbols.
     public func address(_ symbol: String) throws -> UInt64 {
@@ -204,6 +227,20 @@ public final class LLVMEngine: @unchecked Sendable {
     private let lock = NSLock()
     private var counter = 0
     private let sessionErrors: SessionErrorSink
+    /// Object-cache keys whose code is linked now, with how many modules use them: their symbol
+    /// names are the key's, so a second module with the same key compiles under counter names.
+    private var linkedKeys: [String: Int] = [:]
+    private var cache: JITObjectCache?
+
+    /// Where compiled modules' machine code is kept across processes (nil: nowhere, the
+    /// default). The `vsc` command sets `JITObjectCache.fromEnvironment()`.
+    public var objectCache: JITObjectCache? {
+        get { lock.lock(); defer { lock.unlock() }; return cache }
+        set { lock.lock(); cache = newValue; lock.unlock() }
+    }
+
+    /// LLVM's version, part of every object-cache key.
+    public static let llvmVersion = LLVM_VERSION_STRING
 
     /// Messages ORC reported asynchronously (e.g. unresolved symbols during linking).
     final class SessionErrorSink: @unchecked Sendable {
@@ -262,10 +299,14 @@ public final class LLVMEngine: @unchecked Sendable {
     }
 
     /// Removes a module's code (called by CompiledModule.deinit).
-    fileprivate func remove(_ tracker: LLVMOrcResourceTrackerRef) {
+    fileprivate func remove(_ tracker: LLVMOrcResourceTrackerRef, cacheKey: String?) {
         lock.lock(); defer { lock.unlock() }
         _ = takeLLVMError(LLVMOrcResourceTrackerRemove(tracker))
         LLVMOrcReleaseResourceTracker(tracker)
+        if let k = cacheKey {
+            let left = (linkedKeys[k] ?? 1) - 1
+            linkedKeys[k] = left > 0 ? left : nil
+        }
     }
 
     /// Parses, verifies, optimises (O3 for the host) and JIT-compiles `moduleIR`, returning the
@@ -273,9 +314,16 @@ public final class LLVMEngine: @unchecked Sendable {
     /// errors and dumps. Never crashes on bad IR: every failure is a `JITError`.
     public func compile(moduleIR: String, name: String, symbols: [String]) throws -> CompiledModule {
         lock.lock(); defer { lock.unlock() }
+        _ = sessionErrors.drain()
+        // With an object cache, the exported names are the key's (`vsc.c<key>.<symbol>`), the
+        // same in every process, so a cached object links as it is. A key already linked in this
+        // engine (the same module compiled twice) takes the counter names below instead.
+        if let cache, linkedKeys[JITObjectCache.key(moduleIR: moduleIR, symbols: symbols, host: host,
+                                                     llvmVersion: Self.llvmVersion)] == nil {
+            return try compileCached(moduleIR: moduleIR, name: name, symbols: symbols, cache: cache)
+        }
         counter += 1
         let uniquePrefix = "vsc.m\(counter)."
-        _ = sessionErrors.drain()
         let p = try prepare(moduleIR: moduleIR, name: name, symbols: symbols)
         let fail = { (stage: JITError.Stage, message: String) in
             JITError(module: name, stage: stage, message: message, irExcerpt: irExcerpt(moduleIR, around: nil))
@@ -316,8 +364,80 @@ public final class LLVMEngine: @unchecked Sendable {
         }
         let t3 = DispatchTime.now().uptimeNanoseconds
         let sec = { (a: UInt64, b: UInt64) in Double(b - a) / 1e9 }
-        return CompiledModule(name: name, addresses: addresses, irBefore: p.before, irAfter: p.after,
+        return CompiledModule(name: name, addresses: addresses, ir: (p.before, p.after),
                               times: (sec(p.t0, p.t1), sec(p.t1, p.t2), sec(p.t2, t3)), engine: self, tracker: tracker)
+    }
+
+    /// `compile` through the object cache: link the stored object for the module's key, or
+    /// compile, emit an object with the host target machine (the configuration the JIT's own
+    /// compile layer uses), store it and link it. Call with the lock held.
+    private func compileCached(moduleIR: String, name: String, symbols: [String], cache: JITObjectCache) throws -> CompiledModule {
+        let key = JITObjectCache.key(moduleIR: moduleIR, symbols: symbols, host: host, llvmVersion: Self.llvmVersion)
+        let prefix = "vsc.c\(key)."
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        if let object = cache.load(key: key),
+           let linked = try? link(object: object, prefix: prefix, symbols: symbols, name: name, moduleIR: moduleIR) {
+            let sec = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            linkedKeys[key, default: 0] += 1
+            return CompiledModule(name: name, addresses: linked.addresses, ir: nil, source: (moduleIR, symbols), times: (0, 0, sec),
+                                  fromCache: true, cacheKey: key, engine: self, tracker: linked.tracker)
+        }
+        cache.remove(key: key)  // absent, or present but not linkable: compile it afresh
+
+        let p = try prepare(moduleIR: moduleIR, name: name, symbols: symbols)
+        let wanted = Set(symbols)
+        for global in definedGlobals(p.module) where wanted.contains(valueName(global)) {
+            let unique = prefix + valueName(global)
+            LLVMSetValueName2(global, unique, unique.utf8.count)
+        }
+        var msg: UnsafeMutablePointer<CChar>?
+        var buf: LLVMMemoryBufferRef?
+        if LLVMTargetMachineEmitToMemoryBuffer(passTM, p.module, LLVMObjectFile, &msg, &buf) != 0 || buf == nil {
+            throw JITError(module: name, stage: .codegen, message: takeLLVMString(msg), irExcerpt: irExcerpt(moduleIR, around: nil))
+        }
+        let start = UnsafeRawPointer(LLVMGetBufferStart(buf)!)
+        let object = [UInt8](UnsafeRawBufferPointer(start: start, count: LLVMGetBufferSize(buf)))
+        LLVMDisposeMemoryBuffer(buf)
+        let linked = try link(object: object, prefix: prefix, symbols: symbols, name: name, moduleIR: moduleIR)
+        cache.store(key: key, object: object)
+        linkedKeys[key, default: 0] += 1
+        let t3 = DispatchTime.now().uptimeNanoseconds
+        let sec = { (a: UInt64, b: UInt64) in Double(b - a) / 1e9 }
+        return CompiledModule(name: name, addresses: linked.addresses, ir: (p.before, p.after),
+                              times: (sec(p.t0, p.t1), sec(p.t1, p.t2), sec(p.t2, t3)), cacheKey: key,
+                              engine: self, tracker: linked.tracker)
+    }
+
+    /// Links an object file under a fresh resource tracker and looks up `symbols` (named
+    /// `prefix + symbol` in the object). On failure nothing stays linked.
+    private func link(object: [UInt8], prefix: String, symbols: [String], name: String, moduleIR: String)
+        throws -> (addresses: [String: UInt64], tracker: LLVMOrcResourceTrackerRef) {
+        let fail = { (stage: JITError.Stage, message: String) in
+            JITError(module: name, stage: stage, message: message, irExcerpt: irExcerpt(moduleIR, around: nil))
+        }
+        let buffer = object.withUnsafeBufferPointer { p in
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) {
+                LLVMCreateMemoryBufferWithMemoryRangeCopy($0, p.count, name)
+            }
+        }
+        let tracker = LLVMOrcJITDylibCreateResourceTracker(mainDylib)!
+        if let e = takeLLVMError(LLVMOrcLLJITAddObjectFileWithRT(jit, tracker, buffer)) {  // takes the buffer
+            LLVMOrcReleaseResourceTracker(tracker)
+            throw fail(.addModule, e)
+        }
+        var addresses: [String: UInt64] = [:]
+        for s in symbols {
+            var addr: LLVMOrcExecutorAddress = 0
+            let e = takeLLVMError(LLVMOrcLLJITLookup(jit, &addr, prefix + s))
+            if e != nil || addr == 0 {
+                let session = sessionErrors.drain()
+                _ = takeLLVMError(LLVMOrcResourceTrackerRemove(tracker))
+                LLVMOrcReleaseResourceTracker(tracker)
+                throw fail(.lookup, "looking up '\(s)': " + ([e ?? "address 0"] + session).joined(separator: "\n"))
+            }
+            addresses[s] = addr
+        }
+        return (addresses, tracker)
     }
 
     /// Parses and optimises without JIT-compiling; returns (before, after) IR text. For

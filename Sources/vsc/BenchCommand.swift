@@ -89,6 +89,7 @@ struct BenchCommand: ParsableCommand {
         var results: [String: Any] = ["model": label, "matmul_gflop_per_step": flops / 1e9, "gemm": gemmOption.kernel.rawValue]
         var table: [(String, Stats)] = []
         var compileSeconds = 0.0, jitMedian: Double?, interpMedian: Double?
+        var llvm: (seconds: Double, fromCache: Bool)?
         var planned: (peak: Int, total: Int, persistent: Int, kernels: Int, gemms: Int)?
         var profileReport: String?
         for b in selected {
@@ -98,6 +99,9 @@ struct BenchCommand: ParsableCommand {
             if b == .jit { compileSeconds = build }
             if let j = p as? JITProgram, profile { profileReport = try profileText(j) }
             if let j = p as? JITProgram {
+                llvm = (j.module.totalSeconds, j.module.fromCache)
+                results["compile_llvm_s"] = j.module.totalSeconds
+                results["compile_from_object_cache"] = j.module.fromCache
                 planned = (j.memoryPlan.peakBytes, j.memoryPlan.totalBufferBytes, j.memoryPlan.persistentBytes, j.kernelCount, j.gemmCount)
             }
             try feed(p, params: params, graph: step)
@@ -132,7 +136,8 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "%-8@ %10.2f %9.2f %9.2f %9.1f %12.1f", name as NSString, s.median, s.min, s.max, g, 100 * g / peak))
         }
         if let j = jitMedian, let i = interpMedian { print(String(format: "JIT speed-up over the interpreter: %.2f×", i / j)) }
-        print(String(format: "JIT compile time (whole step): %.3f s;  sgemm peak in this run: %.1f GFLOP/s", compileSeconds, peak))
+        let llvmPart = llvm.map { String(format: " (LLVM %.3f s%@)", $0.seconds, $0.fromCache ? ", linked from the object cache" as NSString : "" as NSString) } ?? ""
+        print(String(format: "JIT compile time (whole step): %.3f s%@;  sgemm peak in this run: %.1f GFLOP/s", compileSeconds, llvmPart as NSString, peak))
         if let p = planned {
             print(String(format: "JIT program: %d kernels + %d GEMM calls; memory: peak %.1f MiB of intermediates (%.1f MiB without reuse) + %.1f MiB parameters/inputs",
                          p.kernels, p.gemms, Double(p.peak) / 1048576, Double(p.total) / 1048576, Double(p.persistent) / 1048576))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JIT
 
 /// `vsc`: the command-line front of the VSC graph compiler.
 @main
@@ -15,6 +16,9 @@ struct VSC: ParsableCommand {
               vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny
               vsc eval runs/tiny
               vsc ir dot --spec Samples/vsc-smiley-tiny.yaml --render png -o tiny.png
+
+            Compiled programs are kept in ~/.cache/vsc/jit (VSC_JIT_CACHE=DIR to move it,
+            VSC_JIT_CACHE=off for none): running the same spec again skips LLVM.
             """,
         version: version,
         subcommands: [IRCommand.self, GradCheckCommand.self, DataCommand.self, TrainCommand.self,
@@ -24,6 +28,9 @@ struct VSC: ParsableCommand {
     /// is: it already reads `FILE:LINE:COL: error: …` or `error: …`, and ArgumentParser's own
     /// "Error: " in front of it would read `Error: error: …`.
     static func main() {
+        // Compiled programs are kept on disk (VSC_JIT_CACHE=off turns it off): a second run of
+        // the same spec links its train step in milliseconds instead of compiling it again.
+        JITProgram.useObjectCache(JITObjectCache.fromEnvironment())
         do {
             var command = try parseAsRoot()
             try command.run()
