@@ -349,19 +349,7 @@ public final class LLVMEngine: @unchecked Sendable {
         }
 
         // 7. Look up (materialises: code generation and linking happen here).
-        var addresses: [String: UInt64] = [:]
-        for s in symbols {
-            var addr: LLVMOrcExecutorAddress = 0
-            let e = takeLLVMError(LLVMOrcLLJITLookup(jit, &addr, uniquePrefix + s))
-            if e != nil || addr == 0 {
-                let session = sessionErrors.drain()
-                _ = takeLLVMError(LLVMOrcResourceTrackerRemove(tracker))
-                LLVMOrcReleaseResourceTracker(tracker)
-                let detail = ([e ?? "address 0 for '\(s)'"] + session).joined(separator: "\n")
-                throw fail(.lookup, "looking up '\(s)': \(detail)")
-            }
-            addresses[s] = addr
-        }
+        let addresses = try lookUp(symbols, prefix: uniquePrefix, tracker: tracker, fail: fail)
         let t3 = DispatchTime.now().uptimeNanoseconds
         let sec = { (a: UInt64, b: UInt64) in Double(b - a) / 1e9 }
         return CompiledModule(name: name, addresses: addresses, ir: (p.before, p.after),
@@ -425,6 +413,13 @@ public final class LLVMEngine: @unchecked Sendable {
             LLVMOrcReleaseResourceTracker(tracker)
             throw fail(.addModule, e)
         }
+        return (try lookUp(symbols, prefix: prefix, tracker: tracker, fail: fail), tracker)
+    }
+
+    /// The addresses of `symbols` (named `prefix + symbol` in the JIT). On failure the tracker's
+    /// code is removed and the tracker released, and the error carries ORC's session messages.
+    private func lookUp(_ symbols: [String], prefix: String, tracker: LLVMOrcResourceTrackerRef,
+                        fail: (JITError.Stage, String) -> JITError) throws -> [String: UInt64] {
         var addresses: [String: UInt64] = [:]
         for s in symbols {
             var addr: LLVMOrcExecutorAddress = 0
@@ -433,11 +428,12 @@ public final class LLVMEngine: @unchecked Sendable {
                 let session = sessionErrors.drain()
                 _ = takeLLVMError(LLVMOrcResourceTrackerRemove(tracker))
                 LLVMOrcReleaseResourceTracker(tracker)
-                throw fail(.lookup, "looking up '\(s)': " + ([e ?? "address 0"] + session).joined(separator: "\n"))
+                let detail = ([e ?? "address 0 for '\(s)'"] + session).joined(separator: "\n")
+                throw fail(.lookup, "looking up '\(s)': \(detail)")
             }
             addresses[s] = addr
         }
-        return (addresses, tracker)
+        return addresses
     }
 
     /// Parses and optimises without JIT-compiling; returns (before, after) IR text. For
