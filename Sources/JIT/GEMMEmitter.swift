@@ -15,6 +15,26 @@ public enum GEMMKernel: String, CaseIterable, Sendable {
     public static var hostDefault: GEMMKernel { HostTarget.host.hasAVX512F ? .jit : .blas }
 }
 
+extension MatmulPrecision {
+    /// Why a program cannot compute its matmuls in this precision with `gemm` on `host` (nil: it
+    /// can). Names the CLI flag and the spec key, which both end up here.
+    public func unsupportedReason(gemm: GEMMKernel, host: HostTarget = .host) -> String? {
+        switch self {
+        case .fp32: return nil
+        case .bf16:
+            if gemm != .jit {
+                return "precision bf16 (--precision bf16 / spec key `precision: bf16`) needs the JIT's own GEMM (--gemm jit):"
+                    + " OpenBLAS has no bf16 GEMM"
+            }
+            if !host.hasAVX512BF16 {
+                return "precision bf16 (--precision bf16 / spec key `precision: bf16`) needs a CPU with AVX512_BF16, and LLVM"
+                    + " reports no +avx512bf16 for this one (\(host.cpuName)): use precision fp32"
+            }
+            return nil
+        }
+    }
+}
+
 /// A matmul as the GEMM kernel sees it: C[m×n] = op(A)[m×k] · op(B)[k×n], row-major, with
 /// op(A) = Aᵀ when `transA` (A stored k×m), op(B) = Bᵀ when `transB` (B stored n×k); C is
 /// overwritten (beta = 0). Every field is a constant of the emitted function.
@@ -71,16 +91,22 @@ public struct GEMMPlan: Hashable, Sendable {
     /// Chunks of tiles the pool hands out (see the type's comment); at most `maxChunks`.
     public let chunks: Int
     public static let maxChunks = 8
+    /// fp32: FMAs on Float32 operands. bf16: both operands are first rounded to bfloat16 pairs
+    /// (a separate conversion function, see `GEMMEmitter.buildBF16`), then `vdpbf16ps`.
+    public let precision: MatmulPrecision
 
-    public init(_ s: GEMMShape, packsA: Bool = false) {
+    public init(_ s: GEMMShape, packsA: Bool = false, precision: MatmulPrecision = .fp32) {
         shape = s
+        self.precision = precision
         let mr = GEMMPlan.mr, nr = GEMMPlan.nr
         func roundUp(_ x: Int, _ q: Int) -> Int { (x + q - 1) / q * q }
         func balanced(_ extent: Int, max: Int, multiple: Int) -> Int {
             let blocks = Swift.max(1, (extent + max - 1) / max)
             return roundUp(Swift.max(1, (extent + blocks - 1) / blocks), multiple)
         }
-        kc = balanced(s.k, max: GEMMPlan.kcMax, multiple: 1)
+        // bf16 steps over k in pairs (one `vdpbf16ps` multiplies two k), so K blocks are even
+        // and a pair never straddles two blocks.
+        kc = balanced(s.k, max: GEMMPlan.kcMax, multiple: precision == .bf16 ? 2 : 1)
         // Splitting columns duplicates A's packing in both threads, splitting rows B's: split
         // the larger of the two dimensions, which also balances better.
         splitColumns = s.n >= s.m
@@ -91,12 +117,32 @@ public struct GEMMPlan: Hashable, Sendable {
         let chunkColumns = splitColumns ? tilesPerChunk * nr : s.n
         mc = balanced(chunkRows, max: GEMMPlan.mcMax, multiple: mr)
         nc = balanced(chunkColumns, max: GEMMPlan.ncMax, multiple: nr)
-        self.packsA = packsA
+        // bf16 reads the converted A in place (its rows padded), so it never packs A.
+        self.packsA = precision == .fp32 && packsA
     }
 
-    /// Floats of the packed-A and packed-B buffers one thread needs.
+    /// Floats of the packed-A and packed-B buffers one thread needs (fp32).
     public var packedAFloats: Int { mc * kc }
     public var packedBFloats: Int { nc * kc }
+
+    /// bf16: pairs of k (the last one zero-padded when K is odd), rows of the converted op(A)
+    /// (padded to a multiple of 48: whole 12-row tiles for the microkernel, whole 16-row blocks
+    /// for the conversion), and 32-column panels of the converted op(B).
+    public var kPairs: Int { (shape.k + 1) / 2 }
+    public var paddedRows: Int { (shape.m + 47) / 48 * 48 }
+    public var columnPanels: Int { (shape.n + GEMMPlan.nr - 1) / GEMMPlan.nr }
+    /// bf16: work items of the conversion function: 16-row blocks of op(A), then B's panels.
+    public var conversionItems: Int { paddedRows / 16 + columnPanels }
+
+    /// The 4-byte words of each scratch buffer the emitted function takes in args[3...]: fp32,
+    /// a packed-A and a packed-B buffer for each chunk; bf16, the converted A and B, which the
+    /// chunks share (they only read them).
+    public var scratchWords: [Int] {
+        switch precision {
+        case .fp32: return Array(repeating: [packedAFloats, packedBFloats], count: chunks).flatMap { $0 }
+        case .bf16: return [paddedRows * kPairs, columnPanels * GEMMPlan.nr * kPairs]
+        }
+    }
 
     /// Floats between A's consecutive rows and between consecutive k of one row, as the
     /// microkernel reads A in place.
@@ -108,6 +154,16 @@ public struct GEMMPlan: Hashable, Sendable {
     /// The microkernel reading A in place (nil when A is packed).
     var directMicrokernel: GEMMEmitter.Microkernel? {
         packsA ? nil : .init(aRowStride: aStrides.row, aKStride: aStrides.k, ldc: shape.n)
+    }
+    /// bf16: the converted op(A)'s strides in pairs (rows × pairs, or pairs × rows when A is
+    /// transposed: see `GEMMEmitter.buildBF16`).
+    var bf16AStrides: (row: Int, pair: Int) { shape.transA ? (1, paddedRows) : (kPairs, 1) }
+    /// The microkernels this plan's entry point calls.
+    var microkernels: [GEMMEmitter.Microkernel] {
+        switch precision {
+        case .fp32: return [packedMicrokernel] + (directMicrokernel.map { [$0] } ?? [])
+        case .bf16: return [.init(aRowStride: bf16AStrides.row, aKStride: bf16AStrides.pair, ldc: shape.n, precision: .bf16)]
+        }
     }
 }
 
@@ -132,9 +188,14 @@ struct GEMMEmitter {
 
     /// A microkernel's constants: A's strides (floats between rows, between k) and C's row
     /// stride. Its name spells them: `vsc_gemm_micro.a784x1.c3000`.
+    /// bf16 microkernels (`vsc_gemm_bf16_micro.…`) step over pairs of k, and A's strides count
+    /// pairs (one 32-bit word holds a pair of bfloat16).
     struct Microkernel: Hashable {
         var aRowStride: Int, aKStride: Int, ldc: Int
-        var name: String { "vsc_gemm_micro.a\(aRowStride)x\(aKStride).c\(ldc)" }
+        var precision: MatmulPrecision = .fp32
+        var name: String {
+            "vsc_gemm\(precision == .bf16 ? "_bf16" : "")_micro.a\(aRowStride)x\(aKStride).c\(ldc)"
+        }
     }
 
     /// Metadata numbers one GEMM (entry point and microkernels) may use.
@@ -146,10 +207,15 @@ struct GEMMEmitter {
     mutating func emit(_ s: String) { lines.append("  " + s) }
     mutating func label(_ l: String) { lines.append(l + ":") }
 
-    /// The LLVM function name of a shape's GEMM: `gemm.NT.m500.n784.k3000`.
-    static func functionName(_ s: GEMMShape) -> String {
-        "gemm.\(s.transA ? "T" : "N")\(s.transB ? "T" : "N").m\(s.m).n\(s.n).k\(s.k)"
+    /// The LLVM function name of a shape's GEMM: `gemm.NT.m500.n784.k3000` (fp32),
+    /// `gemm.bf16.NT.m500.n784.k3000`.
+    static func functionName(_ s: GEMMShape) -> String { functionName(s, precision: .fp32) }
+    static func functionName(_ s: GEMMShape, precision: MatmulPrecision) -> String {
+        "gemm.\(precision == .bf16 ? "bf16." : "")\(s.transA ? "T" : "N")\(s.transB ? "T" : "N").m\(s.m).n\(s.n).k\(s.k)"
     }
+    static func functionName(_ plan: GEMMPlan) -> String { functionName(plan.shape, precision: plan.precision) }
+    /// bf16: the function converting a shape's operands (`gemm.bf16.NT….convert`).
+    static func conversionFunctionName(_ s: GEMMShape) -> String { functionName(s, precision: .bf16) + ".convert" }
 
     /// The GEMM code of a module: one entry point per plan (in order), and each distinct
     /// microkernel once (shapes with the same A strides and C row stride share one: the paper
@@ -160,9 +226,12 @@ struct GEMMEmitter {
         let entries = plans.enumerated().map { g, plan in
             var e = GEMMEmitter()
             e.nextMetadata = metadataBase + g * metadataNodes
-            return e.build(plan, name: functionName(plan.shape))
+            switch plan.precision {
+            case .fp32: return e.build(plan, name: functionName(plan))
+            case .bf16: return e.buildBF16(plan, name: functionName(plan))
+            }
         }
-        let keys = Set(plans.flatMap { [$0.packedMicrokernel] + ($0.directMicrokernel.map { [$0] } ?? []) }).sorted { $0.name < $1.name }
+        let keys = Set(plans.flatMap(\.microkernels)).sorted { $0.name < $1.name }
         var microkernels: [Microkernel: String] = [:]
         for (i, key) in keys.enumerated() {
             var e = GEMMEmitter()
@@ -179,6 +248,9 @@ struct GEMMEmitter {
     declare <16 x float> @llvm.masked.load.v16f32.p0v16f32(<16 x float>*, i32, <16 x i1>, <16 x float>)
     declare void @llvm.masked.store.v16f32.p0v16f32(<16 x float>, <16 x float>*, i32, <16 x i1>)
     declare void @llvm.prefetch.p0i8(i8*, i32, i32, i32)
+    declare <16 x float> @llvm.x86.avx512bf16.dpbf16ps.512(<16 x float>, <16 x i32>, <16 x i32>)
+    declare <32 x i16> @llvm.x86.avx512bf16.cvtne2ps2bf16.512(<16 x float>, <16 x float>)
+    declare <16 x i16> @llvm.x86.avx512bf16.cvtneps2bf16.512(<16 x float>)
 
     """
 
@@ -240,8 +312,8 @@ struct GEMMEmitter {
     mutating func compare(_ predicate: String, _ a: String, _ b: String) -> String {
         let r = fresh("cmp"); emit("\(r) = icmp \(predicate) i64 \(a), \(b)"); return r
     }
-    mutating func element(_ base: String, _ index: String) -> String {
-        let p = fresh("p"); emit("\(p) = getelementptr inbounds float, float* \(base), i64 \(index)"); return p
+    mutating func element(_ base: String, _ index: String, type: String = "float") -> String {
+        let p = fresh("p"); emit("\(p) = getelementptr inbounds \(type), \(type)* \(base), i64 \(index)"); return p
     }
     mutating func copy(from src: String, to dst: String) {
         let v = fresh("v")
@@ -470,6 +542,8 @@ struct GEMMEmitter {
     /// The 24 accumulators are `<16 x float>` values live across the k loop (24 of the 32 zmm
     /// registers; the two B vectors take two more, A's values are broadcast from memory); the
     /// loop is unrolled by 4, then single steps for kc mod 4; each product is one `llvm.fma`.
+    /// bf16 (`vsc_gemm_bf16_micro.…`): the same with `kc` pairs of k, a and b pointing at pair
+    /// words, and one `vdpbf16ps` per accumulator and pair instead of the FMA.
     /// Full tiles store whole vectors; edge tiles store only their rows, with masked vectors.
     /// Its k loops carry `llvm.loop.unroll.disable` (metadata !metadataBase…+2): the main loop is
     /// unrolled by hand, the remainder runs at most 3 times, and O3's own unrolling only
@@ -478,10 +552,13 @@ struct GEMMEmitter {
         let (name, aRowStride, aKStride, ldc) = (key.name, key.aRowStride, key.aKStride, key.ldc)
         let mr = GEMMPlan.mr, vectors = GEMMPlan.nr / 16, unroll = 4
         let v16 = "<16 x float>"
+        // bf16: A and B hold 32-bit words, each a pair of bfloat16 along k (the even k in the low
+        // half), and one `vdpbf16ps` adds both products of a pair to a Float32 accumulator.
+        let word = key.precision == .bf16 ? "i32" : "float", wordVector = "<16 x \(word)>"
         // noinline: one copy of the kernel per shape, not one per call site (inlined twice and
         // unrolled further, a shape's code was 4 times larger and took ~1.5 s to compile); a
         // call costs nothing next to the ~10⁵ FMAs it runs.
-        lines = ["define internal void @\(name)(float* noalias %a, float* noalias %b, float* noalias %c, "
+        lines = ["define internal void @\(name)(\(word)* noalias %a, \(word)* noalias %b, float* noalias %c, "
                  + "i64 %kc, i64 %rows, i64 %columns, i1 %accumulate) noinline {", "entry:"]
         // Prefetch the C tile for writing: with several k-blocks it is read back and added to,
         // from L3 or memory (C is larger than L2), and the loads would otherwise stall the end
@@ -500,24 +577,30 @@ struct GEMMEmitter {
         /// One k step at `k`: returns the updated accumulators.
         func step(_ e: inout GEMMEmitter, k: String, acc: [[String]], final: [[String]]?) -> [[String]] {
             var acc = acc
-            let bRow = e.element("%b", e.mul(k, "\(GEMMPlan.nr)"))
+            let bRow = e.element("%b", e.mul(k, "\(GEMMPlan.nr)"), type: word)
             var bv: [String] = []
             for v in 0..<vectors {
-                let x = e.fresh("bv"), p = e.vectorPointer(e.element(bRow, "\(16 * v)"))
+                let x = e.fresh("bv"), p = e.fresh("pv")
+                e.emit("\(p) = bitcast \(word)* \(e.element(bRow, "\(16 * v)", type: word)) to \(wordVector)*")
                 // Packed panels are 64-byte aligned: buffers from posix_memalign(64), panels
-                // and k-rows at multiples of 32 floats.
-                e.emit("\(x) = load \(v16), \(v16)* \(p), align 64")
+                // and k-rows at multiples of 32 words.
+                e.emit("\(x) = load \(wordVector), \(wordVector)* \(p), align 64")
                 bv.append(x)
             }
-            let aK = e.element("%a", e.mul(k, "\(aKStride)"))
+            let aK = e.element("%a", e.mul(k, "\(aKStride)"), type: word)
             for r in 0..<mr {
                 let s = e.fresh("s"), s1 = e.fresh(), splat = e.fresh("splat")
-                e.emit("\(s) = load float, float* \(e.element(aK, "\(r * aRowStride)")), align 4")
-                e.emit("\(s1) = insertelement \(v16) undef, float \(s), i32 0")
-                e.emit("\(splat) = shufflevector \(v16) \(s1), \(v16) undef, <16 x i32> zeroinitializer")
+                e.emit("\(s) = load \(word), \(word)* \(e.element(aK, "\(r * aRowStride)", type: word)), align 4")
+                e.emit("\(s1) = insertelement \(wordVector) undef, \(word) \(s), i32 0")
+                e.emit("\(splat) = shufflevector \(wordVector) \(s1), \(wordVector) undef, <16 x i32> zeroinitializer")
                 for v in 0..<vectors {
                     let out = final?[r][v] ?? e.fresh("f")
-                    e.emit("\(out) = call \(v16) @llvm.fma.v16f32(\(v16) \(splat), \(v16) \(bv[v]), \(v16) \(acc[r][v]))")
+                    switch key.precision {
+                    case .fp32:
+                        e.emit("\(out) = call \(v16) @llvm.fma.v16f32(\(v16) \(splat), \(v16) \(bv[v]), \(v16) \(acc[r][v]))")
+                    case .bf16:
+                        e.emit("\(out) = call \(v16) @llvm.x86.avx512bf16.dpbf16ps.512(\(v16) \(acc[r][v]), <16 x i32> \(splat), <16 x i32> \(bv[v]))")
+                    }
                     acc[r][v] = out
                 }
             }

@@ -29,6 +29,8 @@ public final class JITProgram: Program {
     public private(set) var splitGEMMCount = 0
     /// What computes the matmuls: our emitted GEMM or OpenBLAS.
     public let gemmKernel: GEMMKernel
+    /// The matmuls' operand precision (bf16 only with `gemm: .jit`; everything else is Float32).
+    public let matmulPrecision: MatmulPrecision
     /// The LLVM function of each distinct matmul shape (empty with `gemm: .blas`).
     public private(set) var gemmFunctionNames: [String] = []
     /// Where every buffer lives (one arena for intermediates, planned once).
@@ -57,7 +59,8 @@ public final class JITProgram: Program {
     public private(set) var inPlaceCarries = 0
     private var leafIndex: [String: NodeID] = [:]
     private var outputIndex: [String: NodeID] = [:]
-    /// Packed A and B for chunk 0, then for chunk 1 (the emitted GEMMs' scratch).
+    /// The emitted GEMMs' scratch (`GEMMPlan.scratchWords`): fp32, packed A and B for each chunk;
+    /// bf16, the converted A and B.
     private var packBuffers: [UnsafeMutableRawPointer] = []
     private var carryCopies: [(src: UnsafeMutablePointer<Float>, dst: UnsafeMutablePointer<Float>, count: Int)] = []
 
@@ -80,6 +83,10 @@ public final class JITProgram: Program {
         /// split dimension, in `chunks` pieces when split across the pool.
         var jitGEMM: ParallelKernel?
         var chunks = 2
+        /// bf16: the function rounding both operands into the scratch before `jitGEMM` runs, and
+        /// its work items (`GEMMPlan.conversionItems`).
+        var convertOperands: ParallelKernel?
+        var conversionItems = 0
     }
 
     /// The process-wide engine (LLVM is initialised once).
@@ -87,7 +94,9 @@ public final class JITProgram: Program {
     static let cacheLock = NSLock()
     /// Compiled modules by the graph's structure and the kernels' names (the names come from
     /// locations, which the structural hash leaves out).
-    struct CacheKey: Hashable { var structure: UInt64; var kernelNames: [String]; var gemm: GEMMKernel }
+    struct CacheKey: Hashable {
+        var structure: UInt64; var kernelNames: [String]; var gemm: GEMMKernel; var precision: MatmulPrecision
+    }
     nonisolated(unsafe) static var cache: [CacheKey: CompiledModule] = [:]
 
     /// The LLVM function name of kernel `k`, first used for `node`: `k3.n35.enc.h0.relu`, the
@@ -115,19 +124,24 @@ public final class JITProgram: Program {
     /// Compiles `graph` (Float32) after running `pipeline` on it (nil: compile as is). Throws
     /// `JITError` (naming the kernel and its IR) if LLVM rejects a kernel, `LoweringError` for an
     /// op the backend cannot lower, `PassError` if a pass fails.
-    /// `gemm` chooses what computes the matmuls (default: our own kernel on AVX-512 hosts).
-    public convenience init(_ input: Graph, pipeline: PassManager? = .default, gemm: GEMMKernel = .hostDefault) throws {
-        try self.init(input, pipeline: pipeline, gemm: gemm, kernelTextTransform: nil)
+    /// `gemm` chooses what computes the matmuls (default: our own kernel on AVX-512 hosts);
+    /// `precision: .bf16` rounds their operands to bfloat16 (needs `gemm: .jit` and AVX512_BF16,
+    /// else a `LoweringError` saying so).
+    public convenience init(_ input: Graph, pipeline: PassManager? = .default, gemm: GEMMKernel = .hostDefault,
+                            precision: MatmulPrecision = .fp32) throws {
+        try self.init(input, pipeline: pipeline, gemm: gemm, precision: precision, kernelTextTransform: nil)
     }
 
     /// `kernelTextTransform` rewrites each kernel's LLVM IR before compiling (tests use it to
     /// break a kernel on purpose); programs built with it bypass the cache. `gemmPacksA` builds
     /// the emitted GEMMs with A packed (`GEMMPlan.packsA`, for tests of that path).
-    init(_ input: Graph, pipeline: PassManager?, gemm: GEMMKernel = .hostDefault, gemmPacksA: Bool = false,
-         kernelTextTransform: ((Int, String) -> String)?) throws {
+    init(_ input: Graph, pipeline: PassManager?, gemm: GEMMKernel = .hostDefault, precision: MatmulPrecision = .fp32,
+         gemmPacksA: Bool = false, kernelTextTransform: ((Int, String) -> String)?) throws {
+        if let reason = precision.unsupportedReason(gemm: gemm) { throw LoweringError(description: reason) }
         let graph = try pipeline.map { try $0.run(input).graph } ?? input
         self.graph = graph
         gemmKernel = gemm
+        matmulPrecision = precision
         buffers = Array(repeating: nil, count: graph.count)
         for (i, n) in graph.nodes.enumerated() where n.dtype != .f32 {
             throw LoweringError(description: "the JIT runs Float32 graphs; \(describeNode(graph, i)) is \(n.dtype.rawValue)")
@@ -215,16 +229,17 @@ public final class JITProgram: Program {
             for p in schedule where p.nest == nil {
                 // Steps without a nest are matmuls and convolutions; only matmuls get an emitted GEMM.
                 guard let shape = JITProgram.gemmShape(of: graph[p.node], in: graph) else { continue }
-                if gemmPlans[shape] == nil && shape.k > 0 { gemmPlans[shape] = GEMMPlan(shape, packsA: gemmPacksA) }
+                if gemmPlans[shape] == nil && shape.k > 0 { gemmPlans[shape] = GEMMPlan(shape, packsA: gemmPacksA, precision: precision) }
             }
         }
-        let plans = gemmPlans.values.sorted { GEMMEmitter.functionName($0.shape) < GEMMEmitter.functionName($1.shape) }
-        gemmFunctionNames = plans.map { GEMMEmitter.functionName($0.shape) }
+        let plans = gemmPlans.values.sorted { GEMMEmitter.functionName($0) < GEMMEmitter.functionName($1) }
+        gemmFunctionNames = plans.map { GEMMEmitter.functionName($0) }
+        let conversionNames = plans.filter { $0.precision == .bf16 }.map { GEMMEmitter.conversionFunctionName($0.shape) }
         // 3. One module, compiled once (cached by the graph's structure and kernel names).
         kernelNames = [String](repeating: "", count: nests.count)
         for p in schedule.reversed() { if let k = p.nest { kernelNames[k] = JITProgram.kernelName(k, node: p.node, in: graph) } }
         let kernelNames = kernelNames
-        let key = CacheKey(structure: graph.structuralHash, kernelNames: kernelNames, gemm: gemm)
+        let key = CacheKey(structure: graph.structuralHash, kernelNames: kernelNames, gemm: gemm, precision: precision)
         JITProgram.cacheLock.lock()
         let cached = kernelTextTransform == nil && !gemmPacksA ? JITProgram.cache[key] : nil
         JITProgram.cacheLock.unlock()
@@ -242,7 +257,7 @@ public final class JITProgram: Program {
             let start = Date()
             do {
                 module = try engine.compile(moduleIR: JITProgram.moduleText(kernels + microkernels), name: "graph_\(graph.name)",
-                                            symbols: names)
+                                            symbols: names + conversionNames)
             } catch let e as JITError {
                 let gemmNodes = { (shape: GEMMShape) in
                     schedule.filter { $0.nest == nil && JITProgram.gemmShape(of: graph[$0.node], in: graph) == shape }.map(\.node)
@@ -251,7 +266,7 @@ public final class JITProgram: Program {
                 let standalone = kernels.enumerated().map { k, text in
                     guard k >= nests.count else { return text }
                     let plan = plans[k - nests.count]
-                    return ([text] + ([plan.packedMicrokernel] + (plan.directMicrokernel.map { [$0] } ?? [])).map { gemmCode.microkernels[$0]! })
+                    return ([text] + plan.microkernels.map { gemmCode.microkernels[$0]! })
                         .joined(separator: "\n")
                 }
                 throw JITProgram.pinpoint(e, kernels: standalone, names: names, engine: engine, graph: graph,
@@ -265,15 +280,10 @@ public final class JITProgram: Program {
         }
         // 4. The schedule. The emitted GEMMs share one set of pack buffers (steps run one at a
         //    time): a packed-A and a packed-B buffer for each chunk the pool may run at once.
-        if !plans.isEmpty {
-            let aFloats = plans.map(\.packedAFloats).max()!, bFloats = plans.map(\.packedBFloats).max()!
-            for _ in 0..<plans.map(\.chunks).max()! {
-                for floats in [aFloats, bFloats] {
-                    let p = JITProgram.allocate(floats)
-                    owned.append(p)
-                    packBuffers.append(UnsafeMutableRawPointer(p))
-                }
-            }
+        for slot in 0..<(plans.map(\.scratchWords.count).max() ?? 0) {
+            let p = JITProgram.allocate(plans.map { slot < $0.scratchWords.count ? $0.scratchWords[slot] : 0 }.max()!)
+            owned.append(p)
+            packBuffers.append(UnsafeMutableRawPointer(p))
         }
         let convolutionScratch = scratchCount.map { count -> UnsafeMutablePointer<Float> in
             let p = JITProgram.allocate(max(count, 1)); owned.append(p); return p
@@ -308,9 +318,11 @@ public final class JITProgram: Program {
                     jitGEMMArgs.append(jitArgs)
                     let split = rows * columns * depth >= GEMMSplit.minimumWork && plan.splitTiles >= 2
                     if split { splitGEMMCount += 1 }
+                    let convert: ParallelKernel? = plan.precision == .bf16
+                        ? try module.function(GEMMEmitter.conversionFunctionName(shape)) : nil
                     steps.append(Step(kind: .gemm, node: p.node, args: jitArgs, n0: plan.splitTiles, gemm: gemm,
-                                      splitAcrossPool: split, jitGEMM: try module.function(GEMMEmitter.functionName(shape)),
-                                      chunks: plan.chunks))
+                                      splitAcrossPool: split, jitGEMM: try module.function(GEMMEmitter.functionName(plan)),
+                                      chunks: plan.chunks, convertOperands: convert, conversionItems: plan.conversionItems))
                 } else {
                     let split = rows * columns * depth >= GEMMSplit.minimumWork && max(rows, columns) >= 2 * GEMMSplit.alignment
                     if split { splitGEMMCount += 1 }
@@ -477,6 +489,14 @@ public final class JITProgram: Program {
                     s.kernel!(s.args, 0, Int64(s.n0))
                 }
             case .gemm:
+                if let convert = s.convertOperands {
+                    // bf16: both operands rounded into the shared scratch first (GEMMEmitterBF16).
+                    if s.splitAcrossPool && usesThreadPool {
+                        pool.run(convert, args: s.args, count: s.conversionItems, chunks: GEMMPlan.maxChunks, alignment: 1, serialBelow: 2)
+                    } else {
+                        convert(s.args, 0, Int64(s.conversionItems))
+                    }
+                }
                 if let f = s.jitGEMM {
                     // Whole tiles of the split dimension, in the plan's chunks (the emitted GEMM
                     // picks its pack buffers by chunk; see GEMMEmitter).

@@ -8,12 +8,12 @@ import Passes
 @testable import JIT
 
 /// A one-matmul program: c = op(a)·op(b) for `shape`, compiled with `gemm`.
-func gemmProgram(_ shape: GEMMShape, gemm: GEMMKernel, packsA: Bool = false) throws -> JITProgram {
+func gemmProgram(_ shape: GEMMShape, gemm: GEMMKernel, packsA: Bool = false, precision: MatmulPrecision = .fp32) throws -> JITProgram {
     let g = Graph(name: "gemm_\(shape.transA ? "T" : "N")\(shape.transB ? "T" : "N")_\(shape.m)_\(shape.n)_\(shape.k)")
     let a = try g.input("a", shape.transA ? [shape.k, shape.m] : [shape.m, shape.k])
     let b = try g.input("b", shape.transB ? [shape.n, shape.k] : [shape.k, shape.n])
     try g.output("c", try a.matmul(b, transposeA: shape.transA, transposeB: shape.transB))
-    return try JITProgram(g, pipeline: nil, gemm: gemm, gemmPacksA: packsA, kernelTextTransform: nil)
+    return try JITProgram(g, pipeline: nil, gemm: gemm, precision: precision, gemmPacksA: packsA, kernelTextTransform: nil)
 }
 
 /// op(A)·op(B) in double (the reference), and Σ_k |A(i,k)·B(k,j)| for each element (the scale

@@ -1,0 +1,300 @@
+import IR
+
+// The bf16 GEMM (`MatmulPrecision.bf16`): each product op(A)·op(B) runs as two functions.
+//
+// 1. `gemm.bf16.<shape>.convert(args, begin, end)` rounds both operands to bfloat16 (round to
+//    nearest even, `vcvtne2ps2bf16`) into the layouts `vdpbf16ps` reads: 32-bit words that each
+//    hold a pair of k (k = 2p in the low half, 2p + 1 in the high half; when K is odd the last
+//    pair's high half is zero):
+//      A (args[3]): op(A) as rows × pairs, word [r·P + p] (P = ⌈K/2⌉); as pairs × rows, word
+//                   [p·R + r], when A is stored transposed (then a pair of k is two rows of A,
+//                   interleaved without a transpose). R = M rounded up to 48, the rows past M zero.
+//      B (args[4]): panels of 32 columns of op(B), panel q at word q·32·P, and in it pair p's 32
+//                   columns side by side (word [q·32·P + p·32 + j]); columns past N are zero.
+//    Its work items are A's 16-row blocks, then B's panels; the pool splits them.
+// 2. `gemm.bf16.<shape>` (same ABI and tiling as the fp32 entry point, GEMMPlan) runs the
+//    blocked loops over the converted operands, which the chunks share and only read: no packing
+//    in the loops (A is read in place, 12 padded rows at a time; B's panels are already packed).
+//
+// Converting the whole operands once costs one read of A and B and a half-size write, against
+// packing them again in every chunk; the products are summed in Float32, in the same order
+// whichever thread runs a chunk, so bf16 results are deterministic too.
+extension GEMMEmitter {
+    /// Loads args[slot] as a `type*` named `%name`.
+    mutating func argument(_ name: String, slot: Int, type: String) {
+        emit("%\(name).pp = getelementptr inbounds i8*, i8** %args, i64 \(slot)")
+        emit("%\(name).raw = load i8*, i8** %\(name).pp, align 8")
+        emit("%\(name) = bitcast i8* %\(name).raw to \(type)*")
+    }
+
+    /// The entry point and the conversion function of a bf16 plan.
+    mutating func buildBF16(_ plan: GEMMPlan, name: String) -> String {
+        precondition(plan.precision == .bf16 && plan.kc % 2 == 0)
+        metadataBaseLimit = nextMetadata + GEMMEmitter.metadataNodes
+        let s = plan.shape, mr = GEMMPlan.mr, nr = GEMMPlan.nr, pairs = plan.kPairs
+        lines = ["define void @\(name)(i8** noalias %args, i64 %begin, i64 %end) {", "entry:"]
+        argument("c", slot: 2, type: "float")
+        argument("ap", slot: 3, type: "i32")
+        argument("bp", slot: 4, type: "i32")
+        let (m0, m1, n0, n1): (String, String, String, String)
+        if plan.splitColumns {
+            m0 = "0"; m1 = "\(s.m)"
+            n0 = mul("%begin", "\(nr)"); n1 = min(mul("%end", "\(nr)"), "\(s.n)")
+        } else {
+            n0 = "0"; n1 = "\(s.n)"
+            m0 = mul("%begin", "\(mr)"); m1 = min(mul("%end", "\(mr)"), "\(s.m)")
+        }
+        let (aRowStride, aPairStride) = plan.bf16AStrides
+        let micro = plan.microkernels[0].name
+        loop("jc", from: n0, to: n1, step: plan.nc) { e, jc in
+            let ncValid = e.min("\(plan.nc)", e.sub(n1, jc))
+            e.loop("pc", from: "0", to: "\(s.k)", step: plan.kc) { e, pc in
+                let depth = e.min("\(plan.kc)", e.sub("\(s.k)", pc))
+                let blockPairs = e.binary("ashr", e.add(depth, "1"), "1"), pair0 = e.binary("ashr", pc, "1")
+                let accumulate = e.compare("ne", pc, "0")
+                e.loop("ic", from: m0, to: m1, step: plan.mc) { e, ic in
+                    let mcValid = e.min("\(plan.mc)", e.sub(m1, ic))
+                    e.loop("jr", from: "0", to: ncValid, step: nr) { e, jr in
+                        let columns = e.min("\(nr)", e.sub(ncValid, jr))
+                        // jc and jr are multiples of NR: the panel of column jc + jr.
+                        let panel = e.binary("ashr", e.add(jc, jr), "5")
+                        let bPanel = e.element("%bp", e.add(e.mul(panel, "\(nr * pairs)"), e.mul(pair0, "\(nr)")), type: "i32")
+                        e.loop("ir", from: "0", to: mcValid, step: mr) { e, ir in
+                            let rows = e.min("\(mr)", e.sub(mcValid, ir))
+                            let row = e.add(ic, ir)
+                            // Rows are read 12 at a time; the converted A has rows up to a multiple of 48.
+                            let aTile = e.element("%ap", e.add(e.mul(row, "\(aRowStride)"), e.mul(pair0, "\(aPairStride)")), type: "i32")
+                            let cTile = e.element("%c", e.add(e.mul(row, "\(s.n)"), e.add(jc, jr)))
+                            e.emit("call void @\(micro)(i32* \(aTile), i32* \(bPanel), float* \(cTile), i64 \(blockPairs), "
+                                   + "i64 \(rows), i64 \(columns), i1 \(accumulate))")
+                        }
+                    }
+                }
+            }
+        }
+        emit("ret void")
+        lines.append("}")
+        lines.append("")
+        conversionFunction(plan)
+        let properties = nextMetadata
+        precondition(properties + 2 <= metadataBaseLimit, "GEMM \(name) needs more metadata nodes")
+        for id in plainLoops { lines.append("!\(id) = distinct !{!\(id), !\(properties), !\(properties + 1)}") }
+        lines.append("!\(properties) = !{!\"llvm.loop.vectorize.enable\", i1 false}")
+        lines.append("!\(properties + 1) = !{!\"llvm.loop.unroll.disable\"}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: Conversion
+
+    /// The pair (lo, hi) of floats as one word of two bfloat16 (lo in the low half), rounded by
+    /// the same instruction as the vector paths, so an element rounds alike on every path.
+    mutating func scalarPair(_ lo: String, _ hi: String) -> String {
+        let v0 = fresh("sv"), v1 = fresh("sv"), h = fresh("sh"), w = fresh("sw"), pair = fresh("pair")
+        emit("\(v0) = insertelement <16 x float> zeroinitializer, float \(lo), i32 0")
+        emit("\(v1) = insertelement <16 x float> \(v0), float \(hi), i32 1")
+        emit("\(h) = call <16 x i16> @llvm.x86.avx512bf16.cvtneps2bf16.512(<16 x float> \(v1))")
+        emit("\(w) = bitcast <16 x i16> \(h) to <8 x i32>")
+        emit("\(pair) = extractelement <8 x i32> \(w), i32 0")
+        return pair
+    }
+
+    /// Two vectors of 16 floats (k = 2p and k = 2p + 1 of 16 rows or columns) as 16 pair words.
+    mutating func interleavedPairs(even: String, odd: String) -> String {
+        let c = fresh("cv"), i = fresh("il"), w = fresh("w")
+        emit("\(c) = call <32 x i16> @llvm.x86.avx512bf16.cvtne2ps2bf16.512(<16 x float> \(odd), <16 x float> \(even))")
+        // The conversion puts its second operand (even k) in lanes 0–15 and odd k in 16–31.
+        let mask = (0..<16).flatMap { [$0, $0 + 16] }.map { "i32 \($0)" }.joined(separator: ", ")
+        emit("\(i) = shufflevector <32 x i16> \(c), <32 x i16> undef, <32 x i32> <\(mask)>")
+        emit("\(w) = bitcast <32 x i16> \(i) to <16 x i32>")
+        return w
+    }
+
+    /// 32 consecutive floats along k (at `source`) as 16 pair words.
+    mutating func consecutivePairs(_ source: String) -> String {
+        let lo = fresh("lo"), hi = fresh("hi"), c = fresh("cv"), w = fresh("w")
+        emit("\(lo) = load <16 x float>, <16 x float>* \(vectorPointer(source)), align 4")
+        emit("\(hi) = load <16 x float>, <16 x float>* \(vectorPointer(element(source, "16"))), align 4")
+        emit("\(c) = call <32 x i16> @llvm.x86.avx512bf16.cvtne2ps2bf16.512(<16 x float> \(hi), <16 x float> \(lo))")
+        emit("\(w) = bitcast <32 x i16> \(c) to <16 x i32>")
+        return w
+    }
+
+    mutating func storeWords(_ value: String, at base: String, _ index: String, align: Int) {
+        let p = fresh("pw")
+        emit("\(p) = bitcast i32* \(element(base, index, type: "i32")) to <16 x i32>*")
+        emit("store <16 x i32> \(value), <16 x i32>* \(p), align \(align)")
+    }
+
+    /// `matrix[index(…)]` where `inside` (an i1), else 0 (without reading outside the matrix).
+    mutating func loadOrZero(_ matrix: String, index: String, inside: String) -> String {
+        let safe = fresh("safe"), v = fresh("v"), r = fresh("z")
+        emit("\(safe) = select i1 \(inside), i64 \(index), i64 0")
+        emit("\(v) = load float, float* \(element(matrix, safe)), align 4")
+        emit("\(r) = select i1 \(inside), float \(v), float 0.0")
+        return r
+    }
+
+    /// x ∧ y of two i1 values.
+    mutating func both(_ x: String, _ y: String) -> String {
+        let r = fresh("and"); emit("\(r) = and i1 \(x), \(y)"); return r
+    }
+
+    /// op(A)[row][kk] (0 outside op(A)).
+    mutating func opA(_ plan: GEMMPlan, row: String, k kk: String) -> String {
+        let s = plan.shape
+        let inside = both(compare("slt", row, "\(s.m)"), compare("slt", kk, "\(s.k)"))
+        let index = s.transA ? add(mul(kk, "\(s.m)"), row) : add(mul(row, "\(s.k)"), kk)
+        return loadOrZero("%a", index: index, inside: inside)
+    }
+
+    /// op(B)[kk][column] (0 outside op(B)).
+    mutating func opB(_ plan: GEMMPlan, k kk: String, column: String) -> String {
+        let s = plan.shape
+        let inside = both(compare("slt", kk, "\(s.k)"), compare("slt", column, "\(s.n)"))
+        let index = s.transB ? add(mul(column, "\(s.k)"), kk) : add(mul(kk, "\(s.n)"), column)
+        return loadOrZero("%b", index: index, inside: inside)
+    }
+
+    /// `gemm.bf16.<shape>.convert`: items begin..<end (see the file's comment).
+    mutating func conversionFunction(_ plan: GEMMPlan) {
+        let s = plan.shape, name = GEMMEmitter.conversionFunctionName(s)
+        lines += ["define void @\(name)(i8** noalias %args, i64 %begin, i64 %end) {", "entry:"]
+        argument("a", slot: 0, type: "float")
+        argument("b", slot: 1, type: "float")
+        argument("ap", slot: 3, type: "i32")
+        argument("bp", slot: 4, type: "i32")
+        let aBlocks = plan.paddedRows / 16
+        loop("item", from: "%begin", to: "%end") { e, item in
+            e.branch(e.compare("slt", item, "\(aBlocks)"), then: { e in
+                e.convertABlock(plan, block: item)
+            }, otherwise: { e in
+                e.convertBPanel(plan, panel: e.sub(item, "\(aBlocks)"))
+            })
+        }
+        emit("ret void")
+        lines.append("}")
+    }
+
+    /// Rows 16·block ..< 16·block + 16 of op(A) into the converted A.
+    mutating func convertABlock(_ plan: GEMMPlan, block: String) {
+        let s = plan.shape, pairs = plan.kPairs, r0 = mul(block, "16")
+        if s.transA {
+            // Word [p·R + r]: pair p of 16 rows is rows 2p and 2p + 1 of A, interleaved.
+            branch(compare("slt", block, "\(s.m / 16)"), then: { e in
+                let column = e.element("%a", r0)
+                let store = { (e: inout GEMMEmitter, p: String, pair: String) in
+                    e.storeWords(pair, at: "%ap", e.add(e.mul(p, "\(plan.paddedRows)"), r0), align: 64)
+                }
+                e.loop("cap", from: "0", to: "\(s.k / 2)", step: 1) { e, p in
+                    let x = e.fresh("x"), y = e.fresh("y")
+                    let k0 = e.mul(p, "\(2 * s.m)")
+                    e.emit("\(x) = load <16 x float>, <16 x float>* \(e.vectorPointer(e.element(column, k0))), align 4")
+                    e.emit("\(y) = load <16 x float>, <16 x float>* \(e.vectorPointer(e.element(column, e.add(k0, "\(s.m)")))), align 4")
+                    store(&e, p, e.interleavedPairs(even: x, odd: y))
+                }
+                if s.k % 2 == 1 {
+                    let x = e.fresh("x")
+                    e.emit("\(x) = load <16 x float>, <16 x float>* \(e.vectorPointer(e.element(column, "\((s.k - 1) * s.m)"))), align 4")
+                    store(&e, "\(s.k / 2)", e.interleavedPairs(even: x, odd: "zeroinitializer"))
+                }
+            }, otherwise: { e in
+                e.loop("car", from: "0", to: "16", step: 1) { e, r in
+                    let row = e.add(r0, r)
+                    e.loop("cap", from: "0", to: "\(pairs)", step: 1) { e, p in
+                        let k0 = e.mul(p, "2")
+                        let pair = e.scalarPair(e.opA(plan, row: row, k: k0), e.opA(plan, row: row, k: e.add(k0, "1")))
+                        e.emit("store i32 \(pair), i32* \(e.element("%ap", e.add(e.mul(p, "\(plan.paddedRows)"), row), type: "i32")), align 4")
+                    }
+                }
+            })
+        } else {
+            // Word [r·P + p]: a row of op(A) is a row of A, 32 floats → 16 pairs at a time.
+            let k32 = s.k / 32 * 32
+            loop("car", from: "0", to: "16", step: 1) { e, r in
+                let row = e.add(r0, r)
+                let destination = e.element("%ap", e.mul(row, "\(pairs)"), type: "i32")
+                e.branch(e.compare("slt", row, "\(s.m)"), then: { e in
+                    let source = e.element("%a", e.mul(row, "\(s.k)"))
+                    e.loop("cak", from: "0", to: "\(k32)", step: 32) { e, k0 in
+                        e.storeWords(e.consecutivePairs(e.element(source, k0)), at: destination, e.binary("ashr", k0, "1"), align: 4)
+                    }
+                    e.loop("cap", from: "\(k32 / 2)", to: "\(pairs)", step: 1) { e, p in
+                        let k0 = e.mul(p, "2")
+                        let pair = e.scalarPair(e.opA(plan, row: row, k: k0), e.opA(plan, row: row, k: e.add(k0, "1")))
+                        e.emit("store i32 \(pair), i32* \(e.element(destination, p, type: "i32")), align 4")
+                    }
+                }, otherwise: { e in
+                    e.loop("caz", from: "0", to: "\(pairs)", step: 1) { e, p in
+                        e.emit("store i32 0, i32* \(e.element(destination, p, type: "i32")), align 4")
+                    }
+                })
+            }
+        }
+    }
+
+    /// Panel `panel` (columns 32·panel ..< 32·panel + 32) of op(B) into the converted B.
+    mutating func convertBPanel(_ plan: GEMMPlan, panel: String) {
+        let s = plan.shape, nr = GEMMPlan.nr, pairs = plan.kPairs
+        let j0 = mul(panel, "\(nr)")
+        let destination = element("%bp", mul(panel, "\(nr * pairs)"), type: "i32")
+        branch(compare("slt", panel, "\(s.n / nr)"), then: { e in
+            if s.transB {
+                // B is n×k: column j of op(B) is row j of B. 32 k of 16 columns at a time: 16
+                // rows of pairs, transposed in registers into 16 pairs of 16 columns.
+                let k32 = s.k / 32 * 32
+                e.loop("cbk", from: "0", to: "\(k32)", step: 32) { e, k0 in
+                    for half in 0..<(nr / 16) {
+                        var rows: [String] = []
+                        for t in 0..<16 {
+                            let source = e.element("%b", e.add(e.mul(e.add(j0, "\(16 * half + t)"), "\(s.k)"), k0))
+                            let f = e.fresh("asf")
+                            e.emit("\(f) = bitcast <16 x i32> \(e.consecutivePairs(source)) to <16 x float>")
+                            rows.append(f)
+                        }
+                        let columns = e.transpose16(rows)
+                        let p0 = e.binary("ashr", k0, "1")
+                        for t in 0..<16 {
+                            let w = e.fresh("asw")
+                            e.emit("\(w) = bitcast <16 x float> \(columns[t]) to <16 x i32>")
+                            e.storeWords(w, at: destination, e.add(e.mul(e.add(p0, "\(t)"), "\(nr)"), "\(16 * half)"), align: 64)
+                        }
+                    }
+                }
+                e.loop("cbp", from: "\(k32 / 2)", to: "\(pairs)", step: 1) { e, p in
+                    e.loop("cbj", from: "0", to: "\(nr)", step: 1) { e, j in
+                        let k0 = e.mul(p, "2"), column = e.add(j0, j)
+                        let pair = e.scalarPair(e.opB(plan, k: k0, column: column), e.opB(plan, k: e.add(k0, "1"), column: column))
+                        e.emit("store i32 \(pair), i32* \(e.element(destination, e.add(e.mul(p, "\(nr)"), j), type: "i32")), align 4")
+                    }
+                }
+            } else {
+                // B is k×n: pair p of the panel's columns is two rows of B, interleaved.
+                let rowPair = { (e: inout GEMMEmitter, p: String, odd: Bool) in
+                    for half in 0..<(nr / 16) {
+                        let row = e.element("%b", e.add(e.mul(p, "\(2 * s.n)"), e.add(j0, "\(16 * half)")))
+                        let x = e.fresh("x")
+                        e.emit("\(x) = load <16 x float>, <16 x float>* \(e.vectorPointer(row)), align 4")
+                        var y = "zeroinitializer"
+                        if !odd {
+                            y = e.fresh("y")
+                            e.emit("\(y) = load <16 x float>, <16 x float>* \(e.vectorPointer(e.element(row, "\(s.n)"))), align 4")
+                        }
+                        e.storeWords(e.interleavedPairs(even: x, odd: y), at: destination,
+                                     e.add(e.mul(p, "\(nr)"), "\(16 * half)"), align: 64)
+                    }
+                }
+                e.loop("cbp", from: "0", to: "\(s.k / 2)", step: 1) { e, p in rowPair(&e, p, false) }
+                if s.k % 2 == 1 { rowPair(&e, "\(s.k / 2)", true) }
+            }
+        }, otherwise: { e in
+            // The last, partial panel: element by element, zero past N.
+            e.loop("cbp", from: "0", to: "\(pairs)", step: 1) { e, p in
+                e.loop("cbj", from: "0", to: "\(nr)", step: 1) { e, j in
+                    let k0 = e.mul(p, "2"), column = e.add(j0, j)
+                    let pair = e.scalarPair(e.opB(plan, k: k0, column: column), e.opB(plan, k: e.add(k0, "1"), column: column))
+                    e.emit("store i32 \(pair), i32* \(e.element(destination, e.add(e.mul(p, "\(nr)"), j), type: "i32")), align 4")
+                }
+            }
+        })
+    }
+}
