@@ -85,17 +85,29 @@ extension GEMMEmitter {
     }
 
     // MARK: Conversion
+    //
+    // Every path is vector code: ragged edges (the panel across column N, the block across row
+    // M, the last K < 32 of a row) are emitted once with constant lane masks, since N, M and K
+    // are constants of the function and only the last panel or block is ragged.
 
-    /// The pair (lo, hi) of floats as one word of two bfloat16 (lo in the low half), rounded by
-    /// the same instruction as the vector paths, so an element rounds alike on every path.
-    mutating func scalarPair(_ lo: String, _ hi: String) -> String {
-        let v0 = fresh("sv"), v1 = fresh("sv"), h = fresh("sh"), w = fresh("sw"), pair = fresh("pair")
-        emit("\(v0) = insertelement <16 x float> zeroinitializer, float \(lo), i32 0")
-        emit("\(v1) = insertelement <16 x float> \(v0), float \(hi), i32 1")
-        emit("\(h) = call <16 x i16> @llvm.x86.avx512bf16.cvtneps2bf16.512(<16 x float> \(v1))")
-        emit("\(w) = bitcast <16 x i16> \(h) to <8 x i32>")
-        emit("\(pair) = extractelement <8 x i32> \(w), i32 0")
-        return pair
+    /// A typed `<16 x i1>` constant operand: the first `lanes` lanes true.
+    static func laneMask(_ lanes: Int) -> String {
+        "<16 x i1> <" + (0..<16).map { "i1 \($0 < lanes ? "true" : "false")" }.joined(separator: ", ") + ">"
+    }
+
+    /// The 16 floats at `pointer`, of which only the first `valid` (a constant) are read and the
+    /// rest are zero: a masked load never touches the lanes it leaves out, so no read leaves the
+    /// matrix.
+    mutating func loadFloats(_ pointer: String, valid: Int) -> String {
+        if valid <= 0 { return "zeroinitializer" }
+        let x = fresh("x"), p = vectorPointer(pointer)
+        if valid >= 16 {
+            emit("\(x) = load <16 x float>, <16 x float>* \(p), align 4")
+        } else {
+            emit("\(x) = call <16 x float> @llvm.masked.load.v16f32.p0v16f32(<16 x float>* \(p), i32 4, "
+                 + "\(GEMMEmitter.laneMask(valid)), <16 x float> zeroinitializer)")
+        }
+        return x
     }
 
     /// Two vectors of 16 floats (k = 2p and k = 2p + 1 of 16 rows or columns) as 16 pair words.
@@ -109,50 +121,26 @@ extension GEMMEmitter {
         return w
     }
 
-    /// 32 consecutive floats along k (at `source`) as 16 pair words.
-    mutating func consecutivePairs(_ source: String) -> String {
-        let lo = fresh("lo"), hi = fresh("hi"), c = fresh("cv"), w = fresh("w")
-        emit("\(lo) = load <16 x float>, <16 x float>* \(vectorPointer(source)), align 4")
-        emit("\(hi) = load <16 x float>, <16 x float>* \(vectorPointer(element(source, "16"))), align 4")
+    /// The 32 consecutive floats along k at `source`, of which the first `valid` are read (the
+    /// rest zero), as 16 pair words.
+    mutating func consecutivePairs(_ source: String, valid: Int = 32) -> String {
+        let lo = loadFloats(source, valid: Swift.min(valid, 16)), hi = loadFloats(element(source, "16"), valid: valid - 16)
+        let c = fresh("cv"), w = fresh("w")
         emit("\(c) = call <32 x i16> @llvm.x86.avx512bf16.cvtne2ps2bf16.512(<16 x float> \(hi), <16 x float> \(lo))")
         emit("\(w) = bitcast <32 x i16> \(c) to <16 x i32>")
         return w
     }
 
-    mutating func storeWords(_ value: String, at base: String, _ index: String, align: Int) {
+    /// Stores 16 words at base[index], or only the first `lanes` of them (a masked store).
+    mutating func storeWords(_ value: String, at base: String, _ index: String, align: Int, lanes: Int = 16) {
         let p = fresh("pw")
         emit("\(p) = bitcast i32* \(element(base, index, type: "i32")) to <16 x i32>*")
-        emit("store <16 x i32> \(value), <16 x i32>* \(p), align \(align)")
-    }
-
-    /// `matrix[index(…)]` where `inside` (an i1), else 0 (without reading outside the matrix).
-    mutating func loadOrZero(_ matrix: String, index: String, inside: String) -> String {
-        let safe = fresh("safe"), v = fresh("v"), r = fresh("z")
-        emit("\(safe) = select i1 \(inside), i64 \(index), i64 0")
-        emit("\(v) = load float, float* \(element(matrix, safe)), align 4")
-        emit("\(r) = select i1 \(inside), float \(v), float 0.0")
-        return r
-    }
-
-    /// x ∧ y of two i1 values.
-    mutating func both(_ x: String, _ y: String) -> String {
-        let r = fresh("and"); emit("\(r) = and i1 \(x), \(y)"); return r
-    }
-
-    /// op(A)[row][kk] (0 outside op(A)).
-    mutating func opA(_ plan: GEMMPlan, row: String, k kk: String) -> String {
-        let s = plan.shape
-        let inside = both(compare("slt", row, "\(s.m)"), compare("slt", kk, "\(s.k)"))
-        let index = s.transA ? add(mul(kk, "\(s.m)"), row) : add(mul(row, "\(s.k)"), kk)
-        return loadOrZero("%a", index: index, inside: inside)
-    }
-
-    /// op(B)[kk][column] (0 outside op(B)).
-    mutating func opB(_ plan: GEMMPlan, k kk: String, column: String) -> String {
-        let s = plan.shape
-        let inside = both(compare("slt", kk, "\(s.k)"), compare("slt", column, "\(s.n)"))
-        let index = s.transB ? add(mul(column, "\(s.k)"), kk) : add(mul(kk, "\(s.n)"), column)
-        return loadOrZero("%b", index: index, inside: inside)
+        if lanes >= 16 {
+            emit("store <16 x i32> \(value), <16 x i32>* \(p), align \(align)")
+        } else {
+            emit("call void @llvm.masked.store.v16i32.p0v16i32(<16 x i32> \(value), <16 x i32>* \(p), i32 \(align), "
+                 + "\(GEMMEmitter.laneMask(lanes)))")
+        }
     }
 
     /// `gemm.bf16.<shape>.convert`: items begin..<end (see the file's comment).
@@ -175,41 +163,35 @@ extension GEMMEmitter {
         lines.append("}")
     }
 
-    /// Rows 16·block ..< 16·block + 16 of op(A) into the converted A.
+    /// Rows 16·block ..< 16·block + 16 of op(A) into the converted A (rows past M zero).
     mutating func convertABlock(_ plan: GEMMPlan, block: String) {
         let s = plan.shape, pairs = plan.kPairs, r0 = mul(block, "16")
         if s.transA {
-            // Word [p·R + r]: pair p of 16 rows is rows 2p and 2p + 1 of A, interleaved.
-            branch(compare("slt", block, "\(s.m / 16)"), then: { e in
+            // Word [p·R + r]: pair p of 16 rows is rows 2p and 2p + 1 of A, interleaved; `rows`
+            // of the 16 exist.
+            let blockBody = { (e: inout GEMMEmitter, rows: Int) in
                 let column = e.element("%a", r0)
-                let store = { (e: inout GEMMEmitter, p: String, pair: String) in
-                    e.storeWords(pair, at: "%ap", e.add(e.mul(p, "\(plan.paddedRows)"), r0), align: 64)
-                }
                 e.loop("cap", from: "0", to: "\(s.k / 2)", step: 1) { e, p in
-                    let x = e.fresh("x"), y = e.fresh("y")
                     let k0 = e.mul(p, "\(2 * s.m)")
-                    e.emit("\(x) = load <16 x float>, <16 x float>* \(e.vectorPointer(e.element(column, k0))), align 4")
-                    e.emit("\(y) = load <16 x float>, <16 x float>* \(e.vectorPointer(e.element(column, e.add(k0, "\(s.m)")))), align 4")
-                    store(&e, p, e.interleavedPairs(even: x, odd: y))
+                    let x = e.loadFloats(e.element(column, k0), valid: rows)
+                    let y = e.loadFloats(e.element(column, e.add(k0, "\(s.m)")), valid: rows)
+                    e.storeWords(e.interleavedPairs(even: x, odd: y), at: "%ap", e.add(e.mul(p, "\(plan.paddedRows)"), r0), align: 64)
                 }
                 if s.k % 2 == 1 {
-                    let x = e.fresh("x")
-                    e.emit("\(x) = load <16 x float>, <16 x float>* \(e.vectorPointer(e.element(column, "\((s.k - 1) * s.m)"))), align 4")
-                    store(&e, "\(s.k / 2)", e.interleavedPairs(even: x, odd: "zeroinitializer"))
+                    let x = e.loadFloats(e.element(column, "\((s.k - 1) * s.m)"), valid: rows)
+                    e.storeWords(e.interleavedPairs(even: x, odd: "zeroinitializer"), at: "%ap",
+                                 e.add("\(s.k / 2 * plan.paddedRows)", r0), align: 64)
                 }
-            }, otherwise: { e in
-                e.loop("car", from: "0", to: "16", step: 1) { e, r in
-                    let row = e.add(r0, r)
-                    e.loop("cap", from: "0", to: "\(pairs)", step: 1) { e, p in
-                        let k0 = e.mul(p, "2")
-                        let pair = e.scalarPair(e.opA(plan, row: row, k: k0), e.opA(plan, row: row, k: e.add(k0, "1")))
-                        e.emit("store i32 \(pair), i32* \(e.element("%ap", e.add(e.mul(p, "\(plan.paddedRows)"), row), type: "i32")), align 4")
-                    }
-                }
+            }
+            branch(compare("slt", block, "\(s.m / 16)"), then: { e in blockBody(&e, 16) }, otherwise: { e in
+                // The block across row M, then blocks of padding rows only.
+                e.branch(e.compare("eq", block, "\(s.m / 16)"), then: { e in blockBody(&e, s.m % 16) },
+                         otherwise: { e in blockBody(&e, 0) })
             })
         } else {
-            // Word [r·P + p]: a row of op(A) is a row of A, 32 floats → 16 pairs at a time.
-            let k32 = s.k / 32 * 32
+            // Word [r·P + p]: a row of op(A) is a row of A, 32 floats → 16 pairs at a time, the
+            // last K mod 32 with masks.
+            let k32 = s.k / 32 * 32, tail = s.k - k32
             loop("car", from: "0", to: "16", step: 1) { e, r in
                 let row = e.add(r0, r)
                 let destination = e.element("%ap", e.mul(row, "\(pairs)"), type: "i32")
@@ -218,83 +200,78 @@ extension GEMMEmitter {
                     e.loop("cak", from: "0", to: "\(k32)", step: 32) { e, k0 in
                         e.storeWords(e.consecutivePairs(e.element(source, k0)), at: destination, e.binary("ashr", k0, "1"), align: 4)
                     }
-                    e.loop("cap", from: "\(k32 / 2)", to: "\(pairs)", step: 1) { e, p in
-                        let k0 = e.mul(p, "2")
-                        let pair = e.scalarPair(e.opA(plan, row: row, k: k0), e.opA(plan, row: row, k: e.add(k0, "1")))
-                        e.emit("store i32 \(pair), i32* \(e.element(destination, p, type: "i32")), align 4")
+                    if tail > 0 {
+                        e.storeWords(e.consecutivePairs(e.element(source, "\(k32)"), valid: tail), at: destination, "\(k32 / 2)",
+                                     align: 4, lanes: (tail + 1) / 2)
                     }
                 }, otherwise: { e in
-                    e.loop("caz", from: "0", to: "\(pairs)", step: 1) { e, p in
-                        e.emit("store i32 0, i32* \(e.element(destination, p, type: "i32")), align 4")
+                    e.loop("caz", from: "0", to: "\(pairs / 16 * 16)", step: 16) { e, p in
+                        e.storeWords("zeroinitializer", at: destination, p, align: 4)
+                    }
+                    if pairs % 16 > 0 {
+                        e.storeWords("zeroinitializer", at: destination, "\(pairs / 16 * 16)", align: 4, lanes: pairs % 16)
                     }
                 })
             }
         }
     }
 
-    /// Panel `panel` (columns 32·panel ..< 32·panel + 32) of op(B) into the converted B.
+    /// Panel `panel` (columns 32·panel ..< 32·panel + 32) of op(B) into the converted B (columns
+    /// past N zero).
     mutating func convertBPanel(_ plan: GEMMPlan, panel: String) {
         let s = plan.shape, nr = GEMMPlan.nr, pairs = plan.kPairs
         let j0 = mul(panel, "\(nr)")
         let destination = element("%bp", mul(panel, "\(nr * pairs)"), type: "i32")
-        branch(compare("slt", panel, "\(s.n / nr)"), then: { e in
+        /// The panel with its first `columns` columns present.
+        let body = { (e: inout GEMMEmitter, columns: Int) in
             if s.transB {
                 // B is n×k: column j of op(B) is row j of B. 32 k of 16 columns at a time: 16
-                // rows of pairs, transposed in registers into 16 pairs of 16 columns.
-                let k32 = s.k / 32 * 32
-                e.loop("cbk", from: "0", to: "\(k32)", step: 32) { e, k0 in
+                // rows of pairs, transposed in registers into 16 pairs of 16 columns; `validK`
+                // of the 32 k exist (the last chunk may be short).
+                let chunk = { (e: inout GEMMEmitter, k0: String, validK: Int) in
                     for half in 0..<(nr / 16) {
                         var rows: [String] = []
                         for t in 0..<16 {
-                            let source = e.element("%b", e.add(e.mul(e.add(j0, "\(16 * half + t)"), "\(s.k)"), k0))
+                            let column = 16 * half + t
+                            let words = column < columns
+                                ? e.consecutivePairs(e.element("%b", e.add(e.mul(e.add(j0, "\(column)"), "\(s.k)"), k0)), valid: validK)
+                                : "zeroinitializer"
                             let f = e.fresh("asf")
-                            e.emit("\(f) = bitcast <16 x i32> \(e.consecutivePairs(source)) to <16 x float>")
+                            e.emit("\(f) = bitcast <16 x i32> \(words) to <16 x float>")
                             rows.append(f)
                         }
-                        let columns = e.transpose16(rows)
+                        let transposed = e.transpose16(rows)
                         let p0 = e.binary("ashr", k0, "1")
-                        for t in 0..<16 {
+                        for t in 0..<((validK + 1) / 2) {
                             let w = e.fresh("asw")
-                            e.emit("\(w) = bitcast <16 x float> \(columns[t]) to <16 x i32>")
+                            e.emit("\(w) = bitcast <16 x float> \(transposed[t]) to <16 x i32>")
                             e.storeWords(w, at: destination, e.add(e.mul(e.add(p0, "\(t)"), "\(nr)"), "\(16 * half)"), align: 64)
                         }
                     }
                 }
-                e.loop("cbp", from: "\(k32 / 2)", to: "\(pairs)", step: 1) { e, p in
-                    e.loop("cbj", from: "0", to: "\(nr)", step: 1) { e, j in
-                        let k0 = e.mul(p, "2"), column = e.add(j0, j)
-                        let pair = e.scalarPair(e.opB(plan, k: k0, column: column), e.opB(plan, k: e.add(k0, "1"), column: column))
-                        e.emit("store i32 \(pair), i32* \(e.element(destination, e.add(e.mul(p, "\(nr)"), j), type: "i32")), align 4")
-                    }
-                }
+                let k32 = s.k / 32 * 32
+                e.loop("cbk", from: "0", to: "\(k32)", step: 32) { e, k0 in chunk(&e, k0, 32) }
+                if s.k > k32 { chunk(&e, "\(k32)", s.k - k32) }
             } else {
-                // B is k×n: pair p of the panel's columns is two rows of B, interleaved.
-                let rowPair = { (e: inout GEMMEmitter, p: String, odd: Bool) in
+                // B is k×n: pair p of the panel's columns is rows 2p and 2p + 1 of B, interleaved.
+                let rowPair = { (e: inout GEMMEmitter, p: String, hasOdd: Bool) in
                     for half in 0..<(nr / 16) {
+                        let valid = Swift.max(0, Swift.min(16, columns - 16 * half))
                         let row = e.element("%b", e.add(e.mul(p, "\(2 * s.n)"), e.add(j0, "\(16 * half)")))
-                        let x = e.fresh("x")
-                        e.emit("\(x) = load <16 x float>, <16 x float>* \(e.vectorPointer(row)), align 4")
-                        var y = "zeroinitializer"
-                        if !odd {
-                            y = e.fresh("y")
-                            e.emit("\(y) = load <16 x float>, <16 x float>* \(e.vectorPointer(e.element(row, "\(s.n)"))), align 4")
-                        }
+                        let x = e.loadFloats(row, valid: valid)
+                        let y = hasOdd ? e.loadFloats(e.element(row, "\(s.n)"), valid: valid) : "zeroinitializer"
                         e.storeWords(e.interleavedPairs(even: x, odd: y), at: destination,
                                      e.add(e.mul(p, "\(nr)"), "\(16 * half)"), align: 64)
                     }
                 }
-                e.loop("cbp", from: "0", to: "\(s.k / 2)", step: 1) { e, p in rowPair(&e, p, false) }
-                if s.k % 2 == 1 { rowPair(&e, "\(s.k / 2)", true) }
+                e.loop("cbp", from: "0", to: "\(s.k / 2)", step: 1) { e, p in rowPair(&e, p, true) }
+                if s.k % 2 == 1 { rowPair(&e, "\(s.k / 2)", false) }
             }
-        }, otherwise: { e in
-            // The last, partial panel: element by element, zero past N.
-            e.loop("cbp", from: "0", to: "\(pairs)", step: 1) { e, p in
-                e.loop("cbj", from: "0", to: "\(nr)", step: 1) { e, j in
-                    let k0 = e.mul(p, "2"), column = e.add(j0, j)
-                    let pair = e.scalarPair(e.opB(plan, k: k0, column: column), e.opB(plan, k: e.add(k0, "1"), column: column))
-                    e.emit("store i32 \(pair), i32* \(e.element(destination, e.add(e.mul(p, "\(nr)"), j), type: "i32")), align 4")
-                }
-            }
-        })
+        }
+        if s.n % nr == 0 {
+            body(&self, nr)
+        } else {
+            branch(compare("slt", panel, "\(s.n / nr)"), then: { e in body(&e, nr) }, otherwise: { e in body(&e, s.n % nr) })
+        }
     }
 }
