@@ -278,8 +278,8 @@ public final class JITProgram: Program {
                 JITProgram.cacheLock.lock(); JITProgram.cache[key] = module; JITProgram.cacheLock.unlock()
             }
         }
-        // 4. The schedule. The emitted GEMMs share one set of pack buffers (steps run one at a
-        //    time): a packed-A and a packed-B buffer for each chunk the pool may run at once.
+        // 4. The schedule. The emitted GEMMs share one set of scratch buffers (steps run one at a
+        //    time), each slot as large as the largest plan's (`GEMMPlan.scratchWords`).
         for slot in 0..<(plans.map(\.scratchWords.count).max() ?? 0) {
             let p = JITProgram.allocate(plans.map { slot < $0.scratchWords.count ? $0.scratchWords[slot] : 0 }.max()!)
             owned.append(p)
