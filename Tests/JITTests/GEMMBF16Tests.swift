@@ -125,3 +125,24 @@ func tinyModelTrainStepsInBF16AgreeWithInterpreter(name: String) throws {
     #expect(worst > 0, "\(name): bf16 and fp32 losses are identical: the bf16 path did not run")
     print("bf16 \(name): worst relative loss difference over 20 steps \(worst)")
 }
+
+/// The paper net's train step (Samples/vsc-fashion.yaml) in bf16: every matmul shape gets a bf16
+/// entry point and its conversion function, and after O3 every bf16 microkernel still multiplies
+/// with `vdpbf16ps` (the intrinsic), not with something LLVM rewrote it into.
+@Test(.enabled(if: bf16Available, "the host has no AVX512_BF16"))
+func paperNetTrainStepUsesBF16Microkernels() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let spec = try loadSpec(path: root.appendingPathComponent("Samples/vsc-fashion.yaml").path)
+    let g = try makeModel(spec).trainGraph(batch: spec.batchSize)
+    let p = try JITProgram(try buildTrainStep(g, loss: "loss", optimizer: .adam()), gemm: .jit, precision: .bf16)
+    #expect(p.matmulPrecision == .bf16 && p.gemmCount >= 30)
+    let shapes = Set(p.graph.nodes.compactMap { JITProgram.gemmShape(of: $0, in: p.graph) })
+    #expect(Set(p.gemmFunctionNames) == Set(shapes.map { GEMMEmitter.functionName($0, precision: .bf16) }))
+    let functions = llvmFunctions(p.module.irAfter)
+    for s in shapes {
+        #expect(functions[GEMMEmitter.conversionFunctionName(s)]?.contains("cvtne2ps2bf16") == true, "\(s): no conversion function")
+    }
+    let microkernels = functions.filter { $0.key.hasPrefix("vsc_gemm_bf16_micro.") }
+    #expect(!microkernels.isEmpty)
+    for (name, code) in microkernels { #expect(code.contains("@llvm.x86.avx512bf16.dpbf16ps.512"), "\(name) has no vdpbf16ps") }
+}
