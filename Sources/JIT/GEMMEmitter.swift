@@ -35,6 +35,33 @@ extension MatmulPrecision {
     }
 }
 
+/// What the emitted GEMM applies to a C tile after its last K block, before storing it: the
+/// matmul's fused epilogue when that is exactly a bias add (`add(product, broadcast(b))`, b of
+/// C's column count), optionally followed by relu — the forward dense layers. The tile is then
+/// finished while in registers, and no kernel sweeps C again; any other epilogue runs as a JIT
+/// kernel after the GEMM. Bitwise the same as the separate kernel: one fadd (and relu's
+/// select) on the same fp32 sum.
+public enum TileEpilogue: String, Hashable, Sendable {
+    case none, bias, biasRelu
+
+    /// The tile form of `epilogue` (a fused body whose arg 0 is the [rows, columns] product), or
+    /// nil when it is anything else.
+    static func of(_ epilogue: FusedKernel, rows: Int, columns: Int) -> TileEpilogue? {
+        let nodes = epilogue.nodes
+        var sum = nodes[epilogue.result], relu = false
+        if case .unary(.relu) = sum.op { relu = true; sum = nodes[sum.inputs[0]] }
+        guard case .binary(.add) = sum.op, nodes.count == (relu ? 5 : 4) else { return nil }
+        func isProduct(_ n: Node) -> Bool { if case .arg(0) = n.op { return n.shape == [rows, columns] } else { return false } }
+        func isBias(_ n: Node) -> Bool {
+            guard case .broadcast = n.op, n.shape == [rows, columns], case .arg(1) = nodes[n.inputs[0]].op else { return false }
+            return nodes[n.inputs[0]].shape == [columns]
+        }
+        let (x, y) = (nodes[sum.inputs[0]], nodes[sum.inputs[1]])
+        guard (isProduct(x) && isBias(y)) || (isBias(x) && isProduct(y)) else { return nil }
+        return relu ? .biasRelu : .bias
+    }
+}
+
 /// A matmul as the GEMM kernel sees it: C[m×n] = op(A)[m×k] · op(B)[k×n], row-major, with
 /// op(A) = Aᵀ when `transA` (A stored k×m), op(B) = Bᵀ when `transB` (B stored n×k); C is
 /// overwritten (beta = 0). Every field is a constant of the emitted function.
@@ -94,10 +121,14 @@ public struct GEMMPlan: Hashable, Sendable {
     /// fp32: FMAs on Float32 operands. bf16: both operands are first rounded to bfloat16 pairs
     /// (a separate conversion function, see `GEMMEmitter.buildBF16`), then `vdpbf16ps`.
     public let precision: MatmulPrecision
+    /// Applied to C's tiles after the last K block (`TileEpilogue`); args[`GEMMEmitter.biasSlot`]
+    /// holds the bias.
+    public let epilogue: TileEpilogue
 
-    public init(_ s: GEMMShape, packsA: Bool = false, precision: MatmulPrecision = .fp32) {
+    public init(_ s: GEMMShape, packsA: Bool = false, precision: MatmulPrecision = .fp32, epilogue: TileEpilogue = .none) {
         shape = s
         self.precision = precision
+        self.epilogue = epilogue
         let mr = GEMMPlan.mr, nr = GEMMPlan.nr
         func roundUp(_ x: Int, _ q: Int) -> Int { (x + q - 1) / q * q }
         func balanced(_ extent: Int, max: Int, multiple: Int) -> Int {
@@ -150,10 +181,10 @@ public struct GEMMPlan: Hashable, Sendable {
 
     /// The microkernel reading packed A panels (always needed: a partial last panel of rows is
     /// packed even when A is read in place).
-    var packedMicrokernel: GEMMEmitter.Microkernel { .init(aRowStride: 1, aKStride: GEMMPlan.mr, ldc: shape.n) }
+    var packedMicrokernel: GEMMEmitter.Microkernel { .init(aRowStride: 1, aKStride: GEMMPlan.mr, ldc: shape.n, epilogue: epilogue) }
     /// The microkernel reading A in place (nil when A is packed).
     var directMicrokernel: GEMMEmitter.Microkernel? {
-        packsA ? nil : .init(aRowStride: aStrides.row, aKStride: aStrides.k, ldc: shape.n)
+        packsA ? nil : .init(aRowStride: aStrides.row, aKStride: aStrides.k, ldc: shape.n, epilogue: epilogue)
     }
     /// bf16: the converted op(A)'s strides in pairs (rows × pairs, or pairs × rows when A is
     /// transposed: see `GEMMEmitter.buildBF16`).
@@ -162,7 +193,7 @@ public struct GEMMPlan: Hashable, Sendable {
     var microkernels: [GEMMEmitter.Microkernel] {
         switch precision {
         case .fp32: return [packedMicrokernel] + (directMicrokernel.map { [$0] } ?? [])
-        case .bf16: return [.init(aRowStride: bf16AStrides.row, aKStride: bf16AStrides.pair, ldc: shape.n, precision: .bf16)]
+        case .bf16: return [.init(aRowStride: bf16AStrides.row, aKStride: bf16AStrides.pair, ldc: shape.n, precision: .bf16, epilogue: epilogue)]
         }
     }
 }
@@ -171,7 +202,8 @@ public struct GEMMPlan: Hashable, Sendable {
 /// `void @name(i8** %args, i64 %begin, i64 %end)` (the `ParallelKernel` ABI) computing the tiles
 /// begin..<end along `GEMMPlan.splitColumns`' dimension, with
 ///   args[0] = A, args[1] = B, args[2] = C,
-///   args[3 + 2c], args[4 + 2c] = packed A, packed B of chunk c (c < `GEMMPlan.maxChunks`).
+///   args[3 + 2c], args[4 + 2c] = packed A, packed B of chunk c (c < `GEMMPlan.maxChunks`),
+///   args[`biasSlot`] = the bias of a tile epilogue.
 /// The pool runs it as `ParallelFor.run(count: splitTiles, chunks: plan.chunks, alignment: 1)`,
 /// whose chunk c starts at tile ⌊c·tiles/chunks⌋; the function recovers c from `begin` as
 /// ⌈begin·chunks/tiles⌉, so two chunks running at once never share a pack buffer (a call for
@@ -193,15 +225,18 @@ struct GEMMEmitter {
     struct Microkernel: Hashable {
         var aRowStride: Int, aKStride: Int, ldc: Int
         var precision: MatmulPrecision = .fp32
+        var epilogue: TileEpilogue = .none
         var name: String {
-            "vsc_gemm\(precision == .bf16 ? "_bf16" : "")_micro.a\(aRowStride)x\(aKStride).c\(ldc)"
+            "vsc_gemm\(precision == .bf16 ? "_bf16" : "")_micro.a\(aRowStride)x\(aKStride).c\(ldc)" + GEMMEmitter.suffix(epilogue)
         }
     }
 
     /// Metadata numbers one GEMM (entry point and microkernels) may use.
     static let metadataNodes = 64
 
-    static let argumentCount = 3 + 2 * GEMMPlan.maxChunks
+    /// args[biasSlot]: the bias of a plan with a tile epilogue.
+    static let biasSlot = 3 + 2 * GEMMPlan.maxChunks
+    static let argumentCount = biasSlot + 1
 
     mutating func fresh(_ hint: String = "t") -> String { tmp += 1; return "%\(hint)\(tmp)" }
     mutating func emit(_ s: String) { lines.append("  " + s) }
@@ -213,9 +248,11 @@ struct GEMMEmitter {
     static func functionName(_ s: GEMMShape, precision: MatmulPrecision) -> String {
         "gemm.\(precision == .bf16 ? "bf16." : "")\(s.transA ? "T" : "N")\(s.transB ? "T" : "N").m\(s.m).n\(s.n).k\(s.k)"
     }
-    static func functionName(_ plan: GEMMPlan) -> String { functionName(plan.shape, precision: plan.precision) }
-    /// bf16: the function converting a shape's operands (`gemm.bf16.NT….convert`).
-    static func conversionFunctionName(_ s: GEMMShape) -> String { functionName(s, precision: .bf16) + ".convert" }
+    /// A plan's entry point: the shape's name, and `.bias` / `.biasRelu` with a tile epilogue.
+    static func functionName(_ plan: GEMMPlan) -> String { functionName(plan.shape, precision: plan.precision) + suffix(plan.epilogue) }
+    static func suffix(_ epilogue: TileEpilogue) -> String { epilogue == .none ? "" : "." + epilogue.rawValue }
+    /// bf16: the function converting a plan's operands (`gemm.bf16.NT….convert`).
+    static func conversionFunctionName(_ plan: GEMMPlan) -> String { functionName(plan) + ".convert" }
 
     /// The GEMM code of a module: one entry point per plan (in order), and each distinct
     /// microkernel once (shapes with the same A strides and C row stride share one: the paper
@@ -324,6 +361,14 @@ struct GEMMEmitter {
         let v = fresh("pv"); emit("\(v) = bitcast float* \(p) to <16 x float>*"); return v
     }
 
+    /// The microkernel call's trailing arguments for a tile epilogue: the bias at the tile's first
+    /// column, and whether this K block (starting at `pc`) is the last one.
+    mutating func epilogueArguments(_ plan: GEMMPlan, column: String, pc: String) -> String {
+        guard plan.epilogue != .none else { return "" }
+        let last = compare("sge", add(pc, "\(plan.kc)"), "\(plan.shape.k)")
+        return ", float* \(element("%bias", column)), i1 \(last)"
+    }
+
     // MARK: The entry point of one shape
 
     mutating func build(_ plan: GEMMPlan, name: String) -> String {
@@ -337,7 +382,8 @@ struct GEMMEmitter {
         emit("%pa.slot = add nsw i64 %chunk, %chunk")
         emit("%pa.index = add nsw i64 %pa.slot, 3")
         emit("%pb.index = add nsw i64 %pa.slot, 4")
-        for (v, slot) in [("a", "0"), ("b", "1"), ("c", "2"), ("pa", "%pa.index"), ("pb", "%pb.index")] {
+        for (v, slot) in [("a", "0"), ("b", "1"), ("c", "2"), ("pa", "%pa.index"), ("pb", "%pb.index")]
+            + (plan.epilogue == .none ? [] : [("bias", "\(GEMMEmitter.biasSlot)")]) {
             emit("%\(v).pp = getelementptr inbounds i8*, i8** %args, i64 \(slot)")
             emit("%\(v).raw = load i8*, i8** %\(v).pp, align 8")
             emit("%\(v) = bitcast i8* %\(v).raw to float*")
@@ -375,7 +421,8 @@ struct GEMMEmitter {
                             let rows = e.min("\(mr)", e.sub(mcValid, ir))
                             let row = e.add(ic, ir), column = e.add(jc, jr)
                             let cTile = e.element("%c", e.add(e.mul(row, "\(s.n)"), column))
-                            let tail = "float* \(bPanel), float* \(cTile), i64 \(depth), i64 \(rows), i64 \(columns), i1 \(accumulate))"
+                            let tail = "float* \(bPanel), float* \(cTile), i64 \(depth), i64 \(rows), i64 \(columns), i1 \(accumulate)"
+                                + e.epilogueArguments(plan, column: column, pc: pc) + ")"
                             let packed = plan.packedMicrokernel.name
                             if let direct = plan.directMicrokernel?.name {
                                 e.branch(e.compare("eq", rows, "\(mr)"), then: { e in
@@ -559,7 +606,24 @@ struct GEMMEmitter {
         // unrolled further, a shape's code was 4 times larger and took ~1.5 s to compile); a
         // call costs nothing next to the ~10⁵ FMAs it runs.
         lines = ["define internal void @\(name)(\(word)* noalias %a, \(word)* noalias %b, float* noalias %c, "
-                 + "i64 %kc, i64 %rows, i64 %columns, i1 %accumulate) noinline {", "entry:"]
+                 + "i64 %kc, i64 %rows, i64 %columns, i1 %accumulate"
+                 + (key.epilogue == .none ? "" : ", float* noalias %bias, i1 %finish") + ") noinline {", "entry:"]
+        /// A stored vector as the epilogue finishes it on the last K block (bias: column vector v's
+        /// bias values; relu as the kernels compute it: x < 0 ? 0 : x).
+        func finished(_ e: inout GEMMEmitter, _ x: String, bias: String) -> String {
+            guard key.epilogue != .none else { return x }
+            var y = e.fresh("eb")
+            e.emit("\(y) = fadd \(v16) \(x), \(bias)")
+            if key.epilogue == .biasRelu {
+                let negative = e.fresh("neg"), r = e.fresh("relu")
+                e.emit("\(negative) = fcmp olt \(v16) \(y), zeroinitializer")
+                e.emit("\(r) = select <16 x i1> \(negative), \(v16) zeroinitializer, \(v16) \(y)")
+                y = r
+            }
+            let out = e.fresh("fin")
+            e.emit("\(out) = select i1 %finish, \(v16) \(y), \(v16) \(x)")
+            return out
+        }
         // Prefetch the C tile for writing: with several k-blocks it is read back and added to,
         // from L3 or memory (C is larger than L2), and the loads would otherwise stall the end
         // of every call. A prefetch never faults, so edge rows past C are harmless.
@@ -649,6 +713,11 @@ struct GEMMEmitter {
         emit("br i1 %accumulate, label %full.add, label %full.set")
         for adding in [true, false] {
             label(adding ? "full.add" : "full.set")
+            let bias = key.epilogue == .none ? [] : (0..<vectors).map { v -> String in
+                let b = fresh("bias")
+                emit("\(b) = load \(v16), \(v16)* \(vectorPointer(element("%bias", "\(16 * v)"))), align 4")
+                return b
+            }
             for r in 0..<mr {
                 for v in 0..<vectors {
                     let pv = vectorPointer(element("%c", "\(r * ldc + 16 * v)"))
@@ -659,6 +728,7 @@ struct GEMMEmitter {
                         emit("\(sum) = fadd \(v16) \(old), \(out)")
                         out = sum
                     }
+                    if !bias.isEmpty { out = finished(&self, out, bias: bias[v]) }
                     emit("store \(v16) \(out), \(v16)* \(pv), align 4")
                 }
             }
@@ -681,6 +751,12 @@ struct GEMMEmitter {
             emit("\(mask) = bitcast i16 \(m16) to <16 x i1>")
             masks.append(mask)
         }
+        let edgeBias = key.epilogue == .none ? [] : (0..<vectors).map { v -> String in
+            let b = fresh("bias")
+            emit("\(b) = call \(v16) @llvm.masked.load.v16f32.p0v16f32(\(v16)* \(vectorPointer(element("%bias", "\(16 * v)"))), "
+                 + "i32 4, <16 x i1> \(masks[v]), \(v16) zeroinitializer)")
+            return b
+        }
         for r in 0..<mr {
             let inside = fresh("row")
             emit("\(inside) = icmp slt i64 \(r), %rows")
@@ -692,7 +768,8 @@ struct GEMMEmitter {
                 emit("\(old) = call \(v16) @llvm.masked.load.v16f32.p0v16f32(\(v16)* \(pv), i32 4, <16 x i1> \(masks[v]), \(v16) zeroinitializer)")
                 emit("\(sum) = fadd \(v16) \(old), \(storeAcc[r][v])")
                 emit("\(out) = select i1 %accumulate, \(v16) \(sum), \(v16) \(storeAcc[r][v])")
-                emit("call void @llvm.masked.store.v16f32.p0v16f32(\(v16) \(out), \(v16)* \(pv), i32 4, <16 x i1> \(masks[v]))")
+                let stored = edgeBias.isEmpty ? out : finished(&self, out, bias: edgeBias[v])
+                emit("call void @llvm.masked.store.v16f32.p0v16f32(\(v16) \(stored), \(v16)* \(pv), i32 4, <16 x i1> \(masks[v]))")
             }
         }
         emit("br label %done")

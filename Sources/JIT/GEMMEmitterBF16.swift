@@ -36,6 +36,7 @@ extension GEMMEmitter {
         argument("c", slot: 2, type: "float")
         argument("ap", slot: 3, type: "i32")
         argument("bp", slot: 4, type: "i32")
+        if plan.epilogue != .none { argument("bias", slot: GEMMEmitter.biasSlot, type: "float") }
         let (m0, m1, n0, n1): (String, String, String, String)
         if plan.splitColumns {
             m0 = "0"; m1 = "\(s.m)"
@@ -66,7 +67,8 @@ extension GEMMEmitter {
                             let aTile = e.element("%ap", e.add(e.mul(row, "\(aRowStride)"), e.mul(pair0, "\(aPairStride)")), type: "i32")
                             let cTile = e.element("%c", e.add(e.mul(row, "\(s.n)"), e.add(jc, jr)))
                             e.emit("call void @\(micro)(i32* \(aTile), i32* \(bPanel), float* \(cTile), i64 \(blockPairs), "
-                                   + "i64 \(rows), i64 \(columns), i1 \(accumulate))")
+                                   + "i64 \(rows), i64 \(columns), i1 \(accumulate)"
+                                   + e.epilogueArguments(plan, column: e.add(jc, jr), pc: pc) + ")")
                         }
                     }
                 }
@@ -145,7 +147,7 @@ extension GEMMEmitter {
 
     /// `gemm.bf16.<shape>.convert`: items begin..<end (see the file's comment).
     mutating func conversionFunction(_ plan: GEMMPlan) {
-        let s = plan.shape, name = GEMMEmitter.conversionFunctionName(s)
+        let s = plan.shape, name = GEMMEmitter.conversionFunctionName(plan)
         lines += ["define void @\(name)(i8** noalias %args, i64 %begin, i64 %end) {", "entry:"]
         argument("a", slot: 0, type: "float")
         argument("b", slot: 1, type: "float")

@@ -87,6 +87,8 @@ public final class JITProgram: Program {
         /// its work items (`GEMMPlan.conversionItems`).
         var convertOperands: ParallelKernel?
         var conversionItems = 0
+        /// The bias node of a GEMM that finishes its tiles itself (`TileEpilogue`).
+        var tileEpilogueBias: NodeID?
     }
 
     /// The process-wide engine (LLVM is initialised once).
@@ -133,10 +135,13 @@ public final class JITProgram: Program {
     }
 
     /// `kernelTextTransform` rewrites each kernel's LLVM IR before compiling (tests use it to
-    /// break a kernel on purpose); programs built with it bypass the cache. `gemmPacksA` builds
-    /// the emitted GEMMs with A packed (`GEMMPlan.packsA`, for tests of that path).
+    /// break a kernel on purpose); programs built with it (or the two test switches below) bypass
+    /// the cache. `gemmPacksA` builds
+    /// the emitted GEMMs with A packed (`GEMMPlan.packsA`, for tests of that path);
+    /// `tileEpilogues: false` runs every matmul epilogue as a kernel (tests and measurements of
+    /// `TileEpilogue`).
     init(_ input: Graph, pipeline: PassManager?, gemm: GEMMKernel = .hostDefault, precision: MatmulPrecision = .fp32,
-         gemmPacksA: Bool = false, kernelTextTransform: ((Int, String) -> String)?) throws {
+         gemmPacksA: Bool = false, tileEpilogues: Bool = true, kernelTextTransform: ((Int, String) -> String)?) throws {
         if let reason = precision.unsupportedReason(gemm: gemm) { throw LoweringError(description: reason) }
         let graph = try pipeline.map { try $0.run(input).graph } ?? input
         self.graph = graph
@@ -191,7 +196,7 @@ public final class JITProgram: Program {
                     schedule.append((i, nil, []))
                 case .matmul(let m):
                     schedule.append((i, nil, []))
-                    if let e = m.epilogue {
+                    if let e = m.epilogue, !(gemm == .jit && tileEpilogues && JITProgram.tileEpilogue(of: n) != .none) {
                         let nest = try lowerBody(e.nodes, result: e.result, argSlots: Array(0..<(n.inputs.count - 1)),
                                                  slots: n.inputs.count - 1)
                         addNest(nest, node: i, slots: [i] + n.inputs.dropFirst(2).map { Optional($0) })
@@ -224,24 +229,32 @@ public final class JITProgram: Program {
         }
         kernelNests = nests
         // The emitted GEMMs, one function per distinct shape.
-        var gemmPlans: [GEMMShape: GEMMPlan] = [:]
+        // A plan per shape and tile epilogue.
+        struct Variant: Hashable { var shape: GEMMShape; var epilogue: TileEpilogue }
+        func variant(_ n: Node) -> Variant? {
+            guard let shape = JITProgram.gemmShape(of: n, in: graph) else { return nil }
+            return Variant(shape: shape, epilogue: tileEpilogues ? JITProgram.tileEpilogue(of: n) : .none)
+        }
+        var gemmPlans: [Variant: GEMMPlan] = [:]
         if gemm == .jit {
             for p in schedule where p.nest == nil {
                 // Steps without a nest are matmuls and convolutions; only matmuls get an emitted GEMM.
-                guard let shape = JITProgram.gemmShape(of: graph[p.node], in: graph) else { continue }
-                if gemmPlans[shape] == nil && shape.k > 0 { gemmPlans[shape] = GEMMPlan(shape, packsA: gemmPacksA, precision: precision) }
+                guard let v = variant(graph[p.node]) else { continue }
+                if gemmPlans[v] == nil && v.shape.k > 0 {
+                    gemmPlans[v] = GEMMPlan(v.shape, packsA: gemmPacksA, precision: precision, epilogue: v.epilogue)
+                }
             }
         }
         let plans = gemmPlans.values.sorted { GEMMEmitter.functionName($0) < GEMMEmitter.functionName($1) }
         gemmFunctionNames = plans.map { GEMMEmitter.functionName($0) }
-        let conversionNames = plans.filter { $0.precision == .bf16 }.map { GEMMEmitter.conversionFunctionName($0.shape) }
+        let conversionNames = plans.filter { $0.precision == .bf16 }.map(GEMMEmitter.conversionFunctionName)
         // 3. One module, compiled once (cached by the graph's structure and kernel names).
         kernelNames = [String](repeating: "", count: nests.count)
         for p in schedule.reversed() { if let k = p.nest { kernelNames[k] = JITProgram.kernelName(k, node: p.node, in: graph) } }
         let kernelNames = kernelNames
         let key = CacheKey(structure: graph.structuralHash, kernelNames: kernelNames, gemm: gemm, precision: precision)
         JITProgram.cacheLock.lock()
-        let cached = kernelTextTransform == nil && !gemmPacksA ? JITProgram.cache[key] : nil
+        let cached = kernelTextTransform == nil && !gemmPacksA && tileEpilogues ? JITProgram.cache[key] : nil
         JITProgram.cacheLock.unlock()
         if let c = cached {
             module = c
@@ -259,8 +272,8 @@ public final class JITProgram: Program {
                 module = try engine.compile(moduleIR: JITProgram.moduleText(kernels + microkernels), name: "graph_\(graph.name)",
                                             symbols: names + conversionNames)
             } catch let e as JITError {
-                let gemmNodes = { (shape: GEMMShape) in
-                    schedule.filter { $0.nest == nil && JITProgram.gemmShape(of: graph[$0.node], in: graph) == shape }.map(\.node)
+                let gemmNodes = { (plan: GEMMPlan) in
+                    schedule.filter { $0.nest == nil && variant(graph[$0.node]) == Variant(shape: plan.shape, epilogue: plan.epilogue) }.map(\.node)
                 }
                 // Alone, a GEMM's entry point needs its microkernels.
                 let standalone = kernels.enumerated().map { k, text in
@@ -271,10 +284,10 @@ public final class JITProgram: Program {
                 }
                 throw JITProgram.pinpoint(e, kernels: standalone, names: names, engine: engine, graph: graph,
                                           nodesOf: { k in k < nests.count ? schedule.filter { $0.nest == k }.map(\.node)
-                                                                          : gemmNodes(plans[k - nests.count].shape) })
+                                                                          : gemmNodes(plans[k - nests.count]) })
             }
             compileSeconds = Date().timeIntervalSince(start)
-            if kernelTextTransform == nil && !gemmPacksA {
+            if kernelTextTransform == nil && !gemmPacksA && tileEpilogues {
                 JITProgram.cacheLock.lock(); JITProgram.cache[key] = module; JITProgram.cacheLock.unlock()
             }
         }
@@ -311,7 +324,7 @@ public final class JITProgram: Program {
                 args[0] = UnsafeMutableRawPointer(gemm)
                 gemmArgs.append(args)
                 let shape = GEMMShape(transA: m.transA, transB: m.transB, m: rows, n: columns, k: depth)
-                if let plan = gemmPlans[shape] {
+                if let v = variant(n), let plan = gemmPlans[v] {
                     let jitArgs = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: GEMMEmitter.argumentCount)
                     jitArgs.initialize(repeating: nil, count: GEMMEmitter.argumentCount)
                     for (slot, buffer) in packBuffers.enumerated() { jitArgs[3 + slot] = buffer }
@@ -319,10 +332,11 @@ public final class JITProgram: Program {
                     let split = rows * columns * depth >= GEMMSplit.minimumWork && plan.splitTiles >= 2
                     if split { splitGEMMCount += 1 }
                     let convert: ParallelKernel? = plan.precision == .bf16
-                        ? try module.function(GEMMEmitter.conversionFunctionName(shape)) : nil
+                        ? try module.function(GEMMEmitter.conversionFunctionName(plan)) : nil
                     steps.append(Step(kind: .gemm, node: p.node, args: jitArgs, n0: plan.splitTiles, gemm: gemm,
                                       splitAcrossPool: split, jitGEMM: try module.function(GEMMEmitter.functionName(plan)),
-                                      chunks: plan.chunks, convertOperands: convert, conversionItems: plan.conversionItems))
+                                      chunks: plan.chunks, convertOperands: convert, conversionItems: plan.conversionItems,
+                                      tileEpilogueBias: plan.epilogue == .none ? nil : n.inputs[2]))
                 } else {
                     let split = rows * columns * depth >= GEMMSplit.minimumWork && max(rows, columns) >= 2 * GEMMSplit.alignment
                     if split { splitGEMMCount += 1 }
@@ -355,6 +369,7 @@ public final class JITProgram: Program {
             if steps[k].jitGEMM != nil, let args = steps[k].args {
                 args[0] = UnsafeMutableRawPointer(g.pointee.a); args[1] = UnsafeMutableRawPointer(g.pointee.b)
                 args[2] = UnsafeMutableRawPointer(g.pointee.c)
+                if let bias = steps[k].tileEpilogueBias { args[GEMMEmitter.biasSlot] = UnsafeMutableRawPointer(buffers[bias]!) }
             }
         }
         for k in steps.indices where steps[k].kind == .convolution {
@@ -518,6 +533,13 @@ public final class JITProgram: Program {
             if checkFinite { try checkStep(s) }
         }
         for c in carryCopies { c.dst.update(from: c.src, count: c.count) }
+    }
+
+    /// The tile epilogue of matmul node `n` (`.none` without an epilogue, or with one that is not
+    /// a bias add and relu).
+    static func tileEpilogue(of n: Node) -> TileEpilogue {
+        guard case .matmul(let m) = n.op, let e = m.epilogue else { return .none }
+        return TileEpilogue.of(e, rows: n.shape[0], columns: n.shape[1]) ?? .none
     }
 
     /// The GEMM shape of matmul node `n` (nil for any other op).
