@@ -6,6 +6,19 @@ public enum DType: String, Hashable, Sendable, CaseIterable {
     public var byteSize: Int { self == .f32 ? 4 : 8 }
 }
 
+/// The arithmetic of a program's matrix products. Only the matmuls' operands change: every other
+/// op, the parameters and the optimiser state stay in the graph's own type whatever this says.
+/// The spec key `precision` and the CLI's `--precision` both parse into this type.
+public enum MatmulPrecision: String, Hashable, Sendable, CaseIterable {
+    /// Float32 operands and products (the default).
+    case fp32
+    /// Operands rounded to bfloat16 (8 significant bits, round to nearest even) while they are
+    /// packed, products summed in Float32 (`vdpbf16ps`): twice the multiply rate of fp32 FMAs;
+    /// each operand moves by up to 2⁻⁸ of itself (fp32: 2⁻²⁴), a product by up to 2⁻⁷. Needs the JIT's own
+    /// GEMM on a host with AVX512_BF16.
+    case bf16
+}
+
 /// A static shape: the extent of each axis. `[]` is a scalar.
 public typealias Shape = [Int]
 

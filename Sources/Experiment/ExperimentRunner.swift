@@ -22,6 +22,9 @@ public struct ExperimentRunOptions {
     /// The experiment's folder: experiment.json, and cells/<id>/ per cell.
     public var outDir: String
     public var backend: BackendFactory
+    /// The backend of a cell's spec (nil: `backend` for every cell); the CLI's honours the
+    /// spec's `precision` key. Throws when the spec's settings cannot run.
+    public var backendForSpec: ((ModelSpec) throws -> BackendFactory)?
     public var backendName: String
     /// The pass pipeline training and evaluation run (the CLI's default pipeline).
     public var optimize: ((Graph) throws -> Graph)?
@@ -163,7 +166,8 @@ func runCell(_ cell: ExperimentCell, in cellDir: String, experiment: Experiment,
     let spec = cell.spec
     let data = try loadSpecData(spec)
     let model = try makeModel(spec)
-    let trainer = try Trainer(model: model, data: data.train, backend: options.backend,
+    let backend = try options.backendForSpec?(spec) ?? options.backend
+    let trainer = try Trainer(model: model, data: data.train, backend: backend,
                               options: TrainOptions(outDir: cellDir, resume: resume, overwrite: !resume,
                                                     showProgress: options.showTrainingProgress, specText: cell.specText,
                                                     backendName: options.backendName, optimize: options.optimize,
@@ -176,7 +180,7 @@ func runCell(_ cell: ExperimentCell, in cellDir: String, experiment: Experiment,
     var evalOptions = EvalOptions(outDir: cellDir + "/eval", batchSize: options.evalBatchSize, figures: experiment.evaluations.contains(.figures),
                                   backendName: options.backendName, checkpointPath: checkpoint)
     if experiment.evaluations.contains(.probe) { evalOptions.probeTrain = data.train }
-    _ = try evaluate(trained, test: data.test, backend: options.backend, options: evalOptions)
+    _ = try evaluate(trained, test: data.test, backend: backend, options: evalOptions)
     try writeAtomically(Data("finished \(ISO8601DateFormatter().string(from: Date())); iterations \(s.iterations)\n".utf8),
                         to: ExperimentFolder.done(cellDir))
     return nil

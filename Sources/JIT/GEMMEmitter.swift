@@ -15,6 +15,53 @@ public enum GEMMKernel: String, CaseIterable, Sendable {
     public static var hostDefault: GEMMKernel { HostTarget.host.hasAVX512F ? .jit : .blas }
 }
 
+extension MatmulPrecision {
+    /// Why a program cannot compute its matmuls in this precision with `gemm` on `host` (nil: it
+    /// can). Names the CLI flag and the spec key, which both end up here.
+    public func unsupportedReason(gemm: GEMMKernel, host: HostTarget = .host) -> String? {
+        switch self {
+        case .fp32: return nil
+        case .bf16:
+            if gemm != .jit {
+                return "precision bf16 (--precision bf16 / spec key `precision: bf16`) needs the JIT's own GEMM (--gemm jit):"
+                    + " OpenBLAS has no bf16 GEMM"
+            }
+            if !host.hasAVX512BF16 {
+                return "precision bf16 (--precision bf16 / spec key `precision: bf16`) needs a CPU with AVX512_BF16, and LLVM"
+                    + " reports no +avx512bf16 for this one (\(host.cpuName)): use precision fp32"
+            }
+            return nil
+        }
+    }
+}
+
+/// What the emitted GEMM applies to a C tile after its last K block, before storing it: the
+/// matmul's fused epilogue when that is exactly a bias add (`add(product, broadcast(b))`, b of
+/// C's column count), optionally followed by relu — the forward dense layers. The tile is then
+/// finished while in registers, and no kernel sweeps C again; any other epilogue runs as a JIT
+/// kernel after the GEMM. Bitwise the same as the separate kernel: one fadd (and relu's
+/// select) on the same fp32 sum.
+public enum TileEpilogue: String, Hashable, Sendable {
+    case none, bias, biasRelu
+
+    /// The tile form of `epilogue` (a fused body whose arg 0 is the [rows, columns] product), or
+    /// nil when it is anything else.
+    static func of(_ epilogue: FusedKernel, rows: Int, columns: Int) -> TileEpilogue? {
+        let nodes = epilogue.nodes
+        var sum = nodes[epilogue.result], relu = false
+        if case .unary(.relu) = sum.op { relu = true; sum = nodes[sum.inputs[0]] }
+        guard case .binary(.add) = sum.op, nodes.count == (relu ? 5 : 4) else { return nil }
+        func isProduct(_ n: Node) -> Bool { if case .arg(0) = n.op { return n.shape == [rows, columns] } else { return false } }
+        func isBias(_ n: Node) -> Bool {
+            guard case .broadcast = n.op, n.shape == [rows, columns], case .arg(1) = nodes[n.inputs[0]].op else { return false }
+            return nodes[n.inputs[0]].shape == [columns]
+        }
+        let (x, y) = (nodes[sum.inputs[0]], nodes[sum.inputs[1]])
+        guard (isProduct(x) && isBias(y)) || (isBias(x) && isProduct(y)) else { return nil }
+        return relu ? .biasRelu : .bias
+    }
+}
+
 /// A matmul as the GEMM kernel sees it: C[m×n] = op(A)[m×k] · op(B)[k×n], row-major, with
 /// op(A) = Aᵀ when `transA` (A stored k×m), op(B) = Bᵀ when `transB` (B stored n×k); C is
 /// overwritten (beta = 0). Every field is a constant of the emitted function.
@@ -71,16 +118,26 @@ public struct GEMMPlan: Hashable, Sendable {
     /// Chunks of tiles the pool hands out (see the type's comment); at most `maxChunks`.
     public let chunks: Int
     public static let maxChunks = 8
+    /// fp32: FMAs on Float32 operands. bf16: both operands are first rounded to bfloat16 pairs
+    /// (a separate conversion function, see `GEMMEmitter.buildBF16`), then `vdpbf16ps`.
+    public let precision: MatmulPrecision
+    /// Applied to C's tiles after the last K block (`TileEpilogue`); args[`GEMMEmitter.biasSlot`]
+    /// holds the bias.
+    public let epilogue: TileEpilogue
 
-    public init(_ s: GEMMShape, packsA: Bool = false) {
+    public init(_ s: GEMMShape, packsA: Bool = false, precision: MatmulPrecision = .fp32, epilogue: TileEpilogue = .none) {
         shape = s
+        self.precision = precision
+        self.epilogue = epilogue
         let mr = GEMMPlan.mr, nr = GEMMPlan.nr
         func roundUp(_ x: Int, _ q: Int) -> Int { (x + q - 1) / q * q }
         func balanced(_ extent: Int, max: Int, multiple: Int) -> Int {
             let blocks = Swift.max(1, (extent + max - 1) / max)
             return roundUp(Swift.max(1, (extent + blocks - 1) / blocks), multiple)
         }
-        kc = balanced(s.k, max: GEMMPlan.kcMax, multiple: 1)
+        // bf16 steps over k in pairs (one `vdpbf16ps` multiplies two k), so K blocks are even
+        // and a pair never straddles two blocks.
+        kc = balanced(s.k, max: GEMMPlan.kcMax, multiple: precision == .bf16 ? 2 : 1)
         // Splitting columns duplicates A's packing in both threads, splitting rows B's: split
         // the larger of the two dimensions, which also balances better.
         splitColumns = s.n >= s.m
@@ -91,12 +148,32 @@ public struct GEMMPlan: Hashable, Sendable {
         let chunkColumns = splitColumns ? tilesPerChunk * nr : s.n
         mc = balanced(chunkRows, max: GEMMPlan.mcMax, multiple: mr)
         nc = balanced(chunkColumns, max: GEMMPlan.ncMax, multiple: nr)
-        self.packsA = packsA
+        // bf16 reads the converted A in place (its rows padded), so it never packs A.
+        self.packsA = precision == .fp32 && packsA
     }
 
-    /// Floats of the packed-A and packed-B buffers one thread needs.
+    /// Floats of the packed-A and packed-B buffers one thread needs (fp32).
     public var packedAFloats: Int { mc * kc }
     public var packedBFloats: Int { nc * kc }
+
+    /// bf16: pairs of k (the last one zero-padded when K is odd), rows of the converted op(A)
+    /// (padded to a multiple of 48: whole 12-row tiles for the microkernel, whole 16-row blocks
+    /// for the conversion), and 32-column panels of the converted op(B).
+    public var kPairs: Int { (shape.k + 1) / 2 }
+    public var paddedRows: Int { (shape.m + 47) / 48 * 48 }
+    public var columnPanels: Int { (shape.n + GEMMPlan.nr - 1) / GEMMPlan.nr }
+    /// bf16: work items of the conversion function: 16-row blocks of op(A), then B's panels.
+    public var conversionItems: Int { paddedRows / 16 + columnPanels }
+
+    /// The 4-byte words of each scratch buffer the emitted function takes in args[3...]: fp32,
+    /// a packed-A and a packed-B buffer for each chunk; bf16, the converted A and B, which the
+    /// chunks share (they only read them).
+    public var scratchWords: [Int] {
+        switch precision {
+        case .fp32: return Array(repeating: [packedAFloats, packedBFloats], count: chunks).flatMap { $0 }
+        case .bf16: return [paddedRows * kPairs, columnPanels * GEMMPlan.nr * kPairs]
+        }
+    }
 
     /// Floats between A's consecutive rows and between consecutive k of one row, as the
     /// microkernel reads A in place.
@@ -104,10 +181,20 @@ public struct GEMMPlan: Hashable, Sendable {
 
     /// The microkernel reading packed A panels (always needed: a partial last panel of rows is
     /// packed even when A is read in place).
-    var packedMicrokernel: GEMMEmitter.Microkernel { .init(aRowStride: 1, aKStride: GEMMPlan.mr, ldc: shape.n) }
+    var packedMicrokernel: GEMMEmitter.Microkernel { .init(aRowStride: 1, aKStride: GEMMPlan.mr, ldc: shape.n, epilogue: epilogue) }
     /// The microkernel reading A in place (nil when A is packed).
     var directMicrokernel: GEMMEmitter.Microkernel? {
-        packsA ? nil : .init(aRowStride: aStrides.row, aKStride: aStrides.k, ldc: shape.n)
+        packsA ? nil : .init(aRowStride: aStrides.row, aKStride: aStrides.k, ldc: shape.n, epilogue: epilogue)
+    }
+    /// bf16: the converted op(A)'s strides in pairs (rows × pairs, or pairs × rows when A is
+    /// transposed: see `GEMMEmitter.buildBF16`).
+    var bf16AStrides: (row: Int, pair: Int) { shape.transA ? (1, paddedRows) : (kPairs, 1) }
+    /// The microkernels this plan's entry point calls.
+    var microkernels: [GEMMEmitter.Microkernel] {
+        switch precision {
+        case .fp32: return [packedMicrokernel] + (directMicrokernel.map { [$0] } ?? [])
+        case .bf16: return [.init(aRowStride: bf16AStrides.row, aKStride: bf16AStrides.pair, ldc: shape.n, precision: .bf16, epilogue: epilogue)]
+        }
     }
 }
 
@@ -115,7 +202,8 @@ public struct GEMMPlan: Hashable, Sendable {
 /// `void @name(i8** %args, i64 %begin, i64 %end)` (the `ParallelKernel` ABI) computing the tiles
 /// begin..<end along `GEMMPlan.splitColumns`' dimension, with
 ///   args[0] = A, args[1] = B, args[2] = C,
-///   args[3 + 2c], args[4 + 2c] = packed A, packed B of chunk c (c < `GEMMPlan.maxChunks`).
+///   args[3 + 2c], args[4 + 2c] = packed A, packed B of chunk c (c < `GEMMPlan.maxChunks`),
+///   args[`biasSlot`] = the bias of a tile epilogue.
 /// The pool runs it as `ParallelFor.run(count: splitTiles, chunks: plan.chunks, alignment: 1)`,
 /// whose chunk c starts at tile ⌊c·tiles/chunks⌋; the function recovers c from `begin` as
 /// ⌈begin·chunks/tiles⌉, so two chunks running at once never share a pack buffer (a call for
@@ -132,24 +220,39 @@ struct GEMMEmitter {
 
     /// A microkernel's constants: A's strides (floats between rows, between k) and C's row
     /// stride. Its name spells them: `vsc_gemm_micro.a784x1.c3000`.
+    /// bf16 microkernels (`vsc_gemm_bf16_micro.…`) step over pairs of k, and A's strides count
+    /// pairs (one 32-bit word holds a pair of bfloat16).
     struct Microkernel: Hashable {
         var aRowStride: Int, aKStride: Int, ldc: Int
-        var name: String { "vsc_gemm_micro.a\(aRowStride)x\(aKStride).c\(ldc)" }
+        var precision: MatmulPrecision = .fp32
+        var epilogue: TileEpilogue = .none
+        var name: String {
+            "vsc_gemm\(precision == .bf16 ? "_bf16" : "")_micro.a\(aRowStride)x\(aKStride).c\(ldc)" + GEMMEmitter.suffix(epilogue)
+        }
     }
 
     /// Metadata numbers one GEMM (entry point and microkernels) may use.
     static let metadataNodes = 64
 
-    static let argumentCount = 3 + 2 * GEMMPlan.maxChunks
+    /// args[biasSlot]: the bias of a plan with a tile epilogue.
+    static let biasSlot = 3 + 2 * GEMMPlan.maxChunks
+    static let argumentCount = biasSlot + 1
 
     mutating func fresh(_ hint: String = "t") -> String { tmp += 1; return "%\(hint)\(tmp)" }
     mutating func emit(_ s: String) { lines.append("  " + s) }
     mutating func label(_ l: String) { lines.append(l + ":") }
 
-    /// The LLVM function name of a shape's GEMM: `gemm.NT.m500.n784.k3000`.
-    static func functionName(_ s: GEMMShape) -> String {
-        "gemm.\(s.transA ? "T" : "N")\(s.transB ? "T" : "N").m\(s.m).n\(s.n).k\(s.k)"
+    /// The LLVM function name of a shape's GEMM: `gemm.NT.m500.n784.k3000` (fp32),
+    /// `gemm.bf16.NT.m500.n784.k3000`.
+    static func functionName(_ s: GEMMShape) -> String { functionName(s, precision: .fp32) }
+    static func functionName(_ s: GEMMShape, precision: MatmulPrecision) -> String {
+        "gemm.\(precision == .bf16 ? "bf16." : "")\(s.transA ? "T" : "N")\(s.transB ? "T" : "N").m\(s.m).n\(s.n).k\(s.k)"
     }
+    /// A plan's entry point: the shape's name, and `.bias` / `.biasRelu` with a tile epilogue.
+    static func functionName(_ plan: GEMMPlan) -> String { functionName(plan.shape, precision: plan.precision) + suffix(plan.epilogue) }
+    static func suffix(_ epilogue: TileEpilogue) -> String { epilogue == .none ? "" : "." + epilogue.rawValue }
+    /// bf16: the function converting a plan's operands (`gemm.bf16.NT….convert`).
+    static func conversionFunctionName(_ plan: GEMMPlan) -> String { functionName(plan) + ".convert" }
 
     /// The GEMM code of a module: one entry point per plan (in order), and each distinct
     /// microkernel once (shapes with the same A strides and C row stride share one: the paper
@@ -160,9 +263,12 @@ struct GEMMEmitter {
         let entries = plans.enumerated().map { g, plan in
             var e = GEMMEmitter()
             e.nextMetadata = metadataBase + g * metadataNodes
-            return e.build(plan, name: functionName(plan.shape))
+            switch plan.precision {
+            case .fp32: return e.build(plan, name: functionName(plan))
+            case .bf16: return e.buildBF16(plan, name: functionName(plan))
+            }
         }
-        let keys = Set(plans.flatMap { [$0.packedMicrokernel] + ($0.directMicrokernel.map { [$0] } ?? []) }).sorted { $0.name < $1.name }
+        let keys = Set(plans.flatMap(\.microkernels)).sorted { $0.name < $1.name }
         var microkernels: [Microkernel: String] = [:]
         for (i, key) in keys.enumerated() {
             var e = GEMMEmitter()
@@ -179,6 +285,9 @@ struct GEMMEmitter {
     declare <16 x float> @llvm.masked.load.v16f32.p0v16f32(<16 x float>*, i32, <16 x i1>, <16 x float>)
     declare void @llvm.masked.store.v16f32.p0v16f32(<16 x float>, <16 x float>*, i32, <16 x i1>)
     declare void @llvm.prefetch.p0i8(i8*, i32, i32, i32)
+    declare <16 x float> @llvm.x86.avx512bf16.dpbf16ps.512(<16 x float>, <16 x i32>, <16 x i32>)
+    declare <32 x i16> @llvm.x86.avx512bf16.cvtne2ps2bf16.512(<16 x float>, <16 x float>)
+    declare void @llvm.masked.store.v16i32.p0v16i32(<16 x i32>, <16 x i32>*, i32, <16 x i1>)
 
     """
 
@@ -240,8 +349,8 @@ struct GEMMEmitter {
     mutating func compare(_ predicate: String, _ a: String, _ b: String) -> String {
         let r = fresh("cmp"); emit("\(r) = icmp \(predicate) i64 \(a), \(b)"); return r
     }
-    mutating func element(_ base: String, _ index: String) -> String {
-        let p = fresh("p"); emit("\(p) = getelementptr inbounds float, float* \(base), i64 \(index)"); return p
+    mutating func element(_ base: String, _ index: String, type: String = "float") -> String {
+        let p = fresh("p"); emit("\(p) = getelementptr inbounds \(type), \(type)* \(base), i64 \(index)"); return p
     }
     mutating func copy(from src: String, to dst: String) {
         let v = fresh("v")
@@ -250,6 +359,14 @@ struct GEMMEmitter {
     }
     mutating func vectorPointer(_ p: String) -> String {
         let v = fresh("pv"); emit("\(v) = bitcast float* \(p) to <16 x float>*"); return v
+    }
+
+    /// The microkernel call's trailing arguments for a tile epilogue: the bias at the tile's first
+    /// column, and whether this K block (starting at `pc`) is the last one.
+    mutating func epilogueArguments(_ plan: GEMMPlan, column: String, pc: String) -> String {
+        guard plan.epilogue != .none else { return "" }
+        let last = compare("sge", add(pc, "\(plan.kc)"), "\(plan.shape.k)")
+        return ", float* \(element("%bias", column)), i1 \(last)"
     }
 
     // MARK: The entry point of one shape
@@ -265,7 +382,8 @@ struct GEMMEmitter {
         emit("%pa.slot = add nsw i64 %chunk, %chunk")
         emit("%pa.index = add nsw i64 %pa.slot, 3")
         emit("%pb.index = add nsw i64 %pa.slot, 4")
-        for (v, slot) in [("a", "0"), ("b", "1"), ("c", "2"), ("pa", "%pa.index"), ("pb", "%pb.index")] {
+        for (v, slot) in [("a", "0"), ("b", "1"), ("c", "2"), ("pa", "%pa.index"), ("pb", "%pb.index")]
+            + (plan.epilogue == .none ? [] : [("bias", "\(GEMMEmitter.biasSlot)")]) {
             emit("%\(v).pp = getelementptr inbounds i8*, i8** %args, i64 \(slot)")
             emit("%\(v).raw = load i8*, i8** %\(v).pp, align 8")
             emit("%\(v) = bitcast i8* %\(v).raw to float*")
@@ -303,7 +421,8 @@ struct GEMMEmitter {
                             let rows = e.min("\(mr)", e.sub(mcValid, ir))
                             let row = e.add(ic, ir), column = e.add(jc, jr)
                             let cTile = e.element("%c", e.add(e.mul(row, "\(s.n)"), column))
-                            let tail = "float* \(bPanel), float* \(cTile), i64 \(depth), i64 \(rows), i64 \(columns), i1 \(accumulate))"
+                            let tail = "float* \(bPanel), float* \(cTile), i64 \(depth), i64 \(rows), i64 \(columns), i1 \(accumulate)"
+                                + e.epilogueArguments(plan, column: column, pc: pc) + ")"
                             let packed = plan.packedMicrokernel.name
                             if let direct = plan.directMicrokernel?.name {
                                 e.branch(e.compare("eq", rows, "\(mr)"), then: { e in
@@ -470,6 +589,8 @@ struct GEMMEmitter {
     /// The 24 accumulators are `<16 x float>` values live across the k loop (24 of the 32 zmm
     /// registers; the two B vectors take two more, A's values are broadcast from memory); the
     /// loop is unrolled by 4, then single steps for kc mod 4; each product is one `llvm.fma`.
+    /// bf16 (`vsc_gemm_bf16_micro.…`): the same with `kc` pairs of k, a and b pointing at pair
+    /// words, and one `vdpbf16ps` per accumulator and pair instead of the FMA.
     /// Full tiles store whole vectors; edge tiles store only their rows, with masked vectors.
     /// Its k loops carry `llvm.loop.unroll.disable` (metadata !metadataBase…+2): the main loop is
     /// unrolled by hand, the remainder runs at most 3 times, and O3's own unrolling only
@@ -478,11 +599,31 @@ struct GEMMEmitter {
         let (name, aRowStride, aKStride, ldc) = (key.name, key.aRowStride, key.aKStride, key.ldc)
         let mr = GEMMPlan.mr, vectors = GEMMPlan.nr / 16, unroll = 4
         let v16 = "<16 x float>"
+        // bf16: A and B hold 32-bit words, each a pair of bfloat16 along k (the even k in the low
+        // half), and one `vdpbf16ps` adds both products of a pair to a Float32 accumulator.
+        let word = key.precision == .bf16 ? "i32" : "float", wordVector = "<16 x \(word)>"
         // noinline: one copy of the kernel per shape, not one per call site (inlined twice and
         // unrolled further, a shape's code was 4 times larger and took ~1.5 s to compile); a
         // call costs nothing next to the ~10⁵ FMAs it runs.
-        lines = ["define internal void @\(name)(float* noalias %a, float* noalias %b, float* noalias %c, "
-                 + "i64 %kc, i64 %rows, i64 %columns, i1 %accumulate) noinline {", "entry:"]
+        lines = ["define internal void @\(name)(\(word)* noalias %a, \(word)* noalias %b, float* noalias %c, "
+                 + "i64 %kc, i64 %rows, i64 %columns, i1 %accumulate"
+                 + (key.epilogue == .none ? "" : ", float* noalias %bias, i1 %finish") + ") noinline {", "entry:"]
+        /// A stored vector as the epilogue finishes it on the last K block (bias: column vector v's
+        /// bias values; relu as the kernels compute it: x < 0 ? 0 : x).
+        func finished(_ e: inout GEMMEmitter, _ x: String, bias: String) -> String {
+            guard key.epilogue != .none else { return x }
+            var y = e.fresh("eb")
+            e.emit("\(y) = fadd \(v16) \(x), \(bias)")
+            if key.epilogue == .biasRelu {
+                let negative = e.fresh("neg"), r = e.fresh("relu")
+                e.emit("\(negative) = fcmp olt \(v16) \(y), zeroinitializer")
+                e.emit("\(r) = select <16 x i1> \(negative), \(v16) zeroinitializer, \(v16) \(y)")
+                y = r
+            }
+            let out = e.fresh("fin")
+            e.emit("\(out) = select i1 %finish, \(v16) \(y), \(v16) \(x)")
+            return out
+        }
         // Prefetch the C tile for writing: with several k-blocks it is read back and added to,
         // from L3 or memory (C is larger than L2), and the loads would otherwise stall the end
         // of every call. A prefetch never faults, so edge rows past C are harmless.
@@ -500,24 +641,30 @@ struct GEMMEmitter {
         /// One k step at `k`: returns the updated accumulators.
         func step(_ e: inout GEMMEmitter, k: String, acc: [[String]], final: [[String]]?) -> [[String]] {
             var acc = acc
-            let bRow = e.element("%b", e.mul(k, "\(GEMMPlan.nr)"))
+            let bRow = e.element("%b", e.mul(k, "\(GEMMPlan.nr)"), type: word)
             var bv: [String] = []
             for v in 0..<vectors {
-                let x = e.fresh("bv"), p = e.vectorPointer(e.element(bRow, "\(16 * v)"))
+                let x = e.fresh("bv"), p = e.fresh("pv")
+                e.emit("\(p) = bitcast \(word)* \(e.element(bRow, "\(16 * v)", type: word)) to \(wordVector)*")
                 // Packed panels are 64-byte aligned: buffers from posix_memalign(64), panels
-                // and k-rows at multiples of 32 floats.
-                e.emit("\(x) = load \(v16), \(v16)* \(p), align 64")
+                // and k-rows at multiples of 32 words.
+                e.emit("\(x) = load \(wordVector), \(wordVector)* \(p), align 64")
                 bv.append(x)
             }
-            let aK = e.element("%a", e.mul(k, "\(aKStride)"))
+            let aK = e.element("%a", e.mul(k, "\(aKStride)"), type: word)
             for r in 0..<mr {
                 let s = e.fresh("s"), s1 = e.fresh(), splat = e.fresh("splat")
-                e.emit("\(s) = load float, float* \(e.element(aK, "\(r * aRowStride)")), align 4")
-                e.emit("\(s1) = insertelement \(v16) undef, float \(s), i32 0")
-                e.emit("\(splat) = shufflevector \(v16) \(s1), \(v16) undef, <16 x i32> zeroinitializer")
+                e.emit("\(s) = load \(word), \(word)* \(e.element(aK, "\(r * aRowStride)", type: word)), align 4")
+                e.emit("\(s1) = insertelement \(wordVector) undef, \(word) \(s), i32 0")
+                e.emit("\(splat) = shufflevector \(wordVector) \(s1), \(wordVector) undef, <16 x i32> zeroinitializer")
                 for v in 0..<vectors {
                     let out = final?[r][v] ?? e.fresh("f")
-                    e.emit("\(out) = call \(v16) @llvm.fma.v16f32(\(v16) \(splat), \(v16) \(bv[v]), \(v16) \(acc[r][v]))")
+                    switch key.precision {
+                    case .fp32:
+                        e.emit("\(out) = call \(v16) @llvm.fma.v16f32(\(v16) \(splat), \(v16) \(bv[v]), \(v16) \(acc[r][v]))")
+                    case .bf16:
+                        e.emit("\(out) = call \(v16) @llvm.x86.avx512bf16.dpbf16ps.512(\(v16) \(acc[r][v]), <16 x i32> \(splat), <16 x i32> \(bv[v]))")
+                    }
                     acc[r][v] = out
                 }
             }
@@ -566,6 +713,11 @@ struct GEMMEmitter {
         emit("br i1 %accumulate, label %full.add, label %full.set")
         for adding in [true, false] {
             label(adding ? "full.add" : "full.set")
+            let bias = key.epilogue == .none ? [] : (0..<vectors).map { v -> String in
+                let b = fresh("bias")
+                emit("\(b) = load \(v16), \(v16)* \(vectorPointer(element("%bias", "\(16 * v)"))), align 4")
+                return b
+            }
             for r in 0..<mr {
                 for v in 0..<vectors {
                     let pv = vectorPointer(element("%c", "\(r * ldc + 16 * v)"))
@@ -576,6 +728,7 @@ struct GEMMEmitter {
                         emit("\(sum) = fadd \(v16) \(old), \(out)")
                         out = sum
                     }
+                    if !bias.isEmpty { out = finished(&self, out, bias: bias[v]) }
                     emit("store \(v16) \(out), \(v16)* \(pv), align 4")
                 }
             }
@@ -598,6 +751,12 @@ struct GEMMEmitter {
             emit("\(mask) = bitcast i16 \(m16) to <16 x i1>")
             masks.append(mask)
         }
+        let edgeBias = key.epilogue == .none ? [] : (0..<vectors).map { v -> String in
+            let b = fresh("bias")
+            emit("\(b) = call \(v16) @llvm.masked.load.v16f32.p0v16f32(\(v16)* \(vectorPointer(element("%bias", "\(16 * v)"))), "
+                 + "i32 4, <16 x i1> \(masks[v]), \(v16) zeroinitializer)")
+            return b
+        }
         for r in 0..<mr {
             let inside = fresh("row")
             emit("\(inside) = icmp slt i64 \(r), %rows")
@@ -609,7 +768,8 @@ struct GEMMEmitter {
                 emit("\(old) = call \(v16) @llvm.masked.load.v16f32.p0v16f32(\(v16)* \(pv), i32 4, <16 x i1> \(masks[v]), \(v16) zeroinitializer)")
                 emit("\(sum) = fadd \(v16) \(old), \(storeAcc[r][v])")
                 emit("\(out) = select i1 %accumulate, \(v16) \(sum), \(v16) \(storeAcc[r][v])")
-                emit("call void @llvm.masked.store.v16f32.p0v16f32(\(v16) \(out), \(v16)* \(pv), i32 4, <16 x i1> \(masks[v]))")
+                let stored = edgeBias.isEmpty ? out : finished(&self, out, bias: edgeBias[v])
+                emit("call void @llvm.masked.store.v16f32.p0v16f32(\(v16) \(stored), \(v16)* \(pv), i32 4, <16 x i1> \(masks[v]))")
             }
         }
         emit("br label %done")

@@ -29,6 +29,8 @@ public final class JITProgram: Program {
     public private(set) var splitGEMMCount = 0
     /// What computes the matmuls: our emitted GEMM or OpenBLAS.
     public let gemmKernel: GEMMKernel
+    /// The matmuls' operand precision (bf16 only with `gemm: .jit`; everything else is Float32).
+    public let matmulPrecision: MatmulPrecision
     /// The LLVM function of each distinct matmul shape (empty with `gemm: .blas`).
     public private(set) var gemmFunctionNames: [String] = []
     /// Where every buffer lives (one arena for intermediates, planned once).
@@ -57,7 +59,8 @@ public final class JITProgram: Program {
     public private(set) var inPlaceCarries = 0
     private var leafIndex: [String: NodeID] = [:]
     private var outputIndex: [String: NodeID] = [:]
-    /// Packed A and B for chunk 0, then for chunk 1 (the emitted GEMMs' scratch).
+    /// The emitted GEMMs' scratch (`GEMMPlan.scratchWords`): fp32, packed A and B for each chunk;
+    /// bf16, the converted A and B.
     private var packBuffers: [UnsafeMutableRawPointer] = []
     private var carryCopies: [(src: UnsafeMutablePointer<Float>, dst: UnsafeMutablePointer<Float>, count: Int)] = []
 
@@ -80,6 +83,12 @@ public final class JITProgram: Program {
         /// split dimension, in `chunks` pieces when split across the pool.
         var jitGEMM: ParallelKernel?
         var chunks = 2
+        /// bf16: the function rounding both operands into the scratch before `jitGEMM` runs, and
+        /// its work items (`GEMMPlan.conversionItems`).
+        var convertOperands: ParallelKernel?
+        var conversionItems = 0
+        /// The bias node of a GEMM that finishes its tiles itself (`TileEpilogue`).
+        var tileEpilogueBias: NodeID?
     }
 
     /// The process-wide engine (LLVM is initialised once).
@@ -93,7 +102,9 @@ public final class JITProgram: Program {
     static let cacheLock = NSLock()
     /// Compiled modules by the graph's structure and the kernels' names (the names come from
     /// locations, which the structural hash leaves out).
-    struct CacheKey: Hashable { var structure: UInt64; var kernelNames: [String]; var gemm: GEMMKernel }
+    struct CacheKey: Hashable {
+        var structure: UInt64; var kernelNames: [String]; var gemm: GEMMKernel; var precision: MatmulPrecision
+    }
     nonisolated(unsafe) static var cache: [CacheKey: CompiledModule] = [:]
 
     /// The LLVM function name of kernel `k`, first used for `node`: `k3.n35.enc.h0.relu`, the
@@ -121,19 +132,27 @@ public final class JITProgram: Program {
     /// Compiles `graph` (Float32) after running `pipeline` on it (nil: compile as is). Throws
     /// `JITError` (naming the kernel and its IR) if LLVM rejects a kernel, `LoweringError` for an
     /// op the backend cannot lower, `PassError` if a pass fails.
-    /// `gemm` chooses what computes the matmuls (default: our own kernel on AVX-512 hosts).
-    public convenience init(_ input: Graph, pipeline: PassManager? = .default, gemm: GEMMKernel = .hostDefault) throws {
-        try self.init(input, pipeline: pipeline, gemm: gemm, kernelTextTransform: nil)
+    /// `gemm` chooses what computes the matmuls (default: our own kernel on AVX-512 hosts);
+    /// `precision: .bf16` rounds their operands to bfloat16 (needs `gemm: .jit` and AVX512_BF16,
+    /// else a `LoweringError` saying so).
+    public convenience init(_ input: Graph, pipeline: PassManager? = .default, gemm: GEMMKernel = .hostDefault,
+                            precision: MatmulPrecision = .fp32) throws {
+        try self.init(input, pipeline: pipeline, gemm: gemm, precision: precision, kernelTextTransform: nil)
     }
 
     /// `kernelTextTransform` rewrites each kernel's LLVM IR before compiling (tests use it to
-    /// break a kernel on purpose); programs built with it bypass the cache. `gemmPacksA` builds
-    /// the emitted GEMMs with A packed (`GEMMPlan.packsA`, for tests of that path).
-    init(_ input: Graph, pipeline: PassManager?, gemm: GEMMKernel = .hostDefault, gemmPacksA: Bool = false,
-         kernelTextTransform: ((Int, String) -> String)?) throws {
+    /// break a kernel on purpose); programs built with it (or the two test switches below) bypass
+    /// the cache. `gemmPacksA` builds
+    /// the emitted GEMMs with A packed (`GEMMPlan.packsA`, for tests of that path);
+    /// `tileEpilogues: false` runs every matmul epilogue as a kernel (tests and measurements of
+    /// `TileEpilogue`).
+    init(_ input: Graph, pipeline: PassManager?, gemm: GEMMKernel = .hostDefault, precision: MatmulPrecision = .fp32,
+         gemmPacksA: Bool = false, tileEpilogues: Bool = true, kernelTextTransform: ((Int, String) -> String)?) throws {
+        if let reason = precision.unsupportedReason(gemm: gemm) { throw LoweringError(description: reason) }
         let graph = try pipeline.map { try $0.run(input).graph } ?? input
         self.graph = graph
         gemmKernel = gemm
+        matmulPrecision = precision
         buffers = Array(repeating: nil, count: graph.count)
         for (i, n) in graph.nodes.enumerated() where n.dtype != .f32 {
             throw LoweringError(description: "the JIT runs Float32 graphs; \(describeNode(graph, i)) is \(n.dtype.rawValue)")
@@ -183,7 +202,7 @@ public final class JITProgram: Program {
                     schedule.append((i, nil, []))
                 case .matmul(let m):
                     schedule.append((i, nil, []))
-                    if let e = m.epilogue {
+                    if let e = m.epilogue, !(gemm == .jit && tileEpilogues && JITProgram.tileEpilogue(of: n) != .none) {
                         let nest = try lowerBody(e.nodes, result: e.result, argSlots: Array(0..<(n.inputs.count - 1)),
                                                  slots: n.inputs.count - 1)
                         addNest(nest, node: i, slots: [i] + n.inputs.dropFirst(2).map { Optional($0) })
@@ -216,23 +235,32 @@ public final class JITProgram: Program {
         }
         kernelNests = nests
         // The emitted GEMMs, one function per distinct shape.
-        var gemmPlans: [GEMMShape: GEMMPlan] = [:]
+        // A plan per shape and tile epilogue.
+        struct Variant: Hashable { var shape: GEMMShape; var epilogue: TileEpilogue }
+        func variant(_ n: Node) -> Variant? {
+            guard let shape = JITProgram.gemmShape(of: n, in: graph) else { return nil }
+            return Variant(shape: shape, epilogue: tileEpilogues ? JITProgram.tileEpilogue(of: n) : .none)
+        }
+        var gemmPlans: [Variant: GEMMPlan] = [:]
         if gemm == .jit {
             for p in schedule where p.nest == nil {
                 // Steps without a nest are matmuls and convolutions; only matmuls get an emitted GEMM.
-                guard let shape = JITProgram.gemmShape(of: graph[p.node], in: graph) else { continue }
-                if gemmPlans[shape] == nil && shape.k > 0 { gemmPlans[shape] = GEMMPlan(shape, packsA: gemmPacksA) }
+                guard let v = variant(graph[p.node]) else { continue }
+                if gemmPlans[v] == nil && v.shape.k > 0 {
+                    gemmPlans[v] = GEMMPlan(v.shape, packsA: gemmPacksA, precision: precision, epilogue: v.epilogue)
+                }
             }
         }
-        let plans = gemmPlans.values.sorted { GEMMEmitter.functionName($0.shape) < GEMMEmitter.functionName($1.shape) }
-        gemmFunctionNames = plans.map { GEMMEmitter.functionName($0.shape) }
+        let plans = gemmPlans.values.sorted { GEMMEmitter.functionName($0) < GEMMEmitter.functionName($1) }
+        gemmFunctionNames = plans.map { GEMMEmitter.functionName($0) }
+        let conversionNames = plans.filter { $0.precision == .bf16 }.map(GEMMEmitter.conversionFunctionName)
         // 3. One module, compiled once (cached by the graph's structure and kernel names).
         kernelNames = [String](repeating: "", count: nests.count)
         for p in schedule.reversed() { if let k = p.nest { kernelNames[k] = JITProgram.kernelName(k, node: p.node, in: graph) } }
         let kernelNames = kernelNames
-        let key = CacheKey(structure: graph.structuralHash, kernelNames: kernelNames, gemm: gemm)
+        let key = CacheKey(structure: graph.structuralHash, kernelNames: kernelNames, gemm: gemm, precision: precision)
         JITProgram.cacheLock.lock()
-        let cached = kernelTextTransform == nil && !gemmPacksA ? JITProgram.cache[key] : nil
+        let cached = kernelTextTransform == nil && !gemmPacksA && tileEpilogues ? JITProgram.cache[key] : nil
         JITProgram.cacheLock.unlock()
         if let c = cached {
             module = c
@@ -248,38 +276,33 @@ public final class JITProgram: Program {
             let start = Date()
             do {
                 module = try engine.compile(moduleIR: JITProgram.moduleText(kernels + microkernels), name: "graph_\(graph.name)",
-                                            symbols: names)
+                                            symbols: names + conversionNames)
             } catch let e as JITError {
-                let gemmNodes = { (shape: GEMMShape) in
-                    schedule.filter { $0.nest == nil && JITProgram.gemmShape(of: graph[$0.node], in: graph) == shape }.map(\.node)
+                let gemmNodes = { (plan: GEMMPlan) in
+                    schedule.filter { $0.nest == nil && variant(graph[$0.node]) == Variant(shape: plan.shape, epilogue: plan.epilogue) }.map(\.node)
                 }
                 // Alone, a GEMM's entry point needs its microkernels.
                 let standalone = kernels.enumerated().map { k, text in
                     guard k >= nests.count else { return text }
                     let plan = plans[k - nests.count]
-                    return ([text] + ([plan.packedMicrokernel] + (plan.directMicrokernel.map { [$0] } ?? [])).map { gemmCode.microkernels[$0]! })
+                    return ([text] + plan.microkernels.map { gemmCode.microkernels[$0]! })
                         .joined(separator: "\n")
                 }
                 throw JITProgram.pinpoint(e, kernels: standalone, names: names, engine: engine, graph: graph,
                                           nodesOf: { k in k < nests.count ? schedule.filter { $0.nest == k }.map(\.node)
-                                                                          : gemmNodes(plans[k - nests.count].shape) })
+                                                                          : gemmNodes(plans[k - nests.count]) })
             }
             compileSeconds = Date().timeIntervalSince(start)
-            if kernelTextTransform == nil && !gemmPacksA {
+            if kernelTextTransform == nil && !gemmPacksA && tileEpilogues {
                 JITProgram.cacheLock.lock(); JITProgram.cache[key] = module; JITProgram.cacheLock.unlock()
             }
         }
-        // 4. The schedule. The emitted GEMMs share one set of pack buffers (steps run one at a
-        //    time): a packed-A and a packed-B buffer for each chunk the pool may run at once.
-        if !plans.isEmpty {
-            let aFloats = plans.map(\.packedAFloats).max()!, bFloats = plans.map(\.packedBFloats).max()!
-            for _ in 0..<plans.map(\.chunks).max()! {
-                for floats in [aFloats, bFloats] {
-                    let p = JITProgram.allocate(floats)
-                    owned.append(p)
-                    packBuffers.append(UnsafeMutableRawPointer(p))
-                }
-            }
+        // 4. The schedule. The emitted GEMMs share one set of scratch buffers (steps run one at a
+        //    time), each slot as large as the largest plan's (`GEMMPlan.scratchWords`).
+        for slot in 0..<(plans.map(\.scratchWords.count).max() ?? 0) {
+            let p = JITProgram.allocate(plans.map { slot < $0.scratchWords.count ? $0.scratchWords[slot] : 0 }.max()!)
+            owned.append(p)
+            packBuffers.append(UnsafeMutableRawPointer(p))
         }
         let convolutionScratch = scratchCount.map { count -> UnsafeMutablePointer<Float> in
             let p = JITProgram.allocate(max(count, 1)); owned.append(p); return p
@@ -307,16 +330,19 @@ public final class JITProgram: Program {
                 args[0] = UnsafeMutableRawPointer(gemm)
                 gemmArgs.append(args)
                 let shape = GEMMShape(transA: m.transA, transB: m.transB, m: rows, n: columns, k: depth)
-                if let plan = gemmPlans[shape] {
+                if let v = variant(n), let plan = gemmPlans[v] {
                     let jitArgs = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: GEMMEmitter.argumentCount)
                     jitArgs.initialize(repeating: nil, count: GEMMEmitter.argumentCount)
                     for (slot, buffer) in packBuffers.enumerated() { jitArgs[3 + slot] = buffer }
                     jitGEMMArgs.append(jitArgs)
                     let split = rows * columns * depth >= GEMMSplit.minimumWork && plan.splitTiles >= 2
                     if split { splitGEMMCount += 1 }
+                    let convert: ParallelKernel? = plan.precision == .bf16
+                        ? try module.function(GEMMEmitter.conversionFunctionName(plan)) : nil
                     steps.append(Step(kind: .gemm, node: p.node, args: jitArgs, n0: plan.splitTiles, gemm: gemm,
-                                      splitAcrossPool: split, jitGEMM: try module.function(GEMMEmitter.functionName(shape)),
-                                      chunks: plan.chunks))
+                                      splitAcrossPool: split, jitGEMM: try module.function(GEMMEmitter.functionName(plan)),
+                                      chunks: plan.chunks, convertOperands: convert, conversionItems: plan.conversionItems,
+                                      tileEpilogueBias: plan.epilogue == .none ? nil : n.inputs[2]))
                 } else {
                     let split = rows * columns * depth >= GEMMSplit.minimumWork && max(rows, columns) >= 2 * GEMMSplit.alignment
                     if split { splitGEMMCount += 1 }
@@ -349,6 +375,7 @@ public final class JITProgram: Program {
             if steps[k].jitGEMM != nil, let args = steps[k].args {
                 args[0] = UnsafeMutableRawPointer(g.pointee.a); args[1] = UnsafeMutableRawPointer(g.pointee.b)
                 args[2] = UnsafeMutableRawPointer(g.pointee.c)
+                if let bias = steps[k].tileEpilogueBias { args[GEMMEmitter.biasSlot] = UnsafeMutableRawPointer(buffers[bias]!) }
             }
         }
         for k in steps.indices where steps[k].kind == .convolution {
@@ -483,6 +510,14 @@ public final class JITProgram: Program {
                     s.kernel!(s.args, 0, Int64(s.n0))
                 }
             case .gemm:
+                if let convert = s.convertOperands {
+                    // bf16: both operands rounded into the shared scratch first (GEMMEmitterBF16).
+                    if s.splitAcrossPool && usesThreadPool {
+                        pool.run(convert, args: s.args, count: s.conversionItems, chunks: GEMMPlan.maxChunks, alignment: 1, serialBelow: 2)
+                    } else {
+                        convert(s.args, 0, Int64(s.conversionItems))
+                    }
+                }
                 if let f = s.jitGEMM {
                     // Whole tiles of the split dimension, in the plan's chunks (the emitted GEMM
                     // picks its pack buffers by chunk; see GEMMEmitter).
@@ -504,6 +539,13 @@ public final class JITProgram: Program {
             if checkFinite { try checkStep(s) }
         }
         for c in carryCopies { c.dst.update(from: c.src, count: c.count) }
+    }
+
+    /// The tile epilogue of matmul node `n` (`.none` without an epilogue, or with one that is not
+    /// a bias add and relu).
+    static func tileEpilogue(of n: Node) -> TileEpilogue {
+        guard case .matmul(let m) = n.op, let e = m.epilogue else { return .none }
+        return TileEpilogue.of(e, rows: n.shape[0], columns: n.shape[1]) ?? .none
     }
 
     /// The GEMM shape of matmul node `n` (nil for any other op).

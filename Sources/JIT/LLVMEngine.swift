@@ -92,6 +92,8 @@ public struct HostTarget: Sendable {
     public let hasAVX: Bool
     public let hasAVX2: Bool
     public let hasFMA: Bool
+    /// AVX512_BF16 (`vdpbf16ps`, `vcvtne2ps2bf16`): what `MatmulPrecision.bf16` needs.
+    public let hasAVX512BF16: Bool
     /// Floats per vector register the vectoriser will use at most: 16 (AVX-512), 8 (AVX), 4.
     public var floatVectorWidth: Int { hasAVX512F ? 16 : (hasAVX ? 8 : 4) }
 
@@ -104,7 +106,7 @@ public struct HostTarget: Sendable {
         let set = Set(features.split(separator: ","))
         return HostTarget(triple: triple, cpuName: cpu, features: features,
                           hasAVX512F: set.contains("+avx512f"), hasAVX: set.contains("+avx"), hasAVX2: set.contains("+avx2"),
-                          hasFMA: set.contains("+fma"))
+                          hasFMA: set.contains("+fma"), hasAVX512BF16: set.contains("+avx512bf16"))
     }()
 }
 

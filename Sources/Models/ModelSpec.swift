@@ -1,4 +1,5 @@
 import Data
+import IR
 import Passes
 
 /// A model and its training run, as declared in a spec file (YAML, see `SpecKeys.swift` for the
@@ -222,6 +223,9 @@ public struct ModelSpec: Equatable, Sendable {
     public var seed: UInt64
     public var checkpointEvery: Int
     public var evalEvery: Int
+    /// The matmuls' operand precision on the JIT (`precision: bf16`); the CLI's `--precision`
+    /// overrides it. Parameters, optimiser state and every other op stay Float32.
+    public var precision: MatmulPrecision = .fp32
 
     public init(name: String, kind: Kind, data: DataSpec, inputDim: Int, hidden: [Int], latent: Int,
                 likelihood: Likelihood, spike: SpikeHead = .relu, prior: Prior = Prior(),

@@ -86,6 +86,7 @@ public enum SpecKeys {
         SpecKey("seed", "integer ≥ 0", "0", "Initialisation, noise and data order."),
         SpecKey("checkpoint_every", "integer > 0", "min(1000, iterations)", "Checkpoint interval."),
         SpecKey("eval_every", "integer > 0", "min(1000, iterations)", "Test-set evaluation interval while training (metrics.jsonl `test_*`, TensorBoard `test/*`)."),
+        SpecKey("precision", "`fp32` · `bf16`", "`fp32`", "The JIT's matmul operands: bf16 rounds them to bfloat16 (8 significant bits) with Float32 sums (AVX512_BF16 `vdpbf16ps`, about twice fp32's speed); parameters, Adam's state and every other op stay Float32. Needs `--gemm jit` and a CPU with AVX512_BF16; the interpreter ignores it. `--precision` overrides it."),
     ]
 
     /// The keys of one entry of a layer list (`encoder[]`, `decoder[]`): its kind (one of

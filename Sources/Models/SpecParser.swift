@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import enum IR.MatmulPrecision
 import Passes
 import Yams
 
@@ -337,6 +338,7 @@ struct SpecReader {
         r.optimizer = try f["optimizer"].map { try optimizer($0) } ?? .adam()
         r.spikeBias = try f["spike_bias"].map { try double($0, "spike_bias") }
         r.spikeLogitPenalty = try f["spike_logit_penalty"].map { try positive($0, "spike_logit_penalty") }
+        r.precision = try f["precision"].map { try choice($0, "precision", MatmulPrecision.self, MatmulPrecision.allCases) } ?? .fp32
         return r
     }
 

@@ -25,11 +25,14 @@ struct BenchCommand: ParsableCommand {
           vsc bench --spec Samples/vsc-smiley-tiny.yaml --backend jit --profile
           vsc bench --spec Samples/vsc-fashion.yaml --backend jit --gemm blas
           vsc bench --gemm-shapes --iterations 10
+          vsc bench --spec Samples/vsc-fashion.yaml --backend jit --precision bf16
 
         With --gemm-shapes, times the paper net's GEMMs (forward, dX = dY·Wᵀ, dW = Xᵀ·dY of every \
         layer at batch 500, or --batch-size) one by one: the JIT's own AVX-512 kernel against \
         OpenBLAS at the same thread count, GFLOP/s median and min–max over --iterations repeats, \
-        beside the FMA peak measured in the same run (bench/README.md).
+        beside the FMA peak measured in the same run (bench/README.md), and the kernel in bf16 where \
+        the CPU has AVX512_BF16. --precision bf16 runs the JIT's train step with bf16 matmul operands \
+        (the interpreter stays fp32).
         """)
 
     @Option(help: "A model spec (YAML); default: the built-in MLP.") var spec: String?
@@ -41,6 +44,7 @@ struct BenchCommand: ParsableCommand {
             help: "A backend to run (interp, jit); repeatable (default: both).")
     var backendList: [Backend] = []
     @OptionGroup var gemmOption: GEMMOption
+    @OptionGroup var precisionOption: PrecisionOption
     @Flag(help: "Benchmark the paper net's GEMM shapes (our kernel against OpenBLAS) instead of a train step.")
     var gemmShapes = false
     @Option(help: "Threads for every side of --gemm-shapes: 2 (both cores) or 1 (steadier on a busy machine).")
@@ -74,6 +78,8 @@ struct BenchCommand: ParsableCommand {
         _ = try selectedBackends()
         if steps < 1 || interpSteps < 1 { throw ValidationError("--iterations and --interp-iterations must be ≥ 1") }
         if warmup < 0 { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
+        // The JIT row runs in the chosen precision; the interpreter's is the fp32 reference.
+        if let p = precisionOption.precision, let reason = p.unsupportedReason(gemm: gemmOption.kernel) { throw ValidationError(reason) }
         if ![1, 2].contains(gemmThreads) { throw ValidationError("--gemm-threads must be 1 or 2 (the JIT's pool has two threads), got \(gemmThreads)") }
     }
 
@@ -83,10 +89,15 @@ struct BenchCommand: ParsableCommand {
             return
         }
         let (forward, params, label, clip) = try buildForward()
+        let precision = precisionOption.resolved(spec: try spec.map { try loadSpec(path: $0) })
+        if let reason = precision.unsupportedReason(gemm: gemmOption.kernel), try selectedBackends().contains(.jit) {
+            throw CLIError("error: " + reason)
+        }
         let step = try buildTrainStep(forward, loss: "loss", optimizer: .adam(), clipNorm: clip)
         let flops = matmulFlops(step)
         let selected = try selectedBackends()
-        var results: [String: Any] = ["model": label, "matmul_gflop_per_step": flops / 1e9, "gemm": gemmOption.kernel.rawValue]
+        var results: [String: Any] = ["model": label, "matmul_gflop_per_step": flops / 1e9, "gemm": gemmOption.kernel.rawValue,
+                                      "precision": precision.rawValue]
         var table: [(String, Stats)] = []
         var compileSeconds = 0.0, jitMedian: Double?, interpMedian: Double?
         var llvm: (seconds: Double, fromCache: Bool)?
@@ -94,7 +105,7 @@ struct BenchCommand: ParsableCommand {
         var profileReport: String?
         for b in selected {
             let t0 = Date()
-            let p = try makeProgram(step, backend: b, gemm: gemmOption.kernel)
+            let p = try makeProgram(step, backend: b, gemm: gemmOption.kernel, precision: b == .jit ? precision : .fp32)
             let build = Date().timeIntervalSince(t0)
             if b == .jit { compileSeconds = build }
             if let j = p as? JITProgram, profile { profileReport = try profileText(j) }
@@ -129,7 +140,7 @@ struct BenchCommand: ParsableCommand {
             print(String(data: d, encoding: .utf8)!)
             return
         }
-        print("benchmark: \(label) train step (forward + backward + Adam), \(String(format: "%.2f", flops / 1e9)) GFLOP of matmuls and convolutions a step; JIT GEMM: \(gemmOption.kernel.rawValue)")
+        print("benchmark: \(label) train step (forward + backward + Adam), \(String(format: "%.2f", flops / 1e9)) GFLOP of matmuls and convolutions a step; JIT GEMM: \(gemmOption.kernel.rawValue), \(precision.rawValue)")
         print("backend   median ms    min ms    max ms   GFLOP/s  % sgemm peak")
         for (name, s) in table {
             let g = flops / (s.median / 1000) / 1e9

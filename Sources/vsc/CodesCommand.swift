@@ -63,7 +63,7 @@ struct EncodeCommand: ParsableCommand {
         guard set.dim == trained.spec.inputDim else {
             throw CLIError("\(set.name) has \(set.dim) features per example; \(trained.spec.name) expects \(trained.spec.inputDim)")
         }
-        let runner = ModelRunner(trained, backend: backendOption.factory, batchSize: batchSizeOption.value ?? 500)
+        let runner = ModelRunner(trained, backend: try backendOption.factory(for: trained.spec), batchSize: batchSizeOption.value ?? 500)
         let enc: Encodings
         do { enc = try runner.encode(set.x, count: set.count) } catch let e as EvalError { throw CLIError(e.description) }
         let c = schedule(trained.spec, iteration: max(0, trained.totalIterations - 1)).c
@@ -121,7 +121,7 @@ struct DecodeCommand: ParsableCommand {
         guard t.shape.count == 2, t.shape[1] == J else {
             throw CLIError("\(codes): tensor \"\(tensor)\" has shape \(t.shape); \(trained.spec.name) decodes [N, \(J)] codes")
         }
-        let runner = ModelRunner(trained, backend: backendOption.factory)
+        let runner = ModelRunner(trained, backend: try backendOption.factory(for: trained.spec))
         let x: [Float]
         do { x = try runner.decode(t.values) } catch let e as EvalError { throw CLIError(e.description) }
         try writeArrays([("xmean", t.shape[0], trained.spec.inputDim, x)],

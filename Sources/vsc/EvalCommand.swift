@@ -58,7 +58,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let checkpoint = checkpointOption.path
         let batchSize = batchSizeOption.value ?? 500
-        let factory = backendOption.factory, backend = backendOption.backend.rawValue
+        let backend = backendOption.backend.rawValue
         let t0 = Date()
         let trained: TrainedModel
         do {
@@ -67,6 +67,7 @@ struct EvalCommand: ParsableCommand {
         } catch let e as CheckpointError { throw CLIError(e.description) }
         catch let e as EvalError { throw CLIError(e.description) }
 
+        let factory = try backendOption.factory(for: trained.spec)
         var test: Dataset
         var probeTrain: Dataset?
         do {
@@ -84,7 +85,7 @@ struct EvalCommand: ParsableCommand {
         }
         if let n = count { test = test.prefix(n) }
         let outDir = out ?? (URL(fileURLWithPath: checkpoint).deletingLastPathComponent().path + "/eval")
-        log("vsc eval: \(trained.spec.name) (\(trained.spec.kind.facts.name)) at iteration \(trained.iteration.map(String.init) ?? "?") on \(test.name): \(test.count) examples; backend \(backend); data \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
+        log("vsc eval: \(trained.spec.name) (\(trained.spec.kind.facts.name)) at iteration \(trained.iteration.map(String.init) ?? "?") on \(test.name): \(test.count) examples; backend \(backendOption.describe(spec: trained.spec)); data \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
 
         let report: EvalReport
         var options = EvalOptions(outDir: outDir, samples: samples, batchSize: batchSize, seed: seed,

@@ -52,7 +52,11 @@ struct ExperimentCommand: ParsableCommand {
                 }
                 return
             }
-            var options = ExperimentRunOptions(outDir: outDir, backend: backendOption.factory, backendName: backendOption.backend.rawValue)
+            var options = ExperimentRunOptions(outDir: outDir, backend: try backendOption.factory(for: nil),
+                                               backendName: backendOption.backend.rawValue)
+            // Each cell's spec may set `precision` (unless --precision overrides it).
+            let backendOption = backendOption
+            options.backendForSpec = { spec in try backendOption.factory(for: spec) }
             options.showTrainingProgress = !quiet
             options.stopRequested = { TrainingInterrupt.pendingSignal }
             TrainingInterrupt.installHandlers()

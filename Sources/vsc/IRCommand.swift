@@ -55,15 +55,17 @@ enum Backend: String, ExpressibleByArgument, CaseIterable {
 /// The CLI's one way from a graph to a program: `pipeline` runs first (nil when the caller has
 /// optimised already), whatever the backend, so both backends execute the same schedule; the
 /// backend only runs what it is given. JIT compile errors name the kernel and its IR.
-/// `gemm` chooses the JIT's matmul kernel (the interpreter ignores it).
-func makeProgram(_ g: Graph, backend: Backend, pipeline: PassManager? = .default, gemm: GEMMKernel = .hostDefault) throws -> Program {
+/// `gemm` chooses the JIT's matmul kernel and `precision` its operands (the interpreter ignores
+/// both: OpenBLAS, fp32).
+func makeProgram(_ g: Graph, backend: Backend, pipeline: PassManager? = .default, gemm: GEMMKernel = .hostDefault,
+                 precision: MatmulPrecision = .fp32) throws -> Program {
     let optimised: Graph
     do { optimised = try pipeline.map { try $0.run(g).graph } ?? g }
     catch let e as PassError { throw CLIError(e, prefix: "error: ") }
     switch backend {
     case .interp: return InterpreterProgram(optimised)
     case .jit:
-        do { return try JITProgram(optimised, pipeline: nil, gemm: gemm) }
+        do { return try JITProgram(optimised, pipeline: nil, gemm: gemm, precision: precision) }
         catch let e as JITError { throw CLIError("error: JIT compilation failed: \(e)") }
         catch let e as LoweringError { throw CLIError("error: \(e)") }
     }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Data
 import Foundation
+import IR
 import JIT
+import Models
 import Passes
 import Plot
 import Train
@@ -15,15 +17,49 @@ import Train
 struct BackendOption: ParsableArguments {
     @Option(help: "Backend: jit (LLVM, fast) or interp (reference interpreter over OpenBLAS).") var backend: Backend = .jit
     @OptionGroup var gemmOption: GEMMOption
+    @OptionGroup var precisionOption: PrecisionOption
 
-    /// The backend as a program factory. The trainer (TrainOptions.optimize) and eval
+    func validate() throws { try precisionOption.check(backend: backend, gemm: gemmOption.kernel) }
+
+    /// The backend as a program factory for a model of `spec` (whose `precision` key applies
+    /// unless --precision overrides it). The trainer (TrainOptions.optimize) and eval
     /// (ModelRunner.optimize) run the pass pipeline; the JIT compiles what it is given rather
-    /// than optimising a second time.
-    var factory: BackendFactory {
-        let b = backend, gemm = gemmOption.kernel
-        return { try makeProgram($0, backend: b, pipeline: nil, gemm: gemm) }
+    /// than optimising a second time. Throws when the precision cannot run (bf16 with
+    /// --gemm blas, or on a CPU without AVX512_BF16), before any data is read or trained.
+    func factory(for spec: ModelSpec?) throws -> BackendFactory {
+        let b = backend, gemm = gemmOption.kernel, precision = precisionOption.resolved(spec: spec)
+        if b == .jit, let reason = precision.unsupportedReason(gemm: gemm) { throw CLIError("error: " + reason) }
+        return { try makeProgram($0, backend: b, pipeline: nil, gemm: gemm, precision: precision) }
+    }
+
+    /// "jit (GEMM: jit, bf16)" or "interp": what runs, for logs.
+    func describe(spec: ModelSpec?) -> String {
+        backend == .jit ? "jit (GEMM: \(gemmOption.kernel.rawValue), \(precisionOption.resolved(spec: spec).rawValue))" : backend.rawValue
     }
 }
+
+/// `--precision fp32|bf16`: the JIT's matmul operands (`MatmulPrecision`), overriding the spec's
+/// `precision` key. Shared by `--backend`'s commands and `vsc bench`.
+struct PrecisionOption: ParsableArguments {
+    @Option(help: ArgumentHelp("The JIT's matmul operands: fp32, or bf16 (rounded to bfloat16, Float32 sums; needs --gemm jit and "
+                               + "AVX512_BF16; parameters, optimiser state and every other op stay fp32). Default: the spec's "
+                               + "`precision` key, else fp32.", valueName: "fp32|bf16"))
+    var precision: MatmulPrecision?
+
+    /// The flag, else the spec's key, else fp32. The interpreter always computes in fp32.
+    func resolved(spec: ModelSpec?) -> MatmulPrecision { precision ?? spec?.precision ?? .fp32 }
+
+    /// A flag that cannot run: bf16 on the interpreter, with OpenBLAS, or without AVX512_BF16.
+    func check(backend: Backend, gemm: GEMMKernel) throws {
+        guard let p = precision else { return }
+        if backend == .interp && p != .fp32 {
+            throw ValidationError("--precision \(p.rawValue) applies to the JIT's matmuls; the interpreter computes in fp32 (use --backend jit)")
+        }
+        if backend == .jit, let reason = p.unsupportedReason(gemm: gemm) { throw ValidationError(reason) }
+    }
+}
+
+extension MatmulPrecision: ExpressibleByArgument {}
 
 /// `--gemm jit|blas`: what computes the JIT backend's matmuls (the interpreter always calls
 /// OpenBLAS). Shared by `--backend`'s commands and `vsc bench`.

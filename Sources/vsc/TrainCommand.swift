@@ -71,7 +71,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         var (spec, text) = try readSpec(self.spec)
         if let s = seed { spec.seed = s }
-        let factory = backendOption.factory, backend = backendOption.backend.rawValue
+        let factory = try backendOption.factory(for: spec), backend = backendOption.backend.rawValue
         let pipeline: PassManager?
         do { pipeline = pipelineOptions.passes == "none" ? nil : try pipelineOptions.passManager() }
         catch let e as PassError { throw CLIError(e.message) }
@@ -108,7 +108,7 @@ struct TrainCommand: ParsableCommand {
             trainer = try Trainer(model: model, data: data.train, backend: factory, options: options)
             let stats = GraphStats(trainer.stepGraph)
             log("vsc train: \(spec.name) (\(spec.kind.facts.name)) on \(data.train.name): \(data.train.count) examples × \(data.train.dim), batch \(spec.batchSize)")
-            log("  train step: \(stats.nodes) nodes (\(stats.executable) executable, \(stats.matmuls) matmuls, \(stats.kernels) fused kernels), peak \(bytes(stats.peakBytes)), \(flops(stats.flops)) FLOPs/step; backend \(backend)\(backendOption.backend == .jit ? " (GEMM: \(backendOption.gemmOption.kernel.rawValue))" : "")")
+            log("  train step: \(stats.nodes) nodes (\(stats.executable) executable, \(stats.matmuls) matmuls, \(stats.kernels) fused kernels), peak \(bytes(stats.peakBytes)), \(flops(stats.flops)) FLOPs/step; backend \(backendOption.describe(spec: spec))")
             log("  setup: data \(String(format: "%.2f", loadSeconds)) s, graph + compile \(String(format: "%.2f", trainer.setupSeconds)) s")
             TrainingInterrupt.installHandlers()
             summary = try trainer.run()

@@ -3,6 +3,9 @@
 // about speed.
 import Foundation
 import Testing
+import IR
+import Passes
+import Runtime
 @testable import JIT
 
 private let benchEnabled = ProcessInfo.processInfo.environment["VSC_JIT_BENCH"] == "1"
@@ -120,5 +123,33 @@ struct JITBenchmarks {
         print(String(format: "[bench] 1M add after the worker slept: ParallelFor k=2 %.1f µs", median(cold) * 1e6))
         for i in stride(from: 0, to: n, by: 4099) { precondition(c[i] == Float(i) + 1) }
         a.deallocate(); b.deallocate(); c.deallocate(); args.deallocate()
+    }
+}
+
+/// The tile epilogue (bias + relu finished in the GEMM's microkernel) against the same layer with
+/// the epilogue as a kernel after the GEMM, on the paper net's forward dense layers, fp32 and
+/// bf16, timed alternately (median of 30 runs each, both threads).
+@Test(.enabled(if: benchEnabled)) func benchTileEpilogue() throws {
+    let layers: [(String, GEMMShape, Bool)] = [
+        ("enc.h0 relu(X·W + b)", GEMMShape(transA: false, transB: false, m: 500, n: 3000, k: 784), true),
+        ("dec.h0 relu(Z·W + b)", GEMMShape(transA: false, transB: false, m: 500, n: 3000, k: 60), true),
+        ("dec.out X·W + b", GEMMShape(transA: false, transB: false, m: 500, n: 784, k: 3000), false),
+        ("enc.heads X·W + b", GEMMShape(transA: false, transB: false, m: 500, n: 60, k: 3000), false),
+    ]
+    let precisions: [MatmulPrecision] = HostTarget.host.hasAVX512BF16 ? [.fp32, .bf16] : [.fp32]
+    for (label, s, relu) in layers {
+        let (g, values) = try denseLayer(s, relu: relu)
+        for precision in precisions {
+            let tiled = try JITProgram(g, pipeline: .default, gemm: .jit, precision: precision, kernelTextTransform: nil)
+            let separate = try JITProgram(g, pipeline: .default, gemm: .jit, precision: precision, tileEpilogues: false, kernelTextTransform: nil)
+            for p in [tiled, separate] { for (name, v) in values { try p.set(name, v) }; try p.run(); try p.run() }
+            var times: [[Double]] = [[], []]
+            for _ in 0..<30 {
+                for (i, p) in [tiled, separate].enumerated() { let t = now(); try p.run(); times[i].append(now() - t) }
+            }
+            let (a, b) = (median(times[0]) * 1000, median(times[1]) * 1000)
+            print(String(format: "tile epilogue %-22@ %@ %@: tile %.3f ms, kernel after %.3f ms, ratio %.3f",
+                         label as NSString, s.description as NSString, precision.rawValue as NSString, a, b, a / b))
+        }
     }
 }

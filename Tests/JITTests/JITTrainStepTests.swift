@@ -10,9 +10,10 @@ import Runtime
 /// optimised graph with `gemm` computing its matmuls, the interpreter runs the unoptimised one)
 /// and returns both loss curves.
 func trainBoth(_ forward: Graph, params: [String: [Float]], inputs: (Int) -> [String: [Float]], steps: Int,
-               lr: Float, optimizer: Optimizer = .adam(), gemm: GEMMKernel = .hostDefault) throws -> (interp: [Float], jit: [Float]) {
+               lr: Float, optimizer: Optimizer = .adam(), gemm: GEMMKernel = .hostDefault,
+               precision: MatmulPrecision = .fp32) throws -> (interp: [Float], jit: [Float]) {
     let step = try buildTrainStep(forward, loss: "loss", optimizer: optimizer)
-    let programs: [Program] = [InterpreterProgram(step), try JITProgram(step, gemm: gemm)]
+    let programs: [Program] = [InterpreterProgram(step), try JITProgram(step, gemm: gemm, precision: precision)]
     var curves: [[Float]] = [[], []]
     for (k, p) in programs.enumerated() {
         for (name, id) in step.parameters + step.inputs where name.hasPrefix("adam.") {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Testing
 import JIT
+import Models
 @testable import vsc
 
 /// Every command reachable from `vsc`, with its path ("vsc ir opt").
@@ -116,4 +117,40 @@ func allCommands(_ c: ParsableCommand.Type = VSC.self, path: [String] = []) -> [
         #expect(message.contains("blas") && message.contains("jit"), "\(message)")
     }
     #expect(throws: (any Error).self) { try VSC.parseAsRoot(["bench", "--gemm-shapes", "--gemm-threads", "3"]) }
+}
+
+/// `--precision fp32|bf16` on the commands that build programs: it overrides the spec's
+/// `precision` key, and combinations that cannot run are refused while parsing, naming the flag
+/// (bf16 with OpenBLAS computing the matmuls, or on the interpreter).
+@Test func precisionParsesAndOverridesTheSpecKey() throws {
+    var spec = try parseSpec(yaml: "name: p\ndata: smiley\nhidden: [8]\nlatent: 2\nprecision: bf16\n", file: "p.yaml", defaultName: "p")
+    #expect(spec.precision == .bf16)
+    let train = try #require(try VSC.parseAsRoot(["train", "--spec", "x.yaml", "--precision", "fp32"]) as? TrainCommand)
+    #expect(train.backendOption.precisionOption.resolved(spec: spec) == .fp32)
+    let plain = try #require(try VSC.parseAsRoot(["train", "--spec", "x.yaml"]) as? TrainCommand)
+    #expect(plain.backendOption.precisionOption.resolved(spec: spec) == .bf16)
+    spec.precision = .fp32
+    #expect(plain.backendOption.precisionOption.resolved(spec: spec) == .fp32)
+    #expect(plain.backendOption.precisionOption.resolved(spec: nil) == .fp32)
+    let bench = try #require(try VSC.parseAsRoot(["bench", "--precision", "fp32"]) as? BenchCommand)
+    #expect(bench.precisionOption.precision == .fp32)
+    for arguments in [["train", "--spec", "x.yaml", "--precision", "bf16", "--gemm", "blas"],
+                      ["bench", "--precision", "bf16", "--gemm", "blas"]] {
+        do {
+            _ = try VSC.parseAsRoot(arguments)
+            Issue.record("\(arguments) was accepted")
+        } catch {
+            let message = VSC.message(for: error)
+            #expect(message.contains("--gemm jit") && message.contains("--precision bf16"), "\(message)")
+        }
+    }
+    do {
+        _ = try VSC.parseAsRoot(["train", "--spec", "x.yaml", "--precision", "bf16", "--backend", "interp"])
+        Issue.record("--precision bf16 --backend interp was accepted")
+    } catch {
+        #expect(VSC.message(for: error).contains("interpreter"))
+    }
+    #expect(throws: (any Error).self) { try VSC.parseAsRoot(["train", "--spec", "x.yaml", "--precision", "fp16"]) }
+    // The spec key refuses other values, naming the key.
+    #expect(throws: SpecError.self) { try parseSpec(yaml: "name: p\ndata: smiley\nhidden: [8]\nlatent: 2\nprecision: fp16\n", file: "p.yaml", defaultName: "p") }
 }
