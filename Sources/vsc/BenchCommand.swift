@@ -30,6 +30,12 @@ struct BenchCommand: ParsableCommand {
         layer at batch 500, or --batch-size) one by one: the JIT's own AVX-512 kernel against \
         OpenBLAS at the same thread count, GFLOP/s median and min–max over --iterations repeats, \
         beside the FMA peak measured in the same run (bench/README.md).
+
+        With --ranks (and --spec), a scaling model for data-parallel training (`mpirun -np N vsc \
+        train`): for each N, the step of one rank at the spec's batch split N ways is compiled and \
+        timed here, and the gradients' ring all-reduce is modelled over links of --link-gbps \
+        Gbit/s: the step time with the communication hidden and not hidden, and the speed-up \
+        over one rank. Example: vsc bench --spec Samples/vsc-fashion.yaml --ranks 1,2,4,8,16 --link-gbps 10,100
         """)
 
     @Option(help: "A model spec (YAML); default: the built-in MLP.") var spec: String?
@@ -47,6 +53,10 @@ struct BenchCommand: ParsableCommand {
     var gemmThreads: Int = 2
     @Flag(help: "Print one JSON object instead of a table.") var json = false
     @Flag(help: "Also profile the JIT program by step: GEMMs vs kernels, the most expensive steps.") var profile = false
+    @Option(help: "With --spec: a data-parallel scaling model over these rank counts (comma-separated, e.g. 1,2,4,8).")
+    var ranks: String?
+    @Option(help: "Link bandwidths of the scaling model, Gbit/s (comma-separated).") var linkGbps: String = "10,100"
+    @Option(help: "Latency of one all-reduce message in the scaling model, µs.") var linkLatencyUs: Double = 5
 
     // The spellings before the CLI had one vocabulary (`--steps`, `--interp-steps`, `--backends a,b`).
     @Option(name: .customLong("steps"), help: .hidden) var stepsAlias: Int?
@@ -78,6 +88,22 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let ranks {
+            guard let specPath = spec else { throw ValidationError("--ranks models a spec's training: give --spec") }
+            let counts = try ranks.split(separator: ",").map { s -> Int in
+                guard let n = Int(s.trimmingCharacters(in: .whitespaces)), n >= 1 else { throw ValidationError("--ranks: '\(s)' is not a rank count ≥ 1") }
+                return n
+            }
+            let links = try linkGbps.split(separator: ",").map { s -> Double in
+                guard let g = Double(s.trimmingCharacters(in: .whitespaces)), g > 0 else { throw ValidationError("--link-gbps: '\(s)' is not a bandwidth > 0") }
+                return g
+            }
+            let model = ScalingModel(specPath: specPath, ranks: counts, linkGbps: links, latencyMicroseconds: linkLatencyUs,
+                                     iterations: steps, warmup: warmup, gemm: gemmOption.kernel)
+            let (text, _) = try model.run { p, g, params in try feed(p, params: params, graph: g) }
+            print(text, terminator: "")
+            return
+        }
         if gemmShapes {
             try GEMMBench.run(batch: batch ?? 500, threads: gemmThreads, repeats: steps, warmup: warmup, json: json)
             return
