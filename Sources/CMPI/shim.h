@@ -33,6 +33,11 @@ static inline int vsc_mpi_allgather_u64(const uint64_t *mine, uint64_t *out, int
     return MPI_Allgather(mine, count, MPI_UINT64_T, out, count, MPI_UINT64_T, MPI_COMM_WORLD);
 }
 
+/// Rank 0's `count` bytes into every rank's `buf`.
+static inline int vsc_mpi_bcast_bytes(void *buf, int64_t count) {
+    return MPI_Bcast(buf, (int)count, MPI_BYTE, 0, MPI_COMM_WORLD);
+}
+
 /// A request slot: MPI_Request is a pointer in OpenMPI; Swift keeps it as opaque storage.
 typedef struct { MPI_Request request; } vsc_mpi_request;
 

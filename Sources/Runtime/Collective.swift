@@ -70,6 +70,22 @@ public enum Collective {
         return (0..<world.size).map { Array(out[($0 * mine.count)..<(($0 + 1) * mine.count)]) }
     }
 
+    /// Rank 0's bytes on every rank (`mine` is rank 0's, ignored elsewhere): its length, then the
+    /// bytes, each an MPI_Bcast. On one rank, `mine`.
+    public static func broadcastFromRank0(_ mine: [UInt8]?) -> [UInt8] {
+        guard world.isDistributed else { return mine ?? [] }
+        var count = UInt64(world.rank == 0 ? mine!.count : 0)
+        check(vsc_mpi_bcast_bytes(&count, 8), "MPI_Bcast")
+        var bytes = world.rank == 0 ? mine! : [UInt8](repeating: 0, count: Int(count))
+        var done = 0
+        while done < bytes.count {
+            let chunk = min(bytes.count - done, 1 << 30)
+            bytes.withUnsafeMutableBufferPointer { check(vsc_mpi_bcast_bytes($0.baseAddress! + done, Int64(chunk)), "MPI_Bcast") }
+            done += chunk
+        }
+        return bytes
+    }
+
     /// Waits for every rank (nothing on one rank).
     public static func barrier() {
         guard world.isDistributed else { return }

@@ -330,16 +330,23 @@ public final class Trainer {
         let sink = progressSink
         func say(_ s: String) { (sink ?? { FileHandle.standardError.write($0.data(using: .utf8)!) })(s + "\n") }
         if options.resume {
-            guard FileManager.default.fileExists(atPath: checkpointPath) else {
-                throw TrainError("\(checkpointPath): no checkpoint to resume from")
+            let ck: Checkpoint
+            if writes {
+                guard FileManager.default.fileExists(atPath: checkpointPath) else {
+                    throw TrainError("\(checkpointPath): no checkpoint to resume from")
+                }
+                ck = try Checkpoint.load(path: checkpointPath)
+                if world.isDistributed { _ = Collective.broadcastFromRank0(try ck.encoded()) }
+            } else {
+                // Rank 0 reads the checkpoint and sends it: the other ranks need no shared folder.
+                ck = try Checkpoint.decode(Collective.broadcastFromRank0(nil), file: "\(checkpointPath) (from rank 0)")
             }
-            let ck = try Checkpoint.load(path: checkpointPath)
             try restore(from: ck, file: checkpointPath)
             savedIteration = iteration
-            if let old = ck.metadata["spec"], let cur = options.specText, !old.isEmpty, old != cur {
+            if writes, let old = ck.metadata["spec"], let cur = options.specText, !old.isEmpty, old != cur {
                 say("warning: the spec differs from the one the checkpoint was trained with")
             }
-            if let b = ck.metadata["backend"], b != options.backendName {
+            if writes, let b = ck.metadata["backend"], b != options.backendName {
                 say("note: the checkpoint was written by the \(b) backend; resuming on \(options.backendName) is not bit-exact")
             }
         }
