@@ -35,7 +35,7 @@ struct TrainCommand: ParsableCommand {
             or SIGTERM stops after the current iteration with a checkpoint of it (exit status \
             128 + the signal); a second Ctrl-C ends at once.
 
-            Data-parallel over MPI: `mpirun -np N vsc train …` runs N ranks (a single process \
+            Data-parallel over MPI: `mpirun -np N vsc train --spec S --out D` runs N ranks (a single process \
             needs no mpirun). The spec's batch_size is the global batch, split N ways (it must \
             divide); rank r trains on its rows of the single-process minibatch with its rows of the \
             noise, the gradients are averaged by an all-reduce before the update, so N ranks follow \
@@ -46,7 +46,6 @@ struct TrainCommand: ParsableCommand {
             Examples:
               vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny
               vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny --resume
-              mpirun -np 2 vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny-2ranks
             """)
 
     @Option(help: "The model spec (YAML).") var spec: String
