@@ -3,8 +3,9 @@ import Foundation
 import Synchronization
 
 /// The processes of a data-parallel run (MPI's COMM_WORLD) and the collectives the backends and
-/// the trainer use. MPI is initialised only in a process `mpirun` started (OpenMPI's
-/// `OMPI_COMM_WORLD_SIZE`, or PMIx's `PMIX_RANK`, in the environment); every other process is
+/// the trainer use. MPI is initialised only by `start()` (`vsc train` calls it first) in a process
+/// `mpirun` started (OpenMPI's `OMPI_COMM_WORLD_SIZE`, or PMIx's `PMIX_RANK`, in the
+/// environment); every other process — and every command but `vsc train`, even under mpirun — is
 /// rank 0 of 1, never calls MPI, and an `allreduce` is the identity there.
 ///
 /// One thread at a time calls MPI (`MPI_THREAD_SERIALIZED`): the training loop's. Errors are
@@ -26,9 +27,26 @@ public enum Collective {
         return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
     }
 
-    /// This process's place in the world; MPI is initialised on first use (under mpirun only).
-    public static let world: World = {
-        guard launchedByMPI else { return World(rank: 0, size: 1, localSize: 1, usesMPI: false) }
+    /// One process, no MPI.
+    public static let single = World(rank: 0, size: 1, localSize: 1, usesMPI: false)
+    /// Set once by `start()`, before any other thread uses it.
+    nonisolated(unsafe) private static var started: World?
+
+    /// This process's place in the world: the one `start()` found, else rank 0 of 1.
+    public static var world: World { started ?? single }
+
+    /// Initialises MPI when mpirun started this process (else nothing) and returns the world.
+    /// Call once, first thing, on the thread that will call MPI.
+    @discardableResult
+    public static func start() -> World {
+        if let w = started { return w }
+        let w = initialise()
+        started = w
+        return w
+    }
+
+    private static func initialise() -> World {
+        guard launchedByMPI else { return single }
         if vsc_mpi_initialized() == 0 {
             guard vsc_mpi_init() >= 0 else {
                 FileHandle.standardError.write("error: MPI_Init_thread failed (started by mpirun, but MPI would not initialise)\n".data(using: .utf8)!)
@@ -37,7 +55,7 @@ public enum Collective {
         }
         let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? 1
         return World(rank: Int(vsc_mpi_rank()), size: Int(vsc_mpi_size()), localSize: max(1, local), usesMPI: true)
-    }()
+    }
 
     /// Sums `count` values over every rank, in place (blocking). Nothing on one rank.
     public static func allreduceSum(_ p: UnsafeMutablePointer<Float>, count: Int) {

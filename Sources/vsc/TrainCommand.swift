@@ -79,7 +79,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         // A single process never touches MPI.
         guard Collective.launchedByMPI else { return try train(world: nil) }
-        let world = Collective.world
+        let world = Collective.start()
         do {
             try train(world: world)
             Collective.finalize()
