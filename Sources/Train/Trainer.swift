@@ -156,7 +156,8 @@ public final class Trainer {
     /// Set in `step` under MPI: some rank was asked to stop (a signal), so every rank stops
     /// after this iteration.
     var stopAgreed = false
-    /// The structural hash of the forward train graph (what the ranks compare before training).
+    /// The structural hash of the forward train graph (what the ranks compare before training;
+    /// 0 in one process).
     let forwardGraphHash: UInt64
 
     /// Names of the parameters the step updates, and of all the state a checkpoint holds.
@@ -206,7 +207,7 @@ public final class Trainer {
                              + " (the global batch is the spec's, each rank takes batch_size / ranks examples): choose a multiple of \(world.size)")
         }
         localBatch = spec.batchSize / world.size
-        forwardGraphHash = try model.trainGraph(batch: localBatch).structuralHash
+        forwardGraphHash = world.isDistributed ? try model.trainGraph(batch: localBatch).structuralHash : 0
         let parallel = world.isDistributed ? DataParallel(rank: world.rank, ranks: world.size, batch: localBatch) : nil
         let raw = try model.trainStepGraph(batch: localBatch, dataParallel: parallel)
         let step = try options.optimize?(raw) ?? raw
