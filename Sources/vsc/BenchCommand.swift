@@ -36,6 +36,10 @@ struct BenchCommand: ParsableCommand {
         timed here, and the gradients' ring all-reduce is modelled over links of --link-gbps \
         Gbit/s: the step time with the communication hidden and not hidden, and the speed-up \
         over one rank. Example: vsc bench --spec Samples/vsc-fashion.yaml --ranks 1,2,4,8,16 --link-gbps 10,100
+
+        With --allreduce, under mpirun (`mpirun -np 2 vsc bench --allreduce --spec S`): the blocking \
+        all-reduce of the spec's gradients over the real ranks and links, median time and the \
+        bandwidth it reached (to check the model's --link-gbps).
         """)
 
     @Option(help: "A model spec (YAML); default: the built-in MLP.") var spec: String?
@@ -57,6 +61,9 @@ struct BenchCommand: ParsableCommand {
     var ranks: String?
     @Option(help: "Link bandwidths of the scaling model, Gbit/s (comma-separated).") var linkGbps: String = "10,100"
     @Option(help: "Latency of one all-reduce message in the scaling model, µs.") var linkLatencyUs: Double = 5
+    @Flag(help: "Under mpirun: time the blocking all-reduce of the spec's gradients (or --allreduce-mib) over the ranks.")
+    var allreduce = false
+    @Option(help: "With --allreduce and no --spec: the payload, MiB.") var allreduceMib: Double = 32
 
     // The spellings before the CLI had one vocabulary (`--steps`, `--interp-steps`, `--backends a,b`).
     @Option(name: .customLong("steps"), help: .hidden) var stepsAlias: Int?
@@ -88,6 +95,16 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if allreduce {
+            var payload = Int(allreduceMib * 1048576)
+            if let path = spec {
+                let s = try loadSpec(path: path)
+                let g = try makeModel(s).trainGraph(batch: 1)
+                payload = g.parameters.reduce(0) { $0 + g[$1.node].elementCount * g[$1.node].dtype.byteSize }
+            }
+            if let text = try AllReduceBench.run(payload: payload, iterations: steps, warmup: warmup) { print(text, terminator: "") }
+            return
+        }
         if let ranks {
             guard let specPath = spec else { throw ValidationError("--ranks models a spec's training: give --spec") }
             let counts = try ranks.split(separator: ",").map { s -> Int in

@@ -85,3 +85,37 @@ struct ScalingModel {
         return (out, rows)
     }
 }
+
+/// `mpirun -np N vsc bench --allreduce [--spec S]`: the blocking all-reduce of a step's gradients
+/// (the spec's parameter bytes, or --allreduce-mib) timed over the real ranks and links, to set
+/// the scaling model's link figures from a measurement.
+enum AllReduceBench {
+    static func run(payload: Int, iterations: Int, warmup: Int) throws -> String? {
+        guard Collective.launchedByMPI else {
+            throw CLIError("error: --allreduce times MPI's all-reduce: run it under mpirun with 2 or more ranks (mpirun -np 2 vsc bench --allreduce …)")
+        }
+        let world = Collective.start()
+        defer { Collective.finalize() }
+        guard world.size > 1 else { throw CLIError("error: --allreduce needs 2 or more ranks (mpirun -np N with N ≥ 2)") }
+        let count = max(1, payload / 4)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 1, count: count)
+        for _ in 0..<warmup { Collective.allreduceSum(buffer, count: count) }
+        var ms: [Double] = []
+        for _ in 0..<max(1, iterations) {
+            Collective.barrier()
+            let t = DispatchTime.now().uptimeNanoseconds
+            Collective.allreduceSum(buffer, count: count)
+            ms.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
+        }
+        ms.sort()
+        guard world.rank == 0 else { return nil }
+        let median = ms[ms.count / 2]
+        let ring = BucketAllReduce.ringBytesPerRank(payload: count * 4, ranks: world.size)
+        return String(format: "all-reduce of %@ over %d ranks (%d on this host): median %.2f ms (min %.2f, max %.2f, %d runs);"
+                      + " ring traffic %@ per rank → %.2f Gbit/s per rank\n",
+                      bytes(count * 4) as NSString, world.size, world.localSize, median, ms.first!, ms.last!, ms.count,
+                      bytes(Int(ring)) as NSString, ring * 8 / (median / 1000) / 1e9)
+    }
+}
