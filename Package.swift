@@ -22,6 +22,9 @@ let package = Package(
         .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // OpenMPI (data-parallel training); MPI's handles are macros, wrapped in shim.h.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "pangocairo",
                        providers: [.apt(["libcairo2-dev", "libpango1.0-dev", "fonts-dejavu-core"])]),
@@ -32,8 +35,8 @@ let package = Package(
         .target(name: "Passes", dependencies: ["IR"], path: "Passes"),
 
         // Backends.
-        .target(name: "Runtime", dependencies: ["SeededRandom", "IR", "Passes", "CBLAS"], path: "Sources/Runtime"),
-        .target(name: "JIT", dependencies: ["IR", "Passes", "Runtime", "CLLVM", "CBLAS"], path: "Sources/JIT"),
+        .target(name: "Runtime", dependencies: ["SeededRandom", "IR", "Passes", "CBLAS", "CMPI"], path: "Sources/Runtime"),
+        .target(name: "JIT", dependencies: ["IR", "Passes", "Runtime", "CLLVM", "CBLAS", "CMPI"], path: "Sources/JIT"),
 
         // Drawing: figures as marks, written as PNG, SVG and PDF (Cairo + Pango).
         .target(name: "Plot", dependencies: ["CCairo"], path: "Sources/Plot"),

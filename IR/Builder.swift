@@ -187,6 +187,10 @@ extension Tensor {
         if s == shape { return self }
         return try graph.make(.broadcast, [self], shape: s, file, line)
     }
+    /// The sum of this tensor over every rank of a data-parallel run (`Op.allReduce`).
+    public func allReduce(file: String = #fileID, line: Int = #line) throws -> Tensor {
+        try graph.make(.allReduce, [self], file, line)
+    }
     public func reshape(_ s: Shape, file: String = #fileID, line: Int = #line) throws -> Tensor {
         if s == shape { return self }
         return try graph.make(.reshape, [self], shape: s, file, line)

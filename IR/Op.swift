@@ -183,6 +183,12 @@ public enum Op: Hashable, Sendable {
     /// [KH, KW, C, F], Σ over n, i, j of x[n, i·s−p+u, j·s−p+v, c] · dy[n, i, j, f]. The kernel
     /// extent is the written result shape.
     case conv2dFilterGrad(ConvAttrs)
+    /// The sum of the operand over every rank of a data-parallel run (MPI's all-reduce with
+    /// MPI_SUM): the same shape, the same value on every rank afterwards; the identity on one
+    /// rank. The train-step builder puts one on every gradient of a run over N > 1 ranks
+    /// (`buildTrainStep(ranks:)`), and the `bucket_allreduce` pass gathers them into a few
+    /// contiguous buckets. Never constant-folded (its value depends on the other ranks).
+    case allReduce
 
     /// The op's name in the textual IR.
     public var name: String {
@@ -208,6 +214,7 @@ public enum Op: Hashable, Sendable {
         case .conv2d: return "conv2d"
         case .convTranspose2d: return "conv_transpose2d"
         case .conv2dFilterGrad: return "conv2d_filter_grad"
+        case .allReduce: return "allreduce"
         }
     }
 
@@ -219,6 +226,7 @@ public enum Op: Hashable, Sendable {
         case .randomUniform, .randomNormal: return []
         case .matmul, .broadcast, .transpose, .slice, .concat, .reduce, .fused: return []
         case .conv2d, .convTranspose2d, .conv2dFilterGrad: return []
+        case .allReduce: return []
         case .reshape: return [.view]
         case .unary(let u): return u.isCheap ? [.elementwise, .cheap] : [.elementwise]
         case .binary(let b):
@@ -247,7 +255,7 @@ public enum Op: Hashable, Sendable {
         case .parameter(let s), .input(let s): return s
         case .constant, .randomUniform, .randomNormal, .arg, .matmul, .broadcast, .reshape, .transpose, .slice,
              .concat, .unary, .binary, .compare, .select, .reduce, .fused, .conv2d, .convTranspose2d,
-             .conv2dFilterGrad: return nil
+             .conv2dFilterGrad, .allReduce: return nil
         }
     }
 }

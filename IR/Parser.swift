@@ -340,6 +340,7 @@ public struct IRParser {
         case "slice": op = .slice(start: try attrList("start"), end: try attrList("end"))
         case "concat": op = .concat(axis: try attrInt("axis"))
         case "select": op = .select
+        case "allreduce": op = .allReduce
         case "conv2d", "conv_transpose2d", "conv2d_filter_grad":
             let a = ConvAttrs(stride: try attrList("stride"), padding: try attrList("padding"))
             op = opname == "conv2d" ? .conv2d(a) : opname == "conv_transpose2d" ? .convTranspose2d(a) : .conv2dFilterGrad(a)

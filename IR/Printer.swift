@@ -49,7 +49,7 @@ public enum IRPrinter {
         case .fused(let k): region = k
         case .conv2d(let a), .convTranspose2d(let a), .conv2dFilterGrad(let a):
             attrs.append("stride=" + list(a.stride)); attrs.append("padding=" + list(a.padding))
-        case .broadcast, .reshape, .unary, .binary, .compare, .select: break
+        case .broadcast, .reshape, .unary, .binary, .compare, .select, .allReduce: break
         }
         if !n.inputs.isEmpty || !n.op.isLeaf && n.inputs.isEmpty && !isNullary(n.op) {
             line += "(" + n.inputs.map { "%\($0)" }.joined(separator: ", ") + ")"

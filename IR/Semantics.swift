@@ -84,6 +84,9 @@ public enum Semantics {
         case .reduce(let r, let axes):
             let s = shapes[0]
             return reduce(ins[0], shape: s, axes: axes, op: r, outCount: count)
+        case .allReduce:
+            // A sum over the ranks of a run: the backends compute it (`Collective`); never folded.
+            return nil
         case .parameter, .input, .arg, .matmul, .fused, .conv2d, .convTranspose2d, .conv2dFilterGrad:
             // Convolutions run as im2col + GEMM (Runtime's `Convolution`; the direct loops of
             // `ConvolutionReference` are the tests' reference).

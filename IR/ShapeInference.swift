@@ -130,6 +130,10 @@ public enum ShapeInference {
             guard let d = declared else { throw fail("needs an explicit result shape") }
             try checkBody(k, args: inputs.map { ($0.dtype, $0.shape) }, result: d, opName: "fused")
             shape = d
+        case .allReduce:
+            // A sum over ranks: the operand's shape (every rank holds the same shape).
+            try arity(1)
+            shape = inputs[0].shape
         case .conv2d(let a), .convTranspose2d(let a), .conv2dFilterGrad(let a):
             try arity(2)
             do { shape = try convolutionShape(op, a, inputs[0].shape, inputs[1].shape, declared: declared) }
@@ -229,7 +233,7 @@ public enum ShapeInference {
                     throw fail("arg \(a) declared \(n.dtype.rawValue)\(shapeString(n.shape)), operand is \(args[a].0.rawValue)\(shapeString(args[a].1))")
                 }
             case .parameter, .input, .matmul, .fused, .randomUniform, .randomNormal, .concat, .conv2d, .convTranspose2d,
-                 .conv2dFilterGrad:
+                 .conv2dFilterGrad, .allReduce:
                 throw fail("\(n.op.name) cannot appear inside a fused kernel")
             default:
                 let ins = n.inputs.map { (k.nodes[$0].dtype, k.nodes[$0].shape) }

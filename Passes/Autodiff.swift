@@ -265,6 +265,12 @@ fileprivate func vjp(node: Node, id: NodeID, adjoint g: NodeID, needed: [Bool], 
         return [needed[0] ? try b.node(.convTranspose2d(a), [xs[1], g], shape: b.shape(xs[0])) : nil,
                 needed[1] ? try b.node(.conv2d(a), [xs[0], g]) : nil]
 
+    // y = Σ_r x_r over the ranks, the same y on every rank. With the total loss L = Σ_s L_s(y),
+    // ∂L/∂x_r = Σ_s ∂L_s/∂y: the VJP of an all-reduced sum is the all-reduce of the cotangent
+    // (the identity on one rank, like the op).
+    case .allReduce:
+        return [try b.node(.allReduce, [g])]
+
     case .broadcast:
         return [try b.unbroadcast(g, to: b.shape(xs[0]))]
 

@@ -47,15 +47,29 @@ public enum TrainStepNames {
 /// Parameters the loss does not depend on are left alone (no update output). Throws if `loss` is
 /// not an output, if the loss is not differentiable with respect to the parameters (see `grad`), or
 /// if one of the names above is already used by a leaf.
-public func buildTrainStep(_ g: Graph, loss: String, optimizer: Optimizer, clipNorm: Double? = nil) throws -> Graph {
-    guard let lossID = g.output(loss) else {
+///
+/// - with `dataParallel` over N > 1 ranks (see `DataParallel`): the random nodes draw the rank's
+///   rows of the global batch's noise, and every gradient becomes `allreduce(∇p) · (1/N)` — the
+///   mean over the ranks, before clipping and the update, so every rank applies the same update.
+///   With one rank (or nil) the step is exactly the single-process one.
+public func buildTrainStep(_ g: Graph, loss: String, optimizer: Optimizer, clipNorm: Double? = nil,
+                           dataParallel: DataParallel? = nil) throws -> Graph {
+    guard g.output(loss) != nil else {
         throw IRError("buildTrainStep: the graph @\(g.name) has no output \"\(loss)\" (outputs: \(g.outputs.map(\.name).joined(separator: ", ")))")
     }
-    let step = g.copy()
+    let parallel = dataParallel.flatMap { $0.ranks > 1 ? $0 : nil }
+    let step = try parallel?.partitionNoise(g) ?? g.copy()
+    let lossID = step.output(loss)!
     let live = step.live(from: [lossID])
     let params = step.parameters.filter { live[$0.node] }
     var grads = try grad(of: lossID, wrt: params.map(\.node), in: step)
     let dtype = step[lossID].dtype
+    if let parallel {
+        try step.scoped("allreduce", at: SourceLocation(file: #fileID, line: #line)) {
+            let mean = 1 / Double(parallel.ranks)
+            grads = try grads.map { try Tensor(step, $0).allReduce().binary(.mul, mean).id }
+        }
+    }
     // The update's nodes are named after what they update (`adam.enc.h0.w.sqrt`) in printed IR.
     let here = SourceLocation(file: #fileID, line: #line)
     if let clipNorm {

@@ -28,10 +28,12 @@ public struct Pass: Sendable {
     public static let dce = Pass("dce", title: "DCE") { try DCE.run($0) }
     public static let fuseElementwise = Pass("fuse-elementwise", title: "FuseElementwise") { try FuseElementwise.run($0) }
     public static let fuseGemmEpilogue = Pass("fuse-gemm-epilogue", title: "FuseGemmEpilogue") { try FuseGemmEpilogue.run($0) }
+    /// Data-parallel steps only (no change without `allreduce` nodes): see `BucketAllReduce`.
+    public static let bucketAllReduce = Pass("bucket-allreduce", title: "BucketAllReduce") { try BucketAllReduce.run($0) }
 
     /// Every pass known to textual pipelines, by name.
     public static let registry: [String: Pass] = Dictionary(uniqueKeysWithValues:
-        [simplify, cse, dce, fuseElementwise, fuseGemmEpilogue].map { ($0.name, $0) })
+        [simplify, cse, dce, fuseElementwise, fuseGemmEpilogue, bucketAllReduce].map { ($0.name, $0) })
 }
 
 /// An error raised by the pass manager: an unknown pass name, or a pass that produced invalid IR
@@ -113,8 +115,9 @@ public struct PassManager: Sendable {
     /// Called with each dump as soon as it is made (for streaming to stderr); dumps are also returned.
     public var dumpHandler: (@Sendable (String) -> Void)?
 
-    /// The default optimisation pipeline.
-    public static let defaultPipeline = "simplify,cse,dce,fuse-elementwise,fuse-gemm-epilogue"
+    /// The default optimisation pipeline. `bucket-allreduce` comes last (it places each bucket
+    /// after its last gradient in the final schedule) and changes nothing in a single-process step.
+    public static let defaultPipeline = "simplify,cse,dce,fuse-elementwise,fuse-gemm-epilogue,bucket-allreduce"
     public static var `default`: PassManager { try! PassManager(pipeline: defaultPipeline) }
 
     public init(_ passes: [Pass]) { self.passes = passes }

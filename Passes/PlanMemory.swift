@@ -17,7 +17,8 @@ import IR
 ///   graph outputs (they stay live to the end and are never overwritten), `i` if unused.
 ///
 /// Liveness: the buffer of node i is live from step i through `lastUse` (inclusive), so a node never
-/// writes over one of its own operands (kernels need not be in-place safe). Buffers are placed
+/// writes over one of its own operands (kernels need not be in-place safe). An `allreduce`'s
+/// operand lives as long as its result (the JIT reduces it in the background). Buffers are placed
 /// first-fit, lowest offset, each aligned to `alignment` bytes.
 public struct MemoryPlan: Equatable, Sendable {
     public enum Storage: Int, Sendable { case arena, persistent, constant, alias }
@@ -79,6 +80,13 @@ public enum PlanMemory {
             lastUse[o.node] = count
             if aliasOf[o.node] >= 0 { lastUse[aliasOf[o.node]] = count }
         }
+        // A backend may run an all-reduce non-blocking (started at its node, finished before its
+        // first reader), reading its operand all that time: the operand lives as long as the result.
+        for (i, n) in g.nodes.enumerated() where n.op == .allReduce {
+            let j = n.inputs[0], r = aliasOf[j] >= 0 ? aliasOf[j] : j
+            lastUse[j] = max(lastUse[j], lastUse[i])
+            lastUse[r] = max(lastUse[r], lastUse[i])
+        }
 
         func aligned(_ b: Int) -> Int { (b + alignment - 1) / alignment * alignment }
         var offset = Array(repeating: -1, count: count)
@@ -133,6 +141,9 @@ public enum PlanMemory {
             // The same multiply-adds for all three (im2col and col2im move data only).
             return ConvGeometry.of(n.op, operands: [operand(0), operand(1)], result: n.shape)?.flops ?? 0
         case .parameter, .input, .constant, .arg, .broadcast, .reshape, .transpose, .slice, .concat:
+            return 0
+        case .allReduce:
+            // Communication, not arithmetic (the bytes are reported by `AllReduceBuckets.bytesPerStep`).
             return 0
         }
     }

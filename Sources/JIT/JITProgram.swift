@@ -49,6 +49,8 @@ public final class JITProgram: Program {
     /// The convolution steps and their argument arrays (`ConvolutionStep.swift`).
     private var convolutions: [UnsafeMutablePointer<ConvolutionStep>] = []
     private var convolutionArgs: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
+    /// The all-reduce requests, one per `allreduce` node (`Collective.swift`).
+    private var allReduces: [UnsafeMutablePointer<AllReduceRequest>] = []
     /// The argument blocks of the emitted GEMMs (A, B, C, then the pack buffers); each is also its
     /// step's `args`.
     private var jitGEMMArgs: [UnsafeMutablePointer<UnsafeMutableRawPointer?>] = []
@@ -65,7 +67,10 @@ public final class JITProgram: Program {
     private var carryCopies: [(src: UnsafeMutablePointer<Float>, dst: UnsafeMutablePointer<Float>, count: Int)] = []
 
     struct Step {
-        enum Kind { case kernel, gemm, convolution }
+        /// `allReduceStart` / `allReduceTest` / `allReduceWait`: a bucket's non-blocking all-reduce
+        /// (`allReduce`), started at its node, progressed after every later step, finished before
+        /// its first reader.
+        enum Kind { case kernel, gemm, convolution, allReduceStart, allReduceTest, allReduceWait }
         var kind: Kind
         var node: NodeID
         var kernel: ParallelKernel?
@@ -89,6 +94,8 @@ public final class JITProgram: Program {
         var conversionItems = 0
         /// The bias node of a GEMM that finishes its tiles itself (`TileEpilogue`).
         var tileEpilogueBias: NodeID?
+        /// The all-reduce (buffers, MPI request) of an `allReduce*` step.
+        var allReduce: UnsafeMutablePointer<AllReduceRequest>?
     }
 
     /// The process-wide engine (LLVM is initialised once).
@@ -198,7 +205,7 @@ public final class JITProgram: Program {
                 switch n.op {
                 case .parameter, .input, .constant, .reshape, .arg:
                     continue
-                case .conv2d, .convTranspose2d, .conv2dFilterGrad:
+                case .conv2d, .convTranspose2d, .conv2dFilterGrad, .allReduce:
                     schedule.append((i, nil, []))
                 case .matmul(let m):
                     schedule.append((i, nil, []))
@@ -358,10 +365,45 @@ public final class JITProgram: Program {
                 args[0] = UnsafeMutableRawPointer(conv)
                 convolutionArgs.append(args)
                 steps.append(Step(kind: .convolution, node: p.node, args: args, convolution: conv))
+            } else if n.op == .allReduce {
+                let r = UnsafeMutablePointer<AllReduceRequest>.allocate(capacity: 1)
+                r.initialize(to: AllReduceRequest(count: n.elementCount))
+                allReduces.append(r)
+                steps.append(Step(kind: .allReduceStart, node: p.node, allReduce: r))
             }
         }
+        steps = JITProgram.placeAllReduceWaits(steps, graph: graph, plan: plan)
         bindPointers()
     }
+
+    /// Puts each all-reduce's wait just before the first step reading its result (directly or
+    /// through a reshape), or at the end, and a test (MPI progress) after every step while one is
+    /// in flight, so the reduction runs while the rest of the backward pass computes.
+    static func placeAllReduceWaits(_ steps: [Step], graph: Graph, plan: MemoryPlan) -> [Step] {
+        guard steps.contains(where: { $0.kind == .allReduceStart }) else { return steps }
+        var out: [Step] = [], pending: [Step] = []
+        for s in steps {
+            let reads = Set(graph[s.node].inputs.map { plan.aliasOf[$0] >= 0 ? plan.aliasOf[$0] : $0 })
+            for p in pending where reads.contains(p.node) {
+                out.append(Step(kind: .allReduceWait, node: p.node, allReduce: p.allReduce))
+            }
+            pending.removeAll { reads.contains($0.node) }
+            out.append(s)
+            if s.kind == .allReduceStart { pending.append(s) }
+            else if let first = pending.first { out.append(Step(kind: .allReduceTest, node: first.node, allReduce: first.allReduce)) }
+        }
+        for p in pending { out.append(Step(kind: .allReduceWait, node: p.node, allReduce: p.allReduce)) }
+        return out
+    }
+
+    /// Seconds this program's runs spent waiting for all-reduces (communication the backward pass
+    /// did not hide), since it was built or `resetAllReduceWait()`. 0 on one rank.
+    public var allReduceWaitSeconds: Double {
+        Double(allReduces.reduce(UInt64(0)) { $0 + $1.pointee.waitNanoseconds }) / 1e9
+    }
+    public func resetAllReduceWait() { for r in allReduces { r.pointee.waitNanoseconds = 0 } }
+    /// Bytes this program hands to MPI per run (the all-reduces' payloads).
+    public var allReduceBytes: Int { allReduces.reduce(0) { $0 + $1.pointee.count * 4 } }
 
     /// Fills every kernel's pointer slots and every GEMM's operands from `buffers`.
     private func bindPointers() {
@@ -381,6 +423,10 @@ public final class JITProgram: Program {
         for k in steps.indices where steps[k].kind == .convolution {
             let n = graph[steps[k].node], c = steps[k].convolution!
             c.pointee.a = buffers[n.inputs[0]]; c.pointee.b = buffers[n.inputs[1]]; c.pointee.out = buffers[steps[k].node]
+        }
+        for k in steps.indices where steps[k].kind == .allReduceStart {
+            let r = steps[k].allReduce!
+            r.pointee.send = buffers[graph[steps[k].node].inputs[0]]; r.pointee.recv = buffers[steps[k].node]
         }
     }
 
@@ -407,6 +453,7 @@ public final class JITProgram: Program {
         for c in convolutions { c.deallocate() }
         for a in convolutionArgs { a.deallocate() }
         for a in jitGEMMArgs { a.deallocate() }
+        for r in allReduces { r.deallocate() }
     }
 
     static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -493,7 +540,7 @@ public final class JITProgram: Program {
             let f = s.gemm.map { g in 2 * Double(g.pointee.m) * Double(g.pointee.n) * Double(g.pointee.k) }
                 ?? s.convolution.map { Double($0.pointee.geometry.flops) } ?? 0
             // A convolution step is im2col and one sgemm: profiled with the GEMMs.
-            return StepProfile(node: s.node, isGEMM: s.kind != .kernel, seconds: Double(ns[k]) / 1e9 / Double(max(runs, 1)), flops: f)
+            return StepProfile(node: s.node, isGEMM: s.kind == .gemm || s.kind == .convolution, seconds: Double(ns[k]) / 1e9 / Double(max(runs, 1)), flops: f)
         }
     }
 
@@ -534,9 +581,15 @@ public final class JITProgram: Program {
                 }
             case .convolution:
                 s.convolution!.pointee.run(pool, args: s.args!)
+            case .allReduceStart:
+                s.allReduce!.pointee.start()
+            case .allReduceTest:
+                s.allReduce!.pointee.test()
+            case .allReduceWait:
+                s.allReduce!.pointee.wait()
             }
             if let p = profile { p.pointee[index] += DispatchTime.now().uptimeNanoseconds - t0 }
-            if checkFinite { try checkStep(s) }
+            if checkFinite && s.kind != .allReduceStart && s.kind != .allReduceTest { try checkStep(s) }
         }
         for c in carryCopies { c.dst.update(from: c.src, count: c.count) }
     }

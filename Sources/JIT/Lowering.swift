@@ -100,7 +100,8 @@ func lowerBody(_ nodes: [Node], result: Int, argSlots: [Int], slots: Int, out: A
             guard i == result else { throw fail(i, "a reduction must be the kernel's result") }
             let x = try materialise(ins[0], i)
             vals.append(.ssa(x))
-        case .constant(.dense), .parameter, .input, .matmul, .concat, .fused, .conv2d, .convTranspose2d, .conv2dFilterGrad:
+        case .constant(.dense), .parameter, .input, .matmul, .concat, .fused, .conv2d, .convTranspose2d, .conv2dFilterGrad,
+             .allReduce:
             // The fused-kernel contract keeps these out of bodies; the schedule gives them steps.
             throw fail(i, "\(n.op.name) is not supported inside a loop nest")
         }

@@ -86,6 +86,9 @@ public final class Interpreter<T: InterpScalar> {
             return runKernel(k, args: ins)
         case .conv2d, .convTranspose2d, .conv2dFilterGrad:
             return Convolution.evaluate(n, ins, shapes: shapes)
+        case .allReduce:
+            // Blocking: the sum over every rank (`Collective`), the operand itself on one rank.
+            return T.sumOverRanks(ins[0])
         case .constant, .randomUniform, .randomNormal, .broadcast, .reshape, .transpose, .slice, .concat,
              .unary, .binary, .compare, .select, .reduce:
             return Semantics.evaluate(n, ins, shapes: shapes)!

@@ -37,6 +37,8 @@ public enum BLASThreads {
     /// OpenBLAS's thread count when this process first asked (before anyone changed it).
     public static let available: Int = Int(openblas_get_num_threads())
     private static let current = Atomic<Int>(-1)
+    /// The most threads `useAll` takes (`limitAll`); no limit by default.
+    private static let cap = Atomic<Int>(Int.max)
 
     /// Makes OpenBLAS use `count` threads (clamped to 1…`available`).
     public static func use(_ count: Int) {
@@ -44,6 +46,28 @@ public enum BLASThreads {
         if current.exchange(n, ordering: .relaxed) != n { openblas_set_num_threads(Int32(n)) }
     }
 
-    /// All of OpenBLAS's threads (the interpreter's setting).
-    public static func useAll() { use(available) }
+    /// All of OpenBLAS's threads (the interpreter's setting), up to `limitAll`'s bound.
+    public static func useAll() { use(min(available, cap.load(ordering: .relaxed))) }
+    /// Bounds what `useAll` takes: a data-parallel run with several ranks on one host gives each
+    /// rank its share of the cores.
+    public static func limitAll(to count: Int) { cap.store(max(1, count), ordering: .relaxed) }
+}
+
+extension InterpScalar {
+    /// The `allreduce` op's value: the sum of `values` over every rank (`Collective`); the values
+    /// themselves on one rank.
+    static func sumOverRanks(_ values: [Self]) -> [Self] {
+        var v = values
+        v.withUnsafeMutableBufferPointer { p in
+            guard let base = p.baseAddress else { return }
+            if Self.self == Float.self {
+                base.withMemoryRebound(to: Float.self, capacity: p.count) { Collective.allreduceSum($0, count: p.count) }
+            } else if Self.self == Double.self {
+                base.withMemoryRebound(to: Double.self, capacity: p.count) { Collective.allreduceSum($0, count: p.count) }
+            } else {
+                precondition(!Collective.world.isDistributed, "allreduce over ranks supports Float and Double")
+            }
+        }
+        return v
+    }
 }

@@ -4,6 +4,7 @@ import IR
 import Models
 import Passes
 import Runtime
+import SeededRandom
 
 /// Makes an executable program from a graph: the backend is a parameter of training
 /// (`{ InterpreterProgram($0) }` for the interpreter; the LLVM JIT provides another).
@@ -80,9 +81,11 @@ extension GenerativeModel {
     /// The whole training step as one graph: the model's train graph, its gradients and the Adam
     /// update, with the spec's gradient clipping (`schedules.clip_grad_norm`). The one definition
     /// `vsc train`, `vsc compile` and `vsc bench` share.
-    public func trainStepGraph(batch: Int) throws -> Graph {
+    /// With `dataParallel` over N > 1 ranks, `batch` is the per-rank batch and the step sums the
+    /// gradients over the ranks (`buildTrainStep`).
+    public func trainStepGraph(batch: Int, dataParallel: DataParallel? = nil) throws -> Graph {
         try buildTrainStep(try trainGraph(batch: batch), loss: GraphNames.loss, optimizer: spec.optimizer,
-                           clipNorm: spec.schedules.clipGradNorm)
+                           clipNorm: spec.schedules.clipGradNorm, dataParallel: dataParallel)
     }
 }
 
@@ -144,6 +147,19 @@ public final class Trainer {
     /// Where progress and messages go (stderr by default).
     public var progressSink: ((String) -> Void)?
 
+    /// The ranks of a data-parallel run (`mpirun -np N vsc train`; rank 0 of 1 otherwise). Rank r
+    /// trains on rows r·localBatch ..< (r+1)·localBatch of the single-process minibatch; only
+    /// rank 0 writes files.
+    public let world: Collective.World
+    /// Examples per step on this rank: the spec's batch split over the ranks.
+    public let localBatch: Int
+    /// Set in `step` under MPI: some rank was asked to stop (a signal), so every rank stops
+    /// after this iteration.
+    var stopAgreed = false
+    /// The structural hash of the forward train graph (what the ranks compare before training;
+    /// 0 in one process).
+    let forwardGraphHash: UInt64
+
     /// Names of the parameters the step updates, and of all the state a checkpoint holds.
     public let parameterNames: [String]
     public let momentNames: [String]
@@ -185,7 +201,15 @@ public final class Trainer {
         guard data.dim == spec.inputDim else {
             throw TrainError("the training set \"\(data.name)\" has \(data.dim) features per example, the spec \"\(spec.name)\" expects input_dim \(spec.inputDim)")
         }
-        let raw = try model.trainStepGraph(batch: spec.batchSize)
+        world = Collective.world
+        guard spec.batchSize % world.size == 0 else {
+            throw TrainError("rank \(world.rank): batch_size \(spec.batchSize) of the spec \"\(spec.name)\" does not split over \(world.size) ranks"
+                             + " (the global batch is the spec's, each rank takes batch_size / ranks examples): choose a multiple of \(world.size)")
+        }
+        localBatch = spec.batchSize / world.size
+        forwardGraphHash = world.isDistributed ? try model.trainGraph(batch: localBatch).structuralHash : 0
+        let parallel = world.isDistributed ? DataParallel(rank: world.rank, ranks: world.size, batch: localBatch) : nil
+        let raw = try model.trainStepGraph(batch: localBatch, dataParallel: parallel)
         let step = try options.optimize?(raw) ?? raw
         stepGraph = step
         program = try backend(step)
@@ -195,8 +219,8 @@ public final class Trainer {
         // Adam's moments (none with optimizer sgd).
         momentNames = parameterNames.flatMap { [TrainStepNames.adamFirstMoment($0), TrainStepNames.adamSecondMoment($0)] }
             .filter { step.leaf(named: $0) != nil }
-        guard let xb = program.buffer(GraphNames.x), xb.count == spec.batchSize * data.dim else {
-            throw TrainError("the train-step program has no input \"x\" of \(spec.batchSize) × \(data.dim) values")
+        guard let xb = program.buffer(GraphNames.x), xb.count == localBatch * data.dim else {
+            throw TrainError("the train-step program has no input \"x\" of \(localBatch) × \(data.dim) values")
         }
         lossTerms = model.lossTerms
         for t in LossTerm.standard where !lossTerms.contains(where: { $0.name == t.name }) {
@@ -239,9 +263,10 @@ public final class Trainer {
             for m in momentNames { program.buffer(m)?.update(repeating: 0) }
             adamT = 0
         }
-        let idx = order.next(spec.batchSize)
-        let xb = program.buffer(GraphNames.x)!
+        // The single-process minibatch; this rank's rows of it.
+        let idx = order.next(spec.batchSize)[(world.rank * localBatch)..<((world.rank + 1) * localBatch)]
         let d = data.dim
+        let xb = program.buffer(GraphNames.x)!
         data.x.withUnsafeBufferPointer { src in
             for (r, e) in idx.enumerated() {
                 (xb.baseAddress! + r * d).update(from: src.baseAddress! + e * d, count: d)
@@ -255,7 +280,17 @@ public final class Trainer {
         defer { program.checkFinite = false }
         try program.run()
         iteration += 1
-        return StepRecord(iteration: iteration, terms: lossTerms.map { .init($0, out($0.name)) },
+        var values = lossTerms.map { out($0.name) }
+        if world.isDistributed {
+            // The loss terms are means over this rank's examples: their mean over the ranks is the
+            // global batch's. One small blocking all-reduce also carries the stop votes, so every
+            // rank stops after the same iteration.
+            var buf = values + [options.stopRequested?() != nil ? 1 : 0]
+            buf.withUnsafeMutableBufferPointer { Collective.allreduceSum($0.baseAddress!, count: $0.count) }
+            values = buf.dropLast().map { $0 / Float(world.size) }
+            stopAgreed = buf.last! > 0
+        }
+        return StepRecord(iteration: iteration, terms: zip(lossTerms, values).map { .init($0, $1) },
                           lambda: sv.lambda, c: sv.c, learningRate: sv.learningRate,
                           gradNorm: program.output(gradNormOutput).flatMap { $0.first })
     }
@@ -268,7 +303,7 @@ public final class Trainer {
         typealias D = GraphNames.Diagnostic
         guard let sel = program.output(D.selection.output), let gamma = program.output(D.gamma.output),
               let prior = program.output(D.priorGamma.output) else { return nil }
-        let u = spec.prior.pseudoInputs, j = spec.latent, b = spec.batchSize
+        let u = spec.prior.pseudoInputs, j = spec.latent, b = localBatch
         guard sel.count == b * u, gamma.count == b * j, prior.count == u * j else { return nil }
         return CollapseDiagnostics(selection: sel, gamma: gamma, priorGamma: prior, batch: b, pseudoInputs: u, latent: j)
     }
@@ -281,10 +316,12 @@ public final class Trainer {
     // MARK: The loop
 
     public func run() throws -> TrainSummary {
-        try FileManager.default.createDirectory(atPath: options.outDir, withIntermediateDirectories: true)
-        let lock = try RunFolderLock(folder: options.outDir)
-        defer { lock.release() }
-        if !options.resume && !options.overwrite {
+        // Under MPI only rank 0 writes (folder, lock, checkpoints, metrics, events, progress).
+        let writes = world.rank == 0
+        if writes { try FileManager.default.createDirectory(atPath: options.outDir, withIntermediateDirectories: true) }
+        let lock = writes ? try RunFolderLock(folder: options.outDir) : nil
+        defer { lock?.release() }
+        if writes && !options.resume && !options.overwrite {
             let held = [checkpointPath, metricsPath].filter { FileManager.default.fileExists(atPath: $0) }
             if !held.isEmpty {
                 throw TrainError("\(options.outDir) already holds a run (\(held.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")));"
@@ -294,25 +331,33 @@ public final class Trainer {
         let sink = progressSink
         func say(_ s: String) { (sink ?? { FileHandle.standardError.write($0.data(using: .utf8)!) })(s + "\n") }
         if options.resume {
-            guard FileManager.default.fileExists(atPath: checkpointPath) else {
-                throw TrainError("\(checkpointPath): no checkpoint to resume from")
+            let ck: Checkpoint
+            if writes {
+                guard FileManager.default.fileExists(atPath: checkpointPath) else {
+                    throw TrainError("\(checkpointPath): no checkpoint to resume from")
+                }
+                ck = try Checkpoint.load(path: checkpointPath)
+                if world.isDistributed { _ = Collective.broadcastFromRank0(try ck.encoded()) }
+            } else {
+                // Rank 0 reads the checkpoint and sends it: the other ranks need no shared folder.
+                ck = try Checkpoint.decode(Collective.broadcastFromRank0(nil), file: "\(checkpointPath) (from rank 0)")
             }
-            let ck = try Checkpoint.load(path: checkpointPath)
             try restore(from: ck, file: checkpointPath)
             savedIteration = iteration
-            if let old = ck.metadata["spec"], let cur = options.specText, !old.isEmpty, old != cur {
+            if writes, let old = ck.metadata["spec"], let cur = options.specText, !old.isEmpty, old != cur {
                 say("warning: the spec differs from the one the checkpoint was trained with")
             }
-            if let b = ck.metadata["backend"], b != options.backendName {
+            if writes, let b = ck.metadata["backend"], b != options.backendName {
                 say("note: the checkpoint was written by the \(b) backend; resuming on \(options.backendName) is not bit-exact")
             }
         }
         let start = iteration
+        if world.isDistributed { try checkRanksAgree(start: start) }
         var interruptedBy: Int32?
-        let metrics = try MetricsWriter(path: metricsPath, keepThrough: options.resume ? start : nil)
-        let bar = options.showProgress ? ProgressBar(total: totalIterations, startIteration: start, sink: sink) : nil
+        let metrics = writes ? try MetricsWriter(path: metricsPath, keepThrough: options.resume ? start : nil) : nil
+        let bar = options.showProgress && writes ? ProgressBar(total: totalIterations, startIteration: start, sink: sink) : nil
         bar?.showsSpikeSchedule = spec.kind.facts.hasSpikes
-        let events = options.tensorBoard ? try EventFileWriter(folder: options.outDir) : nil
+        let events = options.tensorBoard && writes ? try EventFileWriter(folder: options.outDir) : nil
         anchor = capture()
         let t0 = Date()
         runStart = t0
@@ -324,7 +369,7 @@ public final class Trainer {
         // Writes the current state and makes it the anchor a non-finite step is replayed from.
         func saveCheckpoint() throws {
             let s = capture()
-            try checkpoint().write(to: checkpointPath)
+            if writes { try checkpoint().write(to: checkpointPath) }
             anchor = s
             savedIteration = s.iteration
         }
@@ -351,7 +396,7 @@ public final class Trainer {
                 var note = "maxKL \(fmt(window.maxKL))"
                 if let d = diagnostics() { extra += d.fields; note = d.summary + "  " + note }
                 bar?.note = note
-                try metrics.log(r, time: trainingSeconds, itPerSec: rate, extra: extra)
+                try metrics?.log(r, time: trainingSeconds, itPerSec: rate, extra: extra)
                 try events?.scalars(r.terms.map { ("train/" + $0.term.name, Double($0.value)) }
                                     + [("schedule/lambda", r.lambda), ("schedule/c", r.c), ("schedule/lr", r.learningRate)]
                                     + extra.map { ("diagnostics/" + $0.0, $0.1) }, step: r.iteration)
@@ -359,24 +404,24 @@ public final class Trainer {
                 window = WindowStatistics()
             }
             bar?.update(r)
-            if let evaluate = options.evaluate, r.iteration % evalEvery == 0 || r.iteration == totalIterations {
+            if writes, let evaluate = options.evaluate, r.iteration % evalEvery == 0 || r.iteration == totalIterations {
                 let t = Date()
                 let fields = try evaluate(currentParameters(), r.iteration)
-                try metrics.logTest(iteration: r.iteration, time: trainingSeconds, fields: fields)
+                try metrics?.logTest(iteration: r.iteration, time: trainingSeconds, fields: fields)
                 try events?.scalars(fields.map { ("test/" + $0.name, $0.value) }, step: r.iteration)
                 let shown = fields.prefix(4).map { "\($0.name) \(fmt($0.value, 4))" }.joined(separator: "  ")
                 bar?.message("test @ \(r.iteration): \(shown)  (\(fmt(Date().timeIntervalSince(t), 2)) s)")
             }
             try onStep?(r)
             if r.iteration % checkpointEvery == 0 || r.iteration == totalIterations { try saveCheckpoint() }
-            if let sig = options.stopRequested?() {
+            if let sig = world.isDistributed ? (stopAgreed ? options.stopRequested?() ?? SIGTERM : nil) : options.stopRequested?() {
                 if savedIteration != iteration { try saveCheckpoint() }
                 interruptedBy = sig
                 break
             }
         }
         let seconds = Date().timeIntervalSince(t0)
-        if iteration == start {
+        if iteration == start && writes {
             // Nothing to do (already trained that far): still leave a checkpoint.
             try checkpoint().write(to: checkpointPath)
         }
@@ -386,6 +431,25 @@ public final class Trainer {
                             iterationsPerSecond: seconds > 0 ? Double(iteration - start) / seconds : 0,
                             seconds: seconds, setupSeconds: setupSeconds,
                             checkpointPath: checkpointPath, metricsPath: metricsPath, interruptedBy: interruptedBy)
+    }
+
+    /// Before the first step of a data-parallel run: every rank must train the same thing from the
+    /// same state. Each rank contributes its spec hash, forward-graph hash, parameter count
+    /// (tensors and values), per-rank batch, iterations and first iteration; a rank differing from
+    /// rank 0 stops every rank with an error naming it (every rank sees every rank's values, so all
+    /// of them decide the same).
+    func checkRanksAgree(start: Int) throws {
+        let fields = ["spec hash", "graph hash", "parameter tensors", "parameter values", "per-rank batch",
+                      "iterations", "first iteration", "seed"]
+        let values = parameterNames.reduce(0) { $0 + (program.buffer($1)?.count ?? 0) }
+        let mine: [UInt64] = [fnv1a(options.specText ?? spec.name), forwardGraphHash, UInt64(parameterNames.count),
+                              UInt64(values), UInt64(localBatch), UInt64(totalIterations), UInt64(start), seed]
+        let all = Collective.allgather(mine)
+        for (r, theirs) in all.enumerated() where theirs != all[0] {
+            let k = zip(theirs, all[0]).enumerated().first { $0.element.0 != $0.element.1 }!.offset
+            throw TrainError("rank \(r) of \(world.size) disagrees with rank 0 on the \(fields[k]) (\(theirs[k]) vs \(all[0][k]))"
+                             + ": every rank must run the same spec, build and checkpoint; no rank trained")
+        }
     }
 
     /// The parameters as they are now (no Adam state).

@@ -33,6 +33,16 @@ struct BenchCommand: ParsableCommand {
         beside the FMA peak measured in the same run (bench/README.md), and the kernel in bf16 where \
         the CPU has AVX512_BF16. --precision bf16 runs the JIT's train step with bf16 matmul operands \
         (the interpreter stays fp32).
+
+        With --ranks (and --spec), a scaling model for data-parallel training (`mpirun -np N vsc \
+        train`): for each N, the step of one rank at the spec's batch split N ways is compiled and \
+        timed here, and the gradients' ring all-reduce is modelled over links of --link-gbps \
+        Gbit/s: the step time with the communication hidden and not hidden, and the speed-up \
+        over one rank. Example: vsc bench --spec Samples/vsc-fashion.yaml --ranks 1,2,4,8,16 --link-gbps 10,100
+
+        With --allreduce, under mpirun (`mpirun -np 2 vsc bench --allreduce --spec S`): the blocking \
+        all-reduce of the spec's gradients over the real ranks and links, median time and the \
+        bandwidth it reached (to check the model's --link-gbps).
         """)
 
     @Option(help: "A model spec (YAML); default: the built-in MLP.") var spec: String?
@@ -51,6 +61,13 @@ struct BenchCommand: ParsableCommand {
     var gemmThreads: Int = 2
     @Flag(help: "Print one JSON object instead of a table.") var json = false
     @Flag(help: "Also profile the JIT program by step: GEMMs vs kernels, the most expensive steps.") var profile = false
+    @Option(help: "With --spec: a data-parallel scaling model over these rank counts (comma-separated, e.g. 1,2,4,8).")
+    var ranks: String?
+    @Option(help: "Link bandwidths of the scaling model, Gbit/s (comma-separated).") var linkGbps: String = "10,100"
+    @Option(help: "Latency of one all-reduce message in the scaling model, µs.") var linkLatencyUs: Double = 5
+    @Flag(help: "Under mpirun: time the blocking all-reduce of the spec's gradients (or --allreduce-mib) over the ranks.")
+    var allreduce = false
+    @Option(help: "With --allreduce and no --spec: the payload, MiB.") var allreduceMib: Double = 32
 
     // The spellings before the CLI had one vocabulary (`--steps`, `--interp-steps`, `--backends a,b`).
     @Option(name: .customLong("steps"), help: .hidden) var stepsAlias: Int?
@@ -84,6 +101,32 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if allreduce {
+            var payload = Int(allreduceMib * 1048576)
+            if let path = spec {
+                let s = try loadSpec(path: path)
+                let g = try makeModel(s).trainGraph(batch: 1)
+                payload = g.parameters.reduce(0) { $0 + g[$1.node].elementCount * g[$1.node].dtype.byteSize }
+            }
+            if let text = try AllReduceBench.run(payload: payload, iterations: steps, warmup: warmup) { print(text, terminator: "") }
+            return
+        }
+        if let ranks {
+            guard let specPath = spec else { throw ValidationError("--ranks models a spec's training: give --spec") }
+            let counts = try ranks.split(separator: ",").map { s -> Int in
+                guard let n = Int(s.trimmingCharacters(in: .whitespaces)), n >= 1 else { throw ValidationError("--ranks: '\(s)' is not a rank count ≥ 1") }
+                return n
+            }
+            let links = try linkGbps.split(separator: ",").map { s -> Double in
+                guard let g = Double(s.trimmingCharacters(in: .whitespaces)), g > 0 else { throw ValidationError("--link-gbps: '\(s)' is not a bandwidth > 0") }
+                return g
+            }
+            let model = ScalingModel(specPath: specPath, ranks: counts, linkGbps: links, latencyMicroseconds: linkLatencyUs,
+                                     iterations: steps, warmup: warmup, gemm: gemmOption.kernel)
+            let (text, _) = try model.run { p, g, params in try feed(p, params: params, graph: g) }
+            print(text, terminator: "")
+            return
+        }
         if gemmShapes {
             try GEMMBench.run(batch: batch ?? 500, threads: gemmThreads, repeats: steps, warmup: warmup, json: json)
             return

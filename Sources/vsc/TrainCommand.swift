@@ -35,6 +35,14 @@ struct TrainCommand: ParsableCommand {
             or SIGTERM stops after the current iteration with a checkpoint of it (exit status \
             128 + the signal); a second Ctrl-C ends at once.
 
+            Data-parallel over MPI: `mpirun -np N vsc train --spec S --out D` runs N ranks (a single process \
+            needs no mpirun). The spec's batch_size is the global batch, split N ways (it must \
+            divide); rank r trains on its rows of the single-process minibatch with its rows of the \
+            noise, the gradients are averaged by an all-reduce before the update, so N ranks follow \
+            the single-process run. Only rank 0 writes files and prints. A rank that fails or \
+            disagrees with rank 0 (spec, graph, parameters) stops every rank, naming itself. Each \
+            rank takes its share of the host's cores (one thread with 2 ranks on 2 cores).
+
             Examples:
               vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny
               vsc train --spec Samples/vsc-smiley-tiny.yaml --out runs/tiny --resume
@@ -69,9 +77,39 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // A single process never touches MPI.
+        guard Collective.launchedByMPI else { return try train(world: nil) }
+        let world = Collective.start()
+        do {
+            try train(world: world)
+            Collective.finalize()
+        } catch let e as ExitCode {
+            // Stopped by a signal, on every rank at the same iteration, with a checkpoint.
+            Collective.finalize()
+            throw e
+        } catch {
+            // Stop every rank now: they would wait for this one in the next all-reduce.
+            let message = (error as? CLIError)?.message ?? "\(error)"
+            FileHandle.standardError.write(Data("vsc train: rank \(world.rank) of \(world.size): \(message)\n".utf8))
+            Collective.abort(1)
+        }
+    }
+
+    func train(world: Collective.World?) throws {
+        let rank = world?.rank ?? 0, ranks = world?.size ?? 1
+        let quiet = self.quiet || rank != 0
         var (spec, text) = try readSpec(self.spec)
         if let s = seed { spec.seed = s }
-        let factory = try backendOption.factory(for: spec), backend = backendOption.backend.rawValue
+        let backend = backendOption.backend.rawValue
+        // Ranks sharing a host split its cores: the JIT's 2-thread pool and OpenBLAS's threads.
+        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, world?.localSize ?? 1))
+        if world != nil { BLASThreads.limitAll(to: threads) }
+        let baseFactory = try backendOption.factory(for: spec)
+        let factory: BackendFactory = { g in
+            let p = try baseFactory(g)
+            if threads < 2, world != nil, let j = p as? JITProgram { j.usesThreadPool = false }
+            return p
+        }
         let pipeline: PassManager?
         do { pipeline = pipelineOptions.passes == "none" ? nil : try pipelineOptions.passManager() }
         catch let e as PassError { throw CLIError(e.message) }
@@ -110,16 +148,25 @@ struct TrainCommand: ParsableCommand {
             log("vsc train: \(spec.name) (\(spec.kind.facts.name)) on \(data.train.name): \(data.train.count) examples × \(data.train.dim), batch \(spec.batchSize)")
             log("  train step: \(stats.nodes) nodes (\(stats.executable) executable, \(stats.matmuls) matmuls, \(stats.kernels) fused kernels), peak \(bytes(stats.peakBytes)), \(flops(stats.flops)) FLOPs/step; backend \(backendOption.describe(spec: spec))")
             log("  setup: data \(String(format: "%.2f", loadSeconds)) s, graph + compile \(String(format: "%.2f", trainer.setupSeconds)) s")
+            if ranks > 1 {
+                let payload = BucketAllReduce.bytesPerStep(trainer.stepGraph)
+                log("  data-parallel: \(ranks) ranks × batch \(trainer.localBatch) (global \(spec.batchSize)), \(threads) thread(s) per rank;"
+                    + " all-reduce \(bytes(payload))/step in \(BucketAllReduce.buckets(trainer.stepGraph).count) bucket(s)")
+            }
             TrainingInterrupt.installHandlers()
             summary = try trainer.run()
         } catch let e as TrainError { throw CLIError(e.message) }
         catch let e as PassError { throw CLIError(e) }
         catch let e as CheckpointError { throw CLIError(e.message) }
 
+        if rank != 0 {
+            if let sig = summary.interruptedBy { throw ExitCode(128 + sig) }
+            return
+        }
         if let sig = summary.interruptedBy {
             print("\(spec.name): stopped by \(TrainingInterrupt.name(sig)) after iteration \(summary.iterations) of \(trainer.totalIterations);"
                   + " checkpoint written (\(summary.checkpointPath))")
-            print("  continue with: vsc train --spec \(self.spec) --out \(outDir) --resume")
+            print("  continue with: \(ranks > 1 ? "mpirun -np \(ranks) " : "")vsc train --spec \(self.spec) --out \(outDir) --resume")
             throw ExitCode(128 + sig)
         }
         if summary.iterations == summary.startIteration {
@@ -136,6 +183,15 @@ struct TrainCommand: ParsableCommand {
             print("  mean loss over the first / last 10 %: \(f(a.loss)) → \(f(b.loss))" + (b.loss < a.loss ? " (decreased)" : " (did not decrease)"))
         }
         print("  \(String(format: "%.1f", summary.iterationsPerSecond)) it/s (\(String(format: "%.1f", summary.seconds)) s for \(summary.iterations - summary.startIteration) iterations)")
+        if ranks > 1 {
+            // Rank 0's time blocked in communication: the JIT's waits for its buckets (what the
+            // backward pass did not hide) plus the blocking all-reduces (the interpreter's
+            // gradients, every step's loss terms).
+            let steps = Double(max(1, summary.iterations - summary.startIteration))
+            let waits = (trainer.program as? JITProgram)?.allReduceWaitSeconds ?? 0
+            print("  communication (rank 0): \(String(format: "%.2f", (waits + Collective.blockingSeconds) / steps * 1000)) ms/step waiting"
+                  + " (\(String(format: "%.2f", waits / steps * 1000)) in bucket waits), \(bytes(BucketAllReduce.bytesPerStep(trainer.stepGraph)))/step all-reduced")
+        }
         print("  checkpoint: \(summary.checkpointPath)")
         print("  metrics:    \(summary.metricsPath)")
     }

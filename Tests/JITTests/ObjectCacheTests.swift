@@ -115,7 +115,7 @@ private let expected: [Float] = (0..<37).map { expf(Float($0) * 0.1 - 1.5) * 3 }
     #expect(base.count == 32 && base.allSatisfy { $0.isHexDigit })
     #expect(base == JITObjectCache.key(moduleIR: expScaleIR, symbols: ["expscale"], host: host, llvmVersion: "14.0.6"))
     let otherHost = HostTarget(triple: host.triple, cpuName: host.cpuName, features: host.features + ",-avx512f",
-                               hasAVX512F: false, hasAVX: host.hasAVX, hasAVX2: host.hasAVX2, hasFMA: host.hasFMA)
+                               hasAVX512F: false, hasAVX: host.hasAVX, hasAVX2: host.hasAVX2, hasFMA: host.hasFMA, hasAVX512BF16: false)
     let variants = [
         JITObjectCache.key(moduleIR: expScaleIR + " ", symbols: ["expscale"], host: host, llvmVersion: "14.0.6"),
         JITObjectCache.key(moduleIR: expScaleIR, symbols: ["expscale", "x"], host: host, llvmVersion: "14.0.6"),
