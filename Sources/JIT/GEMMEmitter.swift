@@ -340,6 +340,16 @@ struct GEMMEmitter {
     mutating func add(_ a: String, _ b: String) -> String { binary("add nsw", a, b) }
     mutating func sub(_ a: String, _ b: String) -> String { binary("sub nsw", a, b) }
     mutating func mul(_ a: String, _ b: String) -> String { binary("mul nsw", a, b) }
+
+    /// This chunk's rows m0..<m1 and columns n0..<n1 of C: chunk indices `%begin..<%end` count
+    /// NR-column panels when the plan splits columns, MR-row strips otherwise.
+    mutating func chunkBounds(_ plan: GEMMPlan) -> (m0: String, m1: String, n0: String, n1: String) {
+        let s = plan.shape
+        if plan.splitColumns {
+            return ("0", "\(s.m)", mul("%begin", "\(GEMMPlan.nr)"), min(mul("%end", "\(GEMMPlan.nr)"), "\(s.n)"))
+        }
+        return (mul("%begin", "\(GEMMPlan.mr)"), min(mul("%end", "\(GEMMPlan.mr)"), "\(s.m)"), "0", "\(s.n)")
+    }
     mutating func min(_ a: String, _ b: String) -> String {
         let c = fresh(), r = fresh()
         emit("\(c) = icmp slt i64 \(a), \(b)")
@@ -389,15 +399,7 @@ struct GEMMEmitter {
             emit("%\(v) = bitcast i8* %\(v).raw to float*")
         }
         let mr = GEMMPlan.mr, nr = GEMMPlan.nr
-        // This chunk's rows m0..<m1 and columns n0..<n1 of C.
-        let (m0, m1, n0, n1): (String, String, String, String)
-        if plan.splitColumns {
-            m0 = "0"; m1 = "\(s.m)"
-            n0 = mul("%begin", "\(nr)"); n1 = min(mul("%end", "\(nr)"), "\(s.n)")
-        } else {
-            n0 = "0"; n1 = "\(s.n)"
-            m0 = mul("%begin", "\(mr)"); m1 = min(mul("%end", "\(mr)"), "\(s.m)")
-        }
+        let (m0, m1, n0, n1) = chunkBounds(plan)
         let (aRowStride, aKStride) = plan.aStrides
         loop("jc", from: n0, to: n1, step: plan.nc) { e, jc in
             let ncValid = e.min("\(plan.nc)", e.sub(n1, jc))

@@ -37,14 +37,7 @@ extension GEMMEmitter {
         argument("ap", slot: 3, type: "i32")
         argument("bp", slot: 4, type: "i32")
         if plan.epilogue != .none { argument("bias", slot: GEMMEmitter.biasSlot, type: "float") }
-        let (m0, m1, n0, n1): (String, String, String, String)
-        if plan.splitColumns {
-            m0 = "0"; m1 = "\(s.m)"
-            n0 = mul("%begin", "\(nr)"); n1 = min(mul("%end", "\(nr)"), "\(s.n)")
-        } else {
-            n0 = "0"; n1 = "\(s.n)"
-            m0 = mul("%begin", "\(mr)"); m1 = min(mul("%end", "\(mr)"), "\(s.m)")
-        }
+        let (m0, m1, n0, n1) = chunkBounds(plan)
         let (aRowStride, aPairStride) = plan.bf16AStrides
         let micro = plan.microkernels[0].name
         loop("jc", from: n0, to: n1, step: plan.nc) { e, jc in
@@ -147,7 +140,7 @@ extension GEMMEmitter {
 
     /// `gemm.bf16.<shape>.convert`: items begin..<end (see the file's comment).
     mutating func conversionFunction(_ plan: GEMMPlan) {
-        let s = plan.shape, name = GEMMEmitter.conversionFunctionName(plan)
+        let name = GEMMEmitter.conversionFunctionName(plan)
         lines += ["define void @\(name)(i8** noalias %args, i64 %begin, i64 %end) {", "entry:"]
         argument("a", slot: 0, type: "float")
         argument("b", slot: 1, type: "float")

@@ -336,7 +336,6 @@ public final class JITProgram: Program {
                 let args = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
                 args[0] = UnsafeMutableRawPointer(gemm)
                 gemmArgs.append(args)
-                let shape = GEMMShape(transA: m.transA, transB: m.transB, m: rows, n: columns, k: depth)
                 if let v = variant(n), let plan = gemmPlans[v] {
                     let jitArgs = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: GEMMEmitter.argumentCount)
                     jitArgs.initialize(repeating: nil, count: GEMMEmitter.argumentCount)
