@@ -341,6 +341,17 @@ struct GEMMEmitter {
     mutating func sub(_ a: String, _ b: String) -> String { binary("sub nsw", a, b) }
     mutating func mul(_ a: String, _ b: String) -> String { binary("mul nsw", a, b) }
 
+    /// The function's text, followed by the loop metadata its `plainLoops` point at (LLVM must
+    /// neither vectorise nor unroll them).
+    mutating func finishedText(_ name: String) -> String {
+        let properties = nextMetadata
+        precondition(properties + 2 <= metadataBaseLimit, "GEMM \(name) needs more metadata nodes")
+        for id in plainLoops { lines.append("!\(id) = distinct !{!\(id), !\(properties), !\(properties + 1)}") }
+        lines.append("!\(properties) = !{!\"llvm.loop.vectorize.enable\", i1 false}")
+        lines.append("!\(properties + 1) = !{!\"llvm.loop.unroll.disable\"}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// This chunk's rows m0..<m1 and columns n0..<n1 of C: chunk indices `%begin..<%end` count
     /// NR-column panels when the plan splits columns, MR-row strips otherwise.
     mutating func chunkBounds(_ plan: GEMMPlan) -> (m0: String, m1: String, n0: String, n1: String) {
@@ -444,12 +455,7 @@ struct GEMMEmitter {
         }
         emit("ret void")
         lines.append("}")
-        let properties = nextMetadata
-        precondition(properties + 2 <= metadataBaseLimit, "GEMM \(name) needs more metadata nodes")
-        for id in plainLoops { lines.append("!\(id) = distinct !{!\(id), !\(properties), !\(properties + 1)}") }
-        lines.append("!\(properties) = !{!\"llvm.loop.vectorize.enable\", i1 false}")
-        lines.append("!\(properties + 1) = !{!\"llvm.loop.unroll.disable\"}")
-        return lines.joined(separator: "\n") + "\n"
+        return finishedText(name)
     }
 
     /// Packs op(A)[row0..<row0+rows, pc..<pc+depth] into the MR-row panel at `panel`: for each

@@ -71,12 +71,7 @@ extension GEMMEmitter {
         lines.append("}")
         lines.append("")
         conversionFunction(plan)
-        let properties = nextMetadata
-        precondition(properties + 2 <= metadataBaseLimit, "GEMM \(name) needs more metadata nodes")
-        for id in plainLoops { lines.append("!\(id) = distinct !{!\(id), !\(properties), !\(properties + 1)}") }
-        lines.append("!\(properties) = !{!\"llvm.loop.vectorize.enable\", i1 false}")
-        lines.append("!\(properties + 1) = !{!\"llvm.loop.unroll.disable\"}")
-        return lines.joined(separator: "\n") + "\n"
+        return finishedText(name)
     }
 
     // MARK: Conversion
