@@ -271,14 +271,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func time(_ p: Program, steps: Int) throws -> Stats {
-        for _ in 0..<warmup { try p.run() }
-        var ms: [Double] = []
-        for _ in 0..<max(1, steps) {
-            let t = DispatchTime.now().uptimeNanoseconds
-            try p.run()
-            ms.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
-        }
-        ms.sort()
+        let ms = try stepMilliseconds(p, warmup: warmup, steps: steps)
         return Stats(median: ms[ms.count / 2], min: ms.first!, max: ms.last!)
     }
 
@@ -313,4 +306,17 @@ struct BenchCommand: ParsableCommand {
         }
         return 2 * Double(bestF) / times.min()!
     }
+}
+
+/// Wall-clock milliseconds of `steps` runs of `p` (at least one) after `warmup` untimed ones,
+/// sorted ascending.
+func stepMilliseconds(_ p: Program, warmup: Int, steps: Int) throws -> [Double] {
+    for _ in 0..<warmup { try p.run() }
+    var ms: [Double] = []
+    for _ in 0..<max(1, steps) {
+        let t = DispatchTime.now().uptimeNanoseconds
+        try p.run()
+        ms.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
+    }
+    return ms.sorted()
 }

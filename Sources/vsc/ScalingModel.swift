@@ -45,14 +45,7 @@ struct ScalingModel {
             let program = try JITProgram(step, gemm: gemm)
             try feed(program, program.graph, params)
             program.carryOutputs(prefix: TrainStepNames.updatedPrefix)
-            for _ in 0..<warmup { try program.run() }
-            var ms: [Double] = []
-            for _ in 0..<max(1, iterations) {
-                let t = DispatchTime.now().uptimeNanoseconds
-                try program.run()
-                ms.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
-            }
-            ms.sort()
+            let ms = try stepMilliseconds(program, warmup: warmup, steps: iterations)
             let compute = ms[ms.count / 2]
             // The payload of the gradients (what N > 1 ranks all-reduce every step).
             let payload = step.parameters.reduce(0) { $0 + step[$1.node].elementCount * step[$1.node].dtype.byteSize }
