@@ -320,9 +320,11 @@ public final class LLVMEngine: @unchecked Sendable {
         // With an object cache, the exported names are the key's (`vsc.c<key>.<symbol>`), the
         // same in every process, so a cached object links as it is. A key already linked in this
         // engine (the same module compiled twice) takes the counter names below instead.
-        if let cache, linkedKeys[JITObjectCache.key(moduleIR: moduleIR, symbols: symbols, host: host,
-                                                     llvmVersion: Self.llvmVersion)] == nil {
-            return try compileCached(moduleIR: moduleIR, name: name, symbols: symbols, cache: cache)
+        if let cache {
+            let key = JITObjectCache.key(moduleIR: moduleIR, symbols: symbols, host: host, llvmVersion: Self.llvmVersion)
+            if linkedKeys[key] == nil {
+                return try compileCached(moduleIR: moduleIR, name: name, symbols: symbols, cache: cache, key: key)
+            }
         }
         counter += 1
         let uniquePrefix = "vsc.m\(counter)."
@@ -361,8 +363,8 @@ public final class LLVMEngine: @unchecked Sendable {
     /// `compile` through the object cache: link the stored object for the module's key, or
     /// compile, emit an object with the host target machine (the configuration the JIT's own
     /// compile layer uses), store it and link it. Call with the lock held.
-    private func compileCached(moduleIR: String, name: String, symbols: [String], cache: JITObjectCache) throws -> CompiledModule {
-        let key = JITObjectCache.key(moduleIR: moduleIR, symbols: symbols, host: host, llvmVersion: Self.llvmVersion)
+    private func compileCached(moduleIR: String, name: String, symbols: [String], cache: JITObjectCache,
+                               key: String) throws -> CompiledModule {
         let prefix = "vsc.c\(key)."
         let t0 = DispatchTime.now().uptimeNanoseconds
         if let object = cache.load(key: key),
