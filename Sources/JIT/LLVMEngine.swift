@@ -334,14 +334,7 @@ public final class LLVMEngine: @unchecked Sendable {
         }
 
         // 5. Engine-unique names for the exported symbols.
-        let wanted = Set(symbols)
-        for global in definedGlobals(p.module) {
-            let n = valueName(global)
-            if wanted.contains(n) {
-                let unique = uniquePrefix + n
-                LLVMSetValueName2(global, unique, unique.utf8.count)
-            }
-        }
+        prefixNames(of: symbols, in: p.module, with: uniquePrefix)
 
         // 6. Hand over: TSM takes the module, LLJIT takes the TSM.
         let tsm = LLVMOrcCreateNewThreadSafeModule(p.module, p.tsc)!
@@ -377,11 +370,7 @@ public final class LLVMEngine: @unchecked Sendable {
         cache.remove(key: key)  // absent, or present but not linkable: compile it afresh
 
         let p = try prepare(moduleIR: moduleIR, name: name, symbols: symbols)
-        let wanted = Set(symbols)
-        for global in definedGlobals(p.module) where wanted.contains(valueName(global)) {
-            let unique = prefix + valueName(global)
-            LLVMSetValueName2(global, unique, unique.utf8.count)
-        }
+        prefixNames(of: symbols, in: p.module, with: prefix)
         var msg: UnsafeMutablePointer<CChar>?
         var buf: LLVMMemoryBufferRef?
         if LLVMTargetMachineEmitToMemoryBuffer(passTM, p.module, LLVMObjectFile, &msg, &buf) != 0 || buf == nil {
@@ -546,6 +535,15 @@ public final class LLVMEngine: @unchecked Sendable {
 }
 
 // MARK: - Helpers
+
+/// Renames the module's definitions of `symbols` to `prefix + symbol` (the names the JIT looks up).
+private func prefixNames(of symbols: [String], in m: LLVMModuleRef, with prefix: String) {
+    let wanted = Set(symbols)
+    for global in definedGlobals(m) where wanted.contains(valueName(global)) {
+        let renamed = prefix + valueName(global)
+        LLVMSetValueName2(global, renamed, renamed.utf8.count)
+    }
+}
 
 private func definedGlobals(_ m: LLVMModuleRef) -> [LLVMValueRef] {
     var out: [LLVMValueRef] = []
