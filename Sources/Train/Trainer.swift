@@ -84,7 +84,12 @@ extension GenerativeModel {
     /// With `dataParallel` over N > 1 ranks, `batch` is the per-rank batch and the step sums the
     /// gradients over the ranks (`buildTrainStep`).
     public func trainStepGraph(batch: Int, dataParallel: DataParallel? = nil) throws -> Graph {
-        try buildTrainStep(try trainGraph(batch: batch), loss: GraphNames.loss, optimizer: spec.optimizer,
+        try trainStepGraph(of: try trainGraph(batch: batch), dataParallel: dataParallel)
+    }
+
+    /// The training step built on `forward`, a train graph of this model (left unchanged).
+    public func trainStepGraph(of forward: Graph, dataParallel: DataParallel? = nil) throws -> Graph {
+        try buildTrainStep(forward, loss: GraphNames.loss, optimizer: spec.optimizer,
                            clipNorm: spec.schedules.clipGradNorm, dataParallel: dataParallel)
     }
 }
@@ -207,9 +212,10 @@ public final class Trainer {
                              + " (the global batch is the spec's, each rank takes batch_size / ranks examples): choose a multiple of \(world.size)")
         }
         localBatch = spec.batchSize / world.size
-        forwardGraphHash = world.isDistributed ? try model.trainGraph(batch: localBatch).structuralHash : 0
+        let forward = try model.trainGraph(batch: localBatch)
+        forwardGraphHash = world.isDistributed ? forward.structuralHash : 0
         let parallel = world.isDistributed ? DataParallel(rank: world.rank, ranks: world.size, batch: localBatch) : nil
-        let raw = try model.trainStepGraph(batch: localBatch, dataParallel: parallel)
+        let raw = try model.trainStepGraph(of: forward, dataParallel: parallel)
         let step = try options.optimize?(raw) ?? raw
         stepGraph = step
         program = try backend(step)
