@@ -80,6 +80,19 @@ public struct ModelSpec: Equatable, Sendable {
         /// selection has distinct components to choose from from the first step.
         case trainingImages = "training_images"
     }
+    /// The slab of each prior component (`prior.slab`).
+    public enum PriorSlab: String, Equatable, Sendable, CaseIterable {
+        /// Section 3.2: the component is the recognition model at the pseudo-input, spike and slab,
+        /// q_φ(z|x_u) = Π_j [γ_u,j N(μ_u,j, σ²_u,j) + (1 − γ_u,j) δ(0)].
+        case pseudoInputs = "pseudo_inputs"
+        /// Only the spikes come from the pseudo-input; every slab is N(0, 1), the classical
+        /// spike-and-slab prior Π_j [γ_u,j N(0, 1) + (1 − γ_u,j) δ(0)]. The slabs of the
+        /// pseudo-input components set the code's scale themselves (on Smiley they spread to
+        /// means of ±8 with standard deviations of 0.7–6.5 around a posterior one of about 1), so
+        /// nothing prefers one rotation of a pair of dimensions that are on together; a fixed
+        /// unit slab gives the β-VAE's scale and its preference for axis-aligned codes.
+        case standard
+    }
     /// Which prior spikes the sparsity term J·KL(γ̄ ‖ α) averages (`prior.sparsity`).
     public enum SparsityForm: String, Equatable, Sendable, CaseIterable {
         /// Eq. 4 and the authors' code: γ̄ of the example's selected (selection-weighted) pseudo-input.
@@ -104,10 +117,11 @@ public struct ModelSpec: Equatable, Sendable {
         public var spikeSharpness: Double?
         public var pseudoInputInit: PseudoInputInit
         public var sparsity: SparsityForm
+        public var slab: PriorSlab
         public init(alpha: Double = 0.5, pseudoInputs: Int = 100, selection: Selection = Selection(), spikeSharpness: Double? = 10,
-                    pseudoInputInit: PseudoInputInit = .uniform, sparsity: SparsityForm = .selected) {
+                    pseudoInputInit: PseudoInputInit = .uniform, sparsity: SparsityForm = .selected, slab: PriorSlab = .pseudoInputs) {
             self.alpha = alpha; self.pseudoInputs = pseudoInputs; self.selection = selection; self.spikeSharpness = spikeSharpness
-            self.pseudoInputInit = pseudoInputInit; self.sparsity = sparsity
+            self.pseudoInputInit = pseudoInputInit; self.sparsity = sparsity; self.slab = slab
         }
     }
     public enum CSchedule: Equatable, Sendable {

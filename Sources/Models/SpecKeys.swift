@@ -56,6 +56,7 @@ public enum SpecKeys {
         SpecKey("prior.spike_sharpness", "number > 0, or `none`", "10", "ν of the bounded prior spikes sigmoid(ν(γ_u − ½)); none: the raw γ_u (the paper)."),
         SpecKey("prior.pseudo_input_init", "`uniform` · `training_images`", "`uniform`", "Pseudo-inputs start uniform in (0, 1), or as U distinct training images."),
         SpecKey("prior.sparsity", "`selected` · `every_pseudo_input`", "`selected`", "The sparsity term on the selected pseudo-input's γ̄ (eq. 4), or the mean over u of J·KL(γ̄_u ‖ α)."),
+        SpecKey("prior.slab", "`pseudo_inputs` · `standard`", "`pseudo_inputs`", "Each prior component's slab: the recognition model's at the pseudo-input (section 3.2), or N(0, 1) with only the spikes from the pseudo-input (the classical spike-and-slab prior)."),
         SpecKey("slab_bounds", "mapping, or `none`", "`none`", "vsc only: soft bounds L·tanh(·/L) on the slabs inside the KL the loss trains on (the reported KL and ELBO stay the true ones). Past the bound the loss no longer sees the slab means: a model trained so moves them there (README, model notes)."),
         SpecKey("slab_bounds.logvar", "number > 0", "8", "The bound on log σ²."),
         SpecKey("slab_bounds.mu", "number > 0", "10", "The bound on μ."),

@@ -276,6 +276,9 @@ struct SpecReader {
             if let f = p["sparsity"] {
                 prior.sparsity = try choice(f, "prior.sparsity", ModelSpec.SparsityForm.self, ModelSpec.SparsityForm.allCases)
             }
+            if let k = p["slab"] {
+                prior.slab = try choice(k, "prior.slab", ModelSpec.PriorSlab.self, ModelSpec.PriorSlab.allCases)
+            }
             if let nu = p["spike_sharpness"] { prior.spikeSharpness = try optional(nu, "prior.spike_sharpness") { try positive($0, $1) } }
         }
 

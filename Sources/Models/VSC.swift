@@ -90,7 +90,13 @@ public struct VSCModel: GraphBuilderModel {
         let (p0, rawPseudoGamma, logits) = try encode(pseudo, ctx)
         return try ctx.part("prior") { _ in
             let pseudoGamma = try priorSpike(rawPseudoGamma, sharpness: spec.prior.spikeSharpness)
-            return (try SpikeSlab(mu: p0.mu, logvar: p0.logvar, gamma: pseudoGamma), pseudoGamma, logits)
+            switch spec.prior.slab {
+            case .pseudoInputs:
+                return (try SpikeSlab(mu: p0.mu, logvar: p0.logvar, gamma: pseudoGamma), pseudoGamma, logits)
+            case .standard:
+                let zero = try ctx.graph.constant(0, shape: p0.mu.shape)
+                return (try SpikeSlab(mu: zero, logvar: zero, gamma: pseudoGamma), pseudoGamma, logits)
+            }
         }
     }
 

@@ -33,7 +33,7 @@ func dataBatch(_ spec: ModelSpec, seed: UInt64) -> [Double] {
 struct Variant: CustomTestStringConvertible, Sendable {
     var spec: ModelSpec
     var testDescription: String {
-        "\(spec.kind) \(spec.likelihood) \(spec.spike) \(spec.warmupForm) \(spec.inputNormalisation) \(spec.prior.selection.kind) ν=\(spec.prior.spikeSharpness.map { "\($0)" } ?? "none") bounds=\(spec.slabBounds.map { "\($0.logvar),\($0.mu)" } ?? "none") sparsity=\(spec.prior.sparsity)"
+        "\(spec.kind) \(spec.likelihood) \(spec.spike) \(spec.warmupForm) \(spec.inputNormalisation) \(spec.prior.selection.kind) ν=\(spec.prior.spikeSharpness.map { "\($0)" } ?? "none") bounds=\(spec.slabBounds.map { "\($0.logvar),\($0.mu)" } ?? "none") sparsity=\(spec.prior.sparsity) slab=\(spec.prior.slab)"
     }
 }
 
@@ -51,6 +51,8 @@ let variants: [Variant] = [
     Variant(spec: { var s = smallSpec(spike: .logsigmoid, normalisation: .signed); s.prior.selection = .init(kind: .mixture)
                     s.prior.sparsity = .everyPseudoInput; return s }()),
     Variant(spec: { var s = smallSpec(likelihood: .bernoulli); s.prior.selection = .init(kind: .mixture); return s }()),
+    Variant(spec: { var s = smallSpec(likelihood: .bernoulli, spike: .logsigmoid, normalisation: .signed)
+                    s.prior.selection = .init(kind: .mixture); s.prior.slab = .standard; return s }()),
     Variant(spec: smallSpec(kind: .vae(beta: 1))),
     Variant(spec: smallSpec(kind: .vae(beta: 4), likelihood: .bernoulli)),
 ]
@@ -221,11 +223,14 @@ func regulariserWeightScalesOnlyTheRegulariser(_ spec: ModelSpec) throws {
         #expect(Swift.abs(try run(f).kl - at0.kl) > 1e-3, "at λ = 0 the KL still sees μ and σ")
     }
 
-    /// With one pseudo-input the prior term is exactly the spike-and-slab KL to its encoding,
-    /// computed here from the encode graph's outputs in plain Swift.
-    @Test func priorTermWithOnePseudoInput() throws {
+    /// With one pseudo-input the prior term is exactly the spike-and-slab KL to its encoding
+    /// (`prior.slab: standard`: to its spikes with N(0, 1) slabs), computed here from the encode
+    /// graph's outputs in plain Swift.
+    @Test(arguments: ModelSpec.PriorSlab.allCases)
+    func priorTermWithOnePseudoInput(_ slab: ModelSpec.PriorSlab) throws {
         var spec = smallSpec(spike: .logsigmoid)
         spec.prior.pseudoInputs = 1
+        spec.prior.slab = slab
         let model = try makeModel(spec)
         let g = try model.trainGraph(batch: spec.batchSize)
         let x = dataBatch(spec, seed: 4)
@@ -240,7 +245,8 @@ func regulariserWeightScalesOnlyTheRegulariser(_ spec: ModelSpec) throws {
         for b in 0..<spec.batchSize {
             for d in 0..<j {
                 let (m, lv, gm) = (e["mu"]![b * j + d], e["logvar"]![b * j + d], e["gamma"]![b * j + d])
-                let (mp, lvp, rawGp) = (ep["mu"]![d], ep["logvar"]![d], ep["gamma"]![d])
+                let rawGp = ep["gamma"]![d]
+                let (mp, lvp) = slab == .standard ? (0, 0) : (ep["mu"]![d], ep["logvar"]![d])
                 let gp = 1 / (1 + exp(-spec.prior.spikeSharpness! * (rawGp - 0.5)))   // the bounded prior spike
                 total += gm * (0.5 * (lvp - lv) + (exp(lv) + (m - mp) * (m - mp)) / (2 * exp(lvp)) - 0.5)
                     + (1 - gm) * log((1 - gm) / (1 - gp)) + gm * log(gm / gp)
