@@ -86,6 +86,20 @@ func tinyModelTrainStepsAgree(name: String, gemm: GEMMKernel) throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     var spec = try loadSpec(path: root.appendingPathComponent("Samples/\(name).yaml").path)
     spec.batchSize = 8
+    try trainStepsAgree(spec, name: name, gemm: gemm)
+}
+
+/// The budget VSC's prior options (mixture bound, N(0, 1) or pseudo-input slabs, bounded spikes,
+/// the spike-logit penalty, signed inputs) on a narrow copy of the main job's spec.
+@Test(arguments: ModelSpec.PriorSlab.allCases, GEMMKernel.allCases)
+func budgetVSCTrainStepsAgree(slab: ModelSpec.PriorSlab, gemm: GEMMKernel) throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    var spec = try loadSpec(path: root.appendingPathComponent("Samples/budget/vsc-smiley-h500-16k.yaml").path)
+    spec.hidden = [32]; spec.latent = 8; spec.prior.pseudoInputs = 4; spec.batchSize = 8; spec.prior.slab = slab
+    try trainStepsAgree(spec, name: "budget VSC, slab \(slab)", gemm: gemm)
+}
+
+func trainStepsAgree(_ spec: ModelSpec, name: String, gemm: GEMMKernel) throws {
     let model = try makeModel(spec)
     let g = try model.trainGraph(batch: spec.batchSize)
     let d = spec.inputDim
