@@ -6,7 +6,8 @@ import IR
 /// Graph conventions (all Float32):
 /// - `trainGraph(batch:)`: input "x" [batch, inputDim]; scalar inputs "lambda" (spike warm-up λ,
 ///   eq. 7), "c" (relaxed spike sharpness), "reg_weight" (the regulariser's weight in "loss"), "sparsity_weight" (VSC with
-///   `schedules.sparsity_warmup` only: the sparsity term's own weight) and "step" (the noise key: the iteration number, so
+///   `schedules.sparsity_warmup` only: the sparsity term's own weight), "penalty_weight" (VSC with
+///   `schedules.spike_logit_penalty_decay` only: the spike-logit penalty's weight) and "step" (the noise key: the iteration number, so
 ///   every step draws fresh, reproducible noise). Scalar outputs, each a mean over the batch, in
 ///   nats per example: "loss" (the objective minimised: −ELBO + sparsity term for VSC, recon +
 ///   β·KL for β-VAE), "recon" (negative log-likelihood), "kl" (prior term), "sparsity" (0 for
@@ -61,6 +62,7 @@ extension GenerativeModel {
 public func scalarFeeds(_ sv: ScheduleValues, iteration: Int, datasetSize: Int) -> [(name: String, value: Double)] {
     [(GraphNames.lambda, sv.lambda), (GraphNames.c, sv.c), (GraphNames.step, Double(iteration)),
      (GraphNames.regulariserWeight, sv.regulariserWeight), (GraphNames.sparsityWeight, sv.sparsityWeight),
+     (GraphNames.penaltyWeight, sv.penaltyWeight),
      (GraphNames.datasetSize, Double(datasetSize))]
 }
 
@@ -73,8 +75,11 @@ public struct ScheduleValues: Equatable, Sendable {
     public var regulariserWeight: Double
     /// The sparsity term's weight (`schedules.sparsity_warmup`; the regulariser's without it).
     public var sparsityWeight: Double
-    public init(lambda: Double, c: Double, learningRate: Double, regulariserWeight: Double = 1, sparsityWeight: Double? = nil) {
+    /// The spike-logit penalty's weight (`schedules.spike_logit_penalty_decay`; 1 when there is none).
+    public var penaltyWeight: Double
+    public init(lambda: Double, c: Double, learningRate: Double, regulariserWeight: Double = 1, sparsityWeight: Double? = nil,
+                penaltyWeight: Double = 1) {
         self.lambda = lambda; self.c = c; self.learningRate = learningRate; self.regulariserWeight = regulariserWeight
-        self.sparsityWeight = sparsityWeight ?? regulariserWeight
+        self.sparsityWeight = sparsityWeight ?? regulariserWeight; self.penaltyWeight = penaltyWeight
     }
 }

@@ -163,11 +163,27 @@ public struct ModelSpec: Equatable, Sendable {
         /// the shared spike head is pruned to a handful of dims before the decoder has learned
         /// to use them.
         public var sparsityWarmup: Int? = nil
+        /// VSC with `spike_logit_penalty`: the penalty's weight falls linearly from 1 at iteration
+        /// `start` to 0 at `end` (nil: 1 throughout). The penalty keeps the spike logits where the
+        /// sigmoid has a slope while the annealed regulariser prunes the code; it also keeps γ of
+        /// a switched-off dimension near 0.06 (ε = 0.01), so every relaxed draw switches on about
+        /// 3.5 of them at random, and the decoder learns to hedge against that noise with
+        /// redundant codes. Once the code is pruned the penalty can go.
+        public var spikeLogitPenaltyDecay: LinearDecay? = nil
         public init(warmupIterations: Int = 0, rampIterations: Int = 0, c: CSchedule = .linear(start: 50, end: 200, iterations: 0),
                     learningRate: [LearningRatePhase] = [LearningRatePhase(until: nil, lr: 1e-3)], freshAdamAtDrop: Bool = false,
                     clipGradNorm: Double? = nil) {
             self.warmupIterations = warmupIterations; self.rampIterations = rampIterations; self.c = c
             self.learningRate = learningRate; self.freshAdamAtDrop = freshAdamAtDrop; self.clipGradNorm = clipGradNorm
+        }
+    }
+    /// A weight that is 1 before iteration `start`, 0 from `end` on, linear in between.
+    public struct LinearDecay: Equatable, Sendable {
+        public var start: Int
+        public var end: Int
+        public init(start: Int, end: Int) { self.start = start; self.end = end }
+        public func weight(at t: Int) -> Double {
+            t <= start ? 1 : t >= end ? 0 : Double(end - t) / Double(end - start)
         }
     }
     /// What the encoder (recognition network, selection function, pseudo-inputs) sees of an input.

@@ -61,6 +61,8 @@ public struct GenerativeNetwork {
 /// The names of the three graphs' leaves and outputs (see `GenerativeModel`).
 public enum GraphNames {
     public static let x = "x", z = "z", lambda = "lambda", c = "c", step = "step", regulariserWeight = "reg_weight", sparsityWeight = "sparsity_weight"
+    /// The spike-logit penalty's weight (VSC with `schedules.spike_logit_penalty_decay` only).
+    public static let penaltyWeight = "penalty_weight"
     /// The training set's size N (β-TCVAE's minibatch-stratified estimator).
     public static let datasetSize = "dataset_size"
     public static let loss = "loss", recon = "recon", kl = "kl", sparsity = "sparsity", elbo = "elbo"

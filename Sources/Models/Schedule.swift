@@ -21,7 +21,8 @@ public func schedule(_ spec: ModelSpec, iteration: Int) -> ScheduleValues {
     }
     func ramp(_ n: Int) -> Double { n > 0 ? min(1, Double(t) / Double(n)) : 1 }
     return ScheduleValues(lambda: lambda, c: c, learningRate: learningRate(spec, iteration: t),
-                          regulariserWeight: ramp(s.regulariserWarmup), sparsityWeight: s.sparsityWarmup.map(ramp))
+                          regulariserWeight: ramp(s.regulariserWarmup), sparsityWeight: s.sparsityWarmup.map(ramp),
+                          penaltyWeight: s.spikeLogitPenaltyDecay?.weight(at: t) ?? 1)
 }
 
 /// The learning rate of the phase `iteration` falls in (phases hold while iteration < until).

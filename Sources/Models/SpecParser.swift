@@ -296,6 +296,15 @@ struct SpecReader {
             if let r = s["ramp_iterations"] { sched.rampIterations = try int(r, "schedules.ramp_iterations", min: 0) }
             if let cn = s["c"] { sched.c = try cSchedule(cn) }
             if let lr = s["learning_rate"] { sched.learningRate = try learningRate(lr) }
+            if let dn = s["spike_logit_penalty_decay"] {
+                let key = "schedules.spike_logit_penalty_decay"
+                let d = try fields(dn, key)
+                guard let sn = d["start"], let en = d["end"] else { throw error(dn, key, "expected {start: N, end: M}") }
+                let (start, end) = (try int(sn, key + ".start", min: 0), try int(en, key + ".end", min: 1))
+                guard end > start else { throw error(en, key + ".end", "must be after start (\(start)), got \(end)") }
+                guard f["spike_logit_penalty"] != nil else { throw error(dn, key, "decays spike_logit_penalty, which this spec does not set") }
+                sched.spikeLogitPenaltyDecay = .init(start: start, end: end)
+            }
             if let b = s["fresh_adam_at_drop"] { sched.freshAdamAtDrop = try bool(b, "schedules.fresh_adam_at_drop") }
         }
 

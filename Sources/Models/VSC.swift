@@ -16,7 +16,8 @@ import IR
 /// - loss (eq. 4, per example, batch mean) = recon + w·(kl + sparsity), w the input "reg_weight"
 ///   (KL annealing, `schedules.regulariser_warmup`; 1 without it), or recon + w·kl + w_s·sparsity
 ///   with w_s the input "sparsity_weight" (`schedules.sparsity_warmup`), plus ε·Σ_j v² of the
-///   spike logits (data, and the pseudo-inputs' mean) with `spike_logit_penalty`; elbo = −(recon + kl)
+///   spike logits (data, and the pseudo-inputs' mean) with `spike_logit_penalty`, times the input
+///   "penalty_weight" with `schedules.spike_logit_penalty_decay`; elbo = −(recon + kl)
 ///   with the true (unbounded) kl.
 /// The train graph also outputs the collapse diagnostics (`GraphNames.diagnostics`): the
 /// selection weights, the data's and the prior's spike probabilities.
@@ -74,7 +75,11 @@ public struct VSCModel: GraphBuilderModel {
             if let eps = spec.spikeLogitPenalty {
                 // Per example: the data's Σ_j v² plus the components' mean Σ_j v² (the same for all).
                 let pseudo = try pseudoLogits.square().sum(axes: [0, 1]) * (1 / Double(spec.prior.pseudoInputs))
-                loss = try loss + (logits.square().sum(axes: [1]) + (try pseudo.broadcast(to: [batch]))) * eps
+                var penalty = try (logits.square().sum(axes: [1]) + (try pseudo.broadcast(to: [batch]))) * eps
+                if spec.schedules.spikeLogitPenaltyDecay != nil {
+                    penalty = try penalty * (try g.input(GraphNames.penaltyWeight, []).broadcast(to: [batch]))
+                }
+                loss = try loss + penalty
             }
             try trainOutputs(g, recon: recon, kl: trueKL, sparsity: sparsity, loss: loss)
         }

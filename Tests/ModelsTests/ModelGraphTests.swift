@@ -127,6 +127,43 @@ func regulariserWeightScalesOnlyTheRegulariser(_ spec: ModelSpec) throws {
     #expect(throws: SpecError.self) { try parseSpec(yaml: "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\nspike_logit_penalty: 0\n") }
 }
 
+/// `schedules.spike_logit_penalty_decay`: the penalty is weighted by the input "penalty_weight",
+/// 1 until `start`, 0 from `end`, linear between; the ELBO never sees it; the key needs a penalty.
+@Test func spikeLogitPenaltyDecaysOnItsSchedule() throws {
+    var spec = smallSpec(spike: .logsigmoid)
+    let x = dataBatch(spec, seed: 2)
+    func loss(_ eps: Double?, weight: Double?) throws -> [String: [Double]] {
+        spec.spikeLogitPenalty = eps
+        spec.schedules.spikeLogitPenaltyDecay = weight == nil ? nil : .init(start: 10, end: 20)
+        let model = try makeModel(spec)
+        let train = try model.trainGraph(batch: spec.batchSize)
+        #expect((train.leaf(named: GraphNames.penaltyWeight) != nil) == (weight != nil))
+        var f = feeds(model, train, x: x)
+        if let weight { f[GraphNames.penaltyWeight] = [weight] }
+        return try Interpreter<Double>(train).run(f)
+    }
+    let none = try loss(nil, weight: nil), full = try loss(0.01, weight: nil)
+    let half = try loss(0.01, weight: 0.5), off = try loss(0.01, weight: 0)
+    let d = full["loss"]![0] - none["loss"]![0]
+    #expect(d > 0)
+    #expect(Swift.abs(half["loss"]![0] - none["loss"]![0] - 0.5 * d) < 1e-9 * Swift.max(1, d))
+    #expect(Swift.abs(off["loss"]![0] - none["loss"]![0]) < 1e-12 * Swift.max(1, none["loss"]![0]))
+    #expect(half["elbo"]![0] == none["elbo"]![0])
+    spec.spikeLogitPenalty = 0.01; spec.schedules.spikeLogitPenaltyDecay = .init(start: 10, end: 20)
+    #expect([0, 10, 15, 19, 20, 500].map { schedule(spec, iteration: $0).penaltyWeight } == [1, 1, 0.5, 0.1, 0, 0])
+    #expect(scalarFeeds(schedule(spec, iteration: 15), iteration: 15, datasetSize: 1).contains { $0.name == GraphNames.penaltyWeight && $0.value == 0.5 })
+    #expect(schedule(smallSpec(), iteration: 15).penaltyWeight == 1)
+    let yaml = "kind: vsc\ndata: smiley\nhidden: [8]\nlatent: 4\n"
+    let parsed = try parseSpec(yaml: yaml + "spike_logit_penalty: 0.01\nschedules: {spike_logit_penalty_decay: {start: 8000, end: 12000}}\n")
+    #expect(parsed.schedules.spikeLogitPenaltyDecay == .init(start: 8000, end: 12000))
+    for (bad, key) in [("spike_logit_penalty: 0.01\nschedules: {spike_logit_penalty_decay: {start: 5, end: 5}}\n", "schedules.spike_logit_penalty_decay.end"),
+                       ("spike_logit_penalty: 0.01\nschedules: {spike_logit_penalty_decay: {start: 5}}\n", "schedules.spike_logit_penalty_decay"),
+                       ("schedules: {spike_logit_penalty_decay: {start: 5, end: 9}}\n", "schedules.spike_logit_penalty_decay")] {
+        #expect(throws: SpecError.self) { try parseSpec(yaml: yaml + bad) }
+        do { _ = try parseSpec(yaml: yaml + bad) } catch let e as SpecError { #expect(e.key == key, "\(bad)") }
+    }
+}
+
 @Suite struct ModelGraphTests {
     @Test(arguments: variants)
     func graphsBuildAndRun(_ v: Variant) throws {
