@@ -128,7 +128,7 @@ public func runCurvesFigure(_ log: MetricsLog, title: [String]) -> Drawing {
         panel(log.lossTerms.filter { !signed.contains($0) }, title: "Training loss terms (positive)", yLabel: "nats per example"),
         panel(signed, title: "Training loss terms (signed)", yLabel: "nats per example"),
         panel(log.fields.filter { $0.hasPrefix("test_") }, title: "Test metrics", yLabel: "value"),
-        panel(["active_dims", "active_per_example", "pseudo_inputs_in_use", "stuck_on_dims"], title: "Collapse diagnostics", yLabel: "count"),
+        panel(["active_dims", "active_per_example", "spurious_per_example", "pseudo_inputs_in_use", "stuck_on_dims"], title: "Collapse diagnostics", yLabel: "count"),
     ].compactMap { $0 }
     return Figure(title: title, charts: panels, columns: min(2, max(1, panels.count))).drawing()
 }

@@ -18,6 +18,10 @@ public struct CollapseDiagnostics: Equatable, Sendable {
     /// least 1 % of the batch.
     public var activePerExample: Double
     public var activeDims: Int
+    /// The expected number of switched-off dimensions (γ ≤ 0.5) that a spike draw turns on, per
+    /// example: Σ γ over them. Noise the decoder must learn to ignore; with the spike-logit
+    /// penalty at ε = 0.01 it is about 3.5 (γ ≈ 0.06 on each of 50-odd dimensions).
+    public var spuriousPerExample: Double
     /// Dimensions with γ > 0.999 for more than 99 % of the batch (the relu head's lock).
     public var stuckOn: Int
     /// Dimensions the prior components switch on (γ_u > 0.5 for some u).
@@ -51,15 +55,16 @@ public struct CollapseDiagnostics: Equatable, Sendable {
         selectionEntropyBits = usage.filter { $0 > 0 }.reduce(0) { $0 - $1 * Foundation.log2($1) }
         exampleSelectionEntropyBits = exampleEntropy
         var on = [Int](repeating: 0, count: j), stuck = [Int](repeating: 0, count: j)
-        var perExample = 0
+        var perExample = 0, spurious = 0.0
         for b in 0..<batch {
             for d in 0..<j {
                 let g = gamma[b * j + d]
-                if g > 0.5 { on[d] += 1; perExample += 1 }
+                if g > 0.5 { on[d] += 1; perExample += 1 } else { spurious += Double(g) }
                 if g > 0.999 { stuck[d] += 1 }
             }
         }
         activePerExample = batch > 0 ? Double(perExample) / Double(batch) : 0
+        spuriousPerExample = batch > 0 ? spurious / Double(batch) : 0
         activeDims = on.filter { $0 > 0 && Double($0) >= Self.activeFraction * Double(batch) }.count
         stuckOn = stuck.filter { Double($0) > Self.stuckFraction * Double(batch) }.count
         priorActiveDims = (0..<j).filter { d in (0..<u).contains { priorGamma[$0 * j + d] > 0.5 } }.count
@@ -70,12 +75,13 @@ public struct CollapseDiagnostics: Equatable, Sendable {
     public var fields: [(String, Double)] {
         [("pseudo_inputs_in_use", Double(pseudoInputsInUse)), ("selection_entropy_bits", selectionEntropyBits),
          ("example_selection_entropy_bits", exampleSelectionEntropyBits), ("active_per_example", activePerExample),
+         ("spurious_per_example", spuriousPerExample),
          ("active_dims", Double(activeDims)), ("stuck_on_dims", Double(stuckOn)), ("prior_active_dims", Double(priorActiveDims))]
     }
 
     /// For the progress line.
     public var summary: String {
-        "pseudo \(pseudoInputsInUse)/\(pseudoInputs) (\(String(format: "%.1f", selectionEntropyBits)) bits)  active \(String(format: "%.1f", activePerExample))/ex \(activeDims)/\(latent)"
+        "pseudo \(pseudoInputsInUse)/\(pseudoInputs) (\(String(format: "%.1f", selectionEntropyBits)) bits)  active \(String(format: "%.1f", activePerExample))/ex (+\(String(format: "%.1f", spuriousPerExample)) spurious) \(activeDims)/\(latent)"
             + (stuckOn > 0 ? "  STUCK-ON \(stuckOn)" : "")
     }
 }

@@ -25,6 +25,7 @@ import Testing
         #expect(d.pseudoInputsInUse == 1)
         #expect(d.selectionEntropyBits < 0.01 && d.exampleSelectionEntropyBits < 0.01)
         #expect(d.stuckOn == 1 && d.activeDims == 1 && d.activePerExample == 1)
+        #expect(Swift.abs(d.spuriousPerExample - 0.02) < 1e-6, "two switched-off dims at γ = 0.01 each")
         #expect(d.priorActiveDims == 1)
         #expect(d.summary.contains("STUCK-ON 1"))
     }
@@ -43,6 +44,7 @@ import Testing
         let w = [0.7, 0.1, 0.1, 0.1], h = -w.map { $0 * log2($0) }.reduce(0, +)
         #expect(Swift.abs(d.exampleSelectionEntropyBits - h) < 1e-5)
         #expect(d.activeDims == 3 && d.activePerExample == 1 && d.stuckOn == 0 && d.priorActiveDims == 0)
+        #expect(Swift.abs(d.spuriousPerExample - 0.02) < 1e-6 && d.summary.contains("(+0.0 spurious)"))
     }
 
     @Test func windowTracksTheLargestKLAndClippedSteps() {

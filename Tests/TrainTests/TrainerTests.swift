@@ -192,7 +192,7 @@ struct Killed: Error {}
         let obj = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
         for k in ["iteration", "time", "loss", "recon", "kl", "sparsity", "elbo", "lambda", "c", "lr", "it_per_s",
                   "max_kl_window", "pseudo_inputs_in_use", "selection_entropy_bits", "active_per_example",
-                  "active_dims", "stuck_on_dims"] {
+                  "active_dims", "stuck_on_dims", "spurious_per_example"] {
             #expect(obj[k] != nil, "metrics field \(k)")
         }
     }
