@@ -88,9 +88,9 @@ public struct ModelSpec: Equatable, Sendable {
         /// Only the spikes come from the pseudo-input; every slab is N(0, 1), the classical
         /// spike-and-slab prior Π_j [γ_u,j N(0, 1) + (1 − γ_u,j) δ(0)]. The slabs of the
         /// pseudo-input components set the code's scale themselves (on Smiley they spread to
-        /// means of ±8 with standard deviations of 0.7–6.5 around a posterior one of about 1), so
-        /// nothing prefers one rotation of a pair of dimensions that are on together; a fixed
-        /// unit slab gives the β-VAE's scale and its preference for axis-aligned codes.
+        /// means of ±8 with standard deviations of 0.7–6.5 around a posterior one of about 1); a
+        /// fixed unit slab gives the code the β-VAE's scale and its KL's preference for
+        /// axis-aligned dimensions (measured on Smiley: README, model notes).
         case standard
     }
     /// Which prior spikes the sparsity term J·KL(γ̄ ‖ α) averages (`prior.sparsity`).
@@ -167,8 +167,8 @@ public struct ModelSpec: Equatable, Sendable {
         /// `start` to 0 at `end` (nil: 1 throughout). The penalty keeps the spike logits where the
         /// sigmoid has a slope while the annealed regulariser prunes the code; it also keeps γ of
         /// a switched-off dimension near 0.06 (ε = 0.01), so every relaxed draw switches on about
-        /// 3.5 of them at random, and the decoder learns to hedge against that noise with
-        /// redundant codes. Once the code is pruned the penalty can go.
+        /// 3.5 of them at random. Once the code is pruned the penalty can go: on the main job the
+        /// code stays as it was and the test ELBO rises by 2.2 nats (README, model notes).
         public var spikeLogitPenaltyDecay: LinearDecay? = nil
         public init(warmupIterations: Int = 0, rampIterations: Int = 0, c: CSchedule = .linear(start: 50, end: 200, iterations: 0),
                     learningRate: [LearningRatePhase] = [LearningRatePhase(until: nil, lr: 1e-3)], freshAdamAtDrop: Bool = false,
