@@ -47,12 +47,7 @@ let bf16GEMMShapes: [GEMMShape] = awkwardGEMMShapes + [(33, 65, 531), (500, 60, 
 func bf16GEMMMatchesReferences(_ s: GEMMShape) throws {
     let p = try gemmProgram(s, gemm: .jit, precision: .bf16)
     #expect(p.gemmFunctionNames == [GEMMEmitter.functionName(s, precision: .bf16)])
-    let a = testValues(s.m * s.k, seed: UInt64(s.m * 31 + s.k)), b = testValues(s.k * s.n, seed: UInt64(s.n * 17 + s.k + 5))
-    try p.set("a", a); try p.set("b", b)
-    // C starts as NaN: every element must be overwritten (beta = 0).
-    let c = p.output("c")!
-    UnsafeMutablePointer(mutating: c.baseAddress!).update(repeating: .nan, count: c.count)
-    try p.run()
+    let (a, b) = try runGEMMOverPoisonedC(p, s)
     let exact = referenceGEMM(s, a, b)
     let error = bf16GEMMError(s, ours: p.output("c")!, exact: exact)
     #expect(error <= 1, "\(s): error \(error) of the bf16 bound against the exact product")

@@ -73,16 +73,22 @@ let awkwardGEMMShapes: [GEMMShape] = {
     }
 }()
 
+/// Feeds `p` (a GEMM program of shape `s`) operands seeded by the shape, fills C's buffer with
+/// NaN — the kernel must overwrite it (beta = 0), not add to it — and runs it. Returns the operands.
+func runGEMMOverPoisonedC(_ p: JITProgram, _ s: GEMMShape) throws -> (a: [Float], b: [Float]) {
+    let a = testValues(s.m * s.k, seed: UInt64(s.m * 31 + s.k)), b = testValues(s.k * s.n, seed: UInt64(s.n * 17 + s.k + 5))
+    try p.set("a", a); try p.set("b", b)
+    let c = p.output("c")!
+    UnsafeMutablePointer(mutating: c.baseAddress!).update(repeating: .nan, count: c.count)
+    try p.run()
+    return (a, b)
+}
+
 /// Checks the emitted GEMM of `s` against the double reference and against `cblas_sgemm`.
 func checkEmittedGEMM(_ s: GEMMShape, packsA: Bool, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
     let p = try gemmProgram(s, gemm: .jit, packsA: packsA)
     #expect(p.gemmFunctionNames == [GEMMEmitter.functionName(s)], sourceLocation: sourceLocation)
-    let a = testValues(s.m * s.k, seed: UInt64(s.m * 31 + s.k)), b = testValues(s.k * s.n, seed: UInt64(s.n * 17 + s.k + 5))
-    try p.set("a", a); try p.set("b", b)
-    // C's buffer starts as NaN: the kernel must overwrite it (beta = 0), not add to it.
-    let c = p.output("c")!
-    UnsafeMutablePointer(mutating: c.baseAddress!).update(repeating: .nan, count: c.count)
-    try p.run()
+    let (a, b) = try runGEMMOverPoisonedC(p, s)
     let reference = referenceGEMM(s, a, b)
     let error = gemmError(s, ours: p.output("c")!, reference: reference)
     #expect(error <= 1, "\(s) (packed A: \(packsA)): error \(error) of the fp32 bound against the double reference",
