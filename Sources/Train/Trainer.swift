@@ -11,6 +11,15 @@ import SeededRandom
 public typealias BackendFactory = (Graph) throws -> Program
 
 /// An error of the training loop; the message is complete (file, iteration, node).
+/// A data-parallel run whose ranks differ (`checkRanksAgree`). Every rank raises it, with the same
+/// message, right after the same all-gather, so the job can end cleanly on every rank — no
+/// MPI_Abort, whose concurrent calls from several ranks can leave OpenMPI's runtime waiting.
+public struct RanksDisagree: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "error: " + message }
+}
+
 public struct TrainError: Error, CustomStringConvertible {
     public var message: String
     /// For a non-finite loss: the iteration (1-based) and the first node producing NaN/Inf.
@@ -453,8 +462,8 @@ public final class Trainer {
         let all = Collective.allgather(mine)
         for (r, theirs) in all.enumerated() where theirs != all[0] {
             let k = zip(theirs, all[0]).enumerated().first { $0.element.0 != $0.element.1 }!.offset
-            throw TrainError("rank \(r) of \(world.size) disagrees with rank 0 on the \(fields[k]) (\(theirs[k]) vs \(all[0][k]))"
-                             + ": every rank must run the same spec, build and checkpoint; no rank trained")
+            throw RanksDisagree("rank \(r) of \(world.size) disagrees with rank 0 on the \(fields[k]) (\(theirs[k]) vs \(all[0][k]))"
+                                + ": every rank must run the same spec, build and checkpoint; no rank trained")
         }
     }
 

@@ -87,6 +87,13 @@ struct TrainCommand: ParsableCommand {
             // Stopped by a signal, on every rank at the same iteration, with a checkpoint.
             Collective.finalize()
             throw e
+        } catch let e as RanksDisagree {
+            // Every rank found the same disagreement: rank 0 names it and all end together.
+            // (The barrier: no rank exits — and so has mpirun stop the job — before rank 0 wrote.)
+            if world.rank == 0 { FileHandle.standardError.write(Data("vsc train: \(e.message)\n".utf8)) }
+            Collective.barrier()
+            Collective.finalize()
+            throw ExitCode(1)
         } catch {
             // Stop every rank now: they would wait for this one in the next all-reduce.
             let message = (error as? CLIError)?.message ?? "\(error)"
