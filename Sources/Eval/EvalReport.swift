@@ -74,6 +74,11 @@ public struct EvalReport: Codable {
         /// (A) only: the c and the seed of the spike-and-slab sample correlated (λ = 1).
         public var sampleC: Double? = nil
         public var sampleSeed: UInt64? = nil
+        /// (B) of a spike-and-slab model only: the same scores with μ in place of 1[γ > 0.5]·μ on
+        /// the active dims — what switching dims off for some examples costs the metric. Close to
+        /// the masked scores, a low gap comes from how sources share dims, not from the spikes.
+        public var unmaskedMeanBestAbsCorr: Double? = nil
+        public var unmaskedMeanGap: Double? = nil
     }
     public struct AttributeScore: Codable {
         public var attribute: String
@@ -100,6 +105,9 @@ public struct EvalReport: Codable {
         public var matrix: [[Float]]
         /// Pearson corr(number of attributes present, number of dims active) over the test examples.
         public var activeVsAttributesCorr: Double
+        /// Sources whose attribute is present, per test example (18·p on average): set against the
+        /// active dims per example, how many sources each used dim must carry.
+        public var sourcesPresentPerExample: Double
     }
     public struct SpikeMap: Codable {
         public var quantity: String

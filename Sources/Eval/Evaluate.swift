@@ -86,8 +86,13 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
 
         // (B): the masked metric on the code the decoder sees, switched-off dims zeroed.
         let corrB = emittedCodeCorrelation(sources: sources, present: mask, mu: enc.mu, gamma: enc.gamma, active: act.indices)
-        let b = entry(corrB, metric: "emitted code: |corr(source, latent)| over the examples where the source's attribute is present, active dims only (inactive columns 0)",
+        var b = entry(corrB, metric: "emitted code: |corr(source, latent)| over the examples where the source's attribute is present, active dims only (inactive columns 0)",
                       latents: facts.emittedCode.report, examples: presentPerSource)
+        if enc.gamma != nil {
+            let unmasked = disentanglementScore(emittedCodeCorrelation(sources: sources, present: mask, mu: enc.mu, gamma: nil, active: act.indices))
+            b.unmaskedMeanBestAbsCorr = unmasked.meanBest
+            b.unmaskedMeanGap = unmasked.meanGap
+        }
         emitted = b
 
         let zText = facts.hasSpikes ? "one sample z, λ = 1, c = \(format2(c))" : "one sample z"
@@ -113,7 +118,8 @@ public func evaluate(_ trained: TrainedModel, test: Dataset, backend: @escaping 
                 return .init(attribute: a.name, bestLatent: r.bestLatent[k], bestLatentActive: !inactive.contains(r.bestLatent[k]),
                              bestAbsCorr: r.best[k], signedCorr: r.signedBest[k], codes: r.signedBest[k] < 0 ? "absence" : "presence")
             },
-            attributes: SmileyAttribute.allCases.map(\.name), matrix: r.signed.nested, activeVsAttributesCorr: activeCorr)
+            attributes: SmileyAttribute.allCases.map(\.name), matrix: r.signed.nested, activeVsAttributesCorr: activeCorr,
+            sourcesPresentPerExample: sourcesPresentPerExample(presence: pres, sourcesPerAttribute: SmileyAttribute.allCases.map(\.sourceRange.count)))
         try save(signedCorrelationFigure(r.signed, rowNames: SmileyAttribute.allCases.map(\.name), rowTitle: "attribute",
                                          title: ["(C) presence recovery: corr(presence flag, \(facts.presenceIndicator))", header + ", \(test.count) test images",
                                                  "red: the latent marks the attribute's presence, blue: its absence; best |corr| \(format2(r.meanBest))"],

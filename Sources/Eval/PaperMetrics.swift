@@ -169,3 +169,14 @@ public func presentAttributeCounts(presence: [Bool], attributes: Int) -> [Int] {
     precondition(attributes > 0 && presence.count % attributes == 0, "presence flags shape")
     return (0..<presence.count / attributes).map { i in (0..<attributes).filter { presence[i * attributes + $0] }.count }
 }
+
+/// The mean number of sources whose attribute is present, per example: flags row-major
+/// (example, attribute), `sourcesPerAttribute[a]` the sources attribute a carries.
+public func sourcesPresentPerExample(presence: [Bool], sourcesPerAttribute: [Int]) -> Double {
+    let a = sourcesPerAttribute.count
+    precondition(a > 0 && presence.count % a == 0, "presence flags shape")
+    let n = presence.count / a
+    guard n > 0 else { return 0 }
+    let total = presence.indices.reduce(0) { $0 + (presence[$1] ? sourcesPerAttribute[$1 % a] : 0) }
+    return Double(total) / Double(n)
+}

@@ -115,10 +115,14 @@ struct EvalCommand: ParsableCommand {
         }
         if let d = report.emittedCodeMetric {
             rows.append(("(B) emitted-code |corr|", bestGap(d) + "  (\(facts.emittedCode.short), active dims, each source where present)"))
+            if let best = d.unmaskedMeanBestAbsCorr, let gap = d.unmaskedMeanGap {
+                rows.append(("  without the spike mask", "best \(f(best)) gap \(f(gap))  (μ on the same active dims)"))
+            }
         }
         if let p = report.presenceRecovery {
             let per = p.perAttribute.map { "\($0.attribute) \($0.signedCorr < 0 ? "-" : "+")\(f(Double($0.bestAbsCorr))) (dim \($0.bestLatent)\($0.bestLatentActive ? "" : ", inactive"))" }
             rows.append(("(C) presence recovery", "best \(f(p.meanBestAbsCorr))  [" + per.joined(separator: ", ") + "]; corr(#present, #active) \(f(p.activeVsAttributesCorr))"))
+            rows.append(("sources present per example", "\(f(p.sourcesPresentPerExample)) against \(f(report.activeDims.perExampleMean)) active dims per example"))
         }
         if let p = report.linearProbe {
             let per = zip(p.classNames, p.perClassAccuracy).map { "\($0) \($1.map { String(format: "%.1f", 100 * $0) } ?? "–")" }

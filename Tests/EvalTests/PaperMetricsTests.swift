@@ -219,6 +219,38 @@ struct SyntheticSmiley {
         #expect(abs(rInv + 1) < 1e-9, "corr \(rInv)")
     }
 
+    @Test func sourcesPresentPerExampleCountsTheSourcesOfPresentAttributes() {
+        // Example 0: eyes (3) + hat (6) + bow tie (4) = 13; example 1: none.
+        let flags = [true, false, true, true, false, false, false, false]
+        #expect(sourcesPresentPerExample(presence: flags, sourcesPerAttribute: [3, 5, 6, 4]) == 6.5)
+        // p = 0.5: about 18 / 2 per example.
+        let d = Self.data
+        let v = sourcesPresentPerExample(presence: d.presence, sourcesPerAttribute: SmileyAttribute.allCases.map(\.sourceRange.count))
+        #expect(abs(v - 9) < 0.15, "\(v)")
+    }
+
+    /// The two causes of a low (B) gap, told apart by the unmasked score (μ on the active dims):
+    /// dims switched off where their source is near 0 (the decoder's default) cost the gap little
+    /// masked or not; two sources sharing one dim cost it whether masked or not.
+    @Test func unmaskedScoreSeparatesSwitchingOffFromSharingADim() {
+        let d = Self.data, ideal = d.idealCode
+        var gamma = d.idealGamma
+        for i in 0..<d.n { for s in 0..<18 where abs(d.sources[i, s]) < 0.15 { gamma[i, s] = 0 } }
+        let masked = d.metricB(mu: ideal, gamma: gamma), unmasked = d.metricB(mu: ideal, gamma: nil)
+        #expect(masked.meanGap > 0.9 && unmasked.meanGap > 0.9, "masked \(masked.meanGap), unmasked \(unmasked.meanGap)")
+        #expect(abs(masked.meanGap - unmasked.meanGap) < 0.05)
+
+        // Eyes' y and radius (sources 1, 2) share latent 1; latent 2 carries nothing.
+        var shared = ideal
+        for i in 0..<d.n { shared[i, 1] = ideal[i, 1] + ideal[i, 2]; shared[i, 2] = 0 }
+        let m2 = d.metricB(mu: shared, gamma: d.idealGamma), u2 = d.metricB(mu: shared, gamma: nil)
+        for s in [1, 2] {
+            #expect(m2.best[s] - m2.secondBest[s] < 0.75 && u2.best[s] - u2.secondBest[s] < 0.75,
+                    "source \(s): masked gap \(m2.best[s] - m2.secondBest[s]), unmasked \(u2.best[s] - u2.secondBest[s])")
+        }
+        #expect(m2.meanGap < masked.meanGap - 0.02 && u2.meanGap < unmasked.meanGap - 0.02)
+    }
+
     @Test func presentCountsCountFlags() {
         #expect(presentAttributeCounts(presence: [true, false, true, true, false, false, false, false], attributes: 4) == [3, 0])
     }
