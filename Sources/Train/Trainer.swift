@@ -10,7 +10,6 @@ import SeededRandom
 /// (`{ InterpreterProgram($0) }` for the interpreter; the LLVM JIT provides another).
 public typealias BackendFactory = (Graph) throws -> Program
 
-/// An error of the training loop; the message is complete (file, iteration, node).
 /// A data-parallel run whose ranks differ (`checkRanksAgree`). Every rank raises it, with the same
 /// message, right after the same all-gather, so the job can end cleanly on every rank — no
 /// MPI_Abort, whose concurrent calls from several ranks can leave OpenMPI's runtime waiting.
@@ -20,6 +19,7 @@ public struct RanksDisagree: Error, CustomStringConvertible {
     public var description: String { "error: " + message }
 }
 
+/// An error of the training loop; the message is complete (file, iteration, node).
 public struct TrainError: Error, CustomStringConvertible {
     public var message: String
     /// For a non-finite loss: the iteration (1-based) and the first node producing NaN/Inf.

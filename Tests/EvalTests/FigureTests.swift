@@ -118,7 +118,8 @@ import Train
         // A spike-and-slab model's (B) carries its unmasked scores; the sources present are counted.
         #expect(report.emittedCodeMetric?.unmaskedMeanGap != nil && report.emittedCodeMetric?.unmaskedMeanBestAbsCorr != nil)
         let flags = try #require(test.presence)
-        let present = stride(from: 0, to: flags.count, by: 4).map { i in [3, 5, 6, 4].indices.reduce(0) { $0 + (flags[i + $1] ? [3, 5, 6, 4][$1] : 0) } }
+        let sources = [3, 5, 6, 4]   // eyes, mouth, hat, bow tie (SMILEY.md)
+        let present = stride(from: 0, to: flags.count, by: 4).map { i in sources.indices.reduce(0) { $0 + (flags[i + $1] ? sources[$1] : 0) } }
         #expect(report.presenceRecovery?.sourcesPresentPerExample == Double(present.reduce(0, +)) / Double(present.count))
     }
 }

@@ -117,7 +117,8 @@ func runFiles(_ dir: String) throws -> Set<String> {
         // The seed is part of the graph (its random nodes' seeds): the first difference found.
         #expect(r.err.contains("rank 1 of 2 disagrees with rank 0 on the graph hash"), "\(r.err)")
         // Every rank reached the same verdict, so they end together without MPI_Abort (several
-        // ranks aborting at once once kept mpirun waiting ~60 s) and only rank 0 says it.
+        // ranks aborting at once is a known way to leave OpenMPI's runtime waiting) and only rank 0
+        // says it.
         #expect(!r.err.contains("MPI_ABORT"), "\(r.err)")
         #expect(r.err.components(separatedBy: "disagrees with rank 0").count == 2, "\(r.err)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/run/checkpoint.safetensors"))
