@@ -24,8 +24,11 @@ struct EvalCommand: ParsableCommand {
             --data names another (fashion-mnist, har:DIR, smiley:N, a data set file). \
             On Smiley, report.json holds four metrics for every model: disentanglement (the masked \
             posterior mean: γ⊙μ or μ, each source where present), paper_metric (A), \
-            emitted_code_metric (B) and presence_recovery (C: per attribute, the latent whose γ, or \
-            |μ|, best tells presence, with its sign; and corr(#present, #active)). --probe \
+            emitted_code_metric (B; for VSC also unmasked_mean_gap, the same with μ in place of \
+            1[γ > 0.5]·μ: close to the masked gap, a low gap comes from sources sharing dimensions, \
+            not from switched-off ones) and presence_recovery (C: per attribute, the latent whose γ, \
+            or |μ|, best tells presence, with its sign; corr(#present, #active); and the sources \
+            present per example, to set against the active dims per example). --probe \
             (labelled data) fits a multinomial logistic regression on the training split's codes \
             (γ⊙μ or μ) and scores it on the test set's: linear_probe in report.json.
 
