@@ -43,7 +43,7 @@ public struct TrainedModel {
     /// Loads `path`; the spec is the YAML text stored in the metadata unless `spec` is given.
     public static func load(checkpoint path: String, spec: ModelSpec? = nil) throws -> TrainedModel {
         let ck = try Checkpoint.load(path: path)
-        let s: ModelSpec
+        var s: ModelSpec
         if let spec { s = spec } else {
             guard let text = ck.metadata["spec"], !text.isEmpty else {
                 throw EvalError("\(path): the checkpoint stores no spec text in its metadata; pass the spec with --spec")
@@ -51,6 +51,9 @@ public struct TrainedModel {
             do { s = try parseSpec(yaml: text, file: "\(path) (metadata \"spec\")", defaultName: ck.metadata["spec_name"]) }
             catch let e as SpecError { throw EvalError(e.description) }
         }
+        // The run's seed: `vsc train --seed N` trains with N (its Smiley data, its graph's noise)
+        // but stores the spec file's text, whose seed may be another.
+        if let seed = ck.metadata["seed"].flatMap(UInt64.init) { s.seed = seed }
         // Every parameter of the model's three graphs, validated as --resume validates them.
         let model = try makeModel(s)
         var expected: [(name: String, shape: [Int])] = []

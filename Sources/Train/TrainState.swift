@@ -67,6 +67,11 @@ extension Trainer {
               let epoch = meta["data_epoch"].flatMap(Int.init), let pos = meta["data_position"].flatMap(Int.init) else {
             throw fail("the data-order state (data_rng, data_epoch, data_position) is missing or malformed")
         }
+        // The seed decides the graph's noise and the Smiley data: resuming under another would
+        // silently continue a different run. (Older checkpoints may lack it.)
+        if let saved = meta["seed"].flatMap(UInt64.init), saved != seed {
+            throw fail("it was trained with seed \(saved), this run's seed is \(seed): resume with --seed \(saved)")
+        }
         // Older checkpoints have no train_seconds: time then counts from this run.
         secondsBefore = meta["train_seconds"].flatMap(Double.init).map { $0.isFinite && $0 >= 0 ? $0 : 0 } ?? 0
         let tensors: [String: [Float]]

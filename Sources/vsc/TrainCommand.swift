@@ -173,7 +173,7 @@ struct TrainCommand: ParsableCommand {
         if let sig = summary.interruptedBy {
             print("\(spec.name): stopped by \(TrainingInterrupt.name(sig)) after iteration \(summary.iterations) of \(trainer.totalIterations);"
                   + " checkpoint written (\(summary.checkpointPath))")
-            print("  continue with: \(ranks > 1 ? "mpirun -np \(ranks) " : "")vsc train --spec \(self.spec) --out \(outDir) --resume")
+            print("  continue with: \(ranks > 1 ? "mpirun -np \(ranks) " : "")vsc train --spec \(self.spec)\(seed.map { " --seed \($0)" } ?? "") --out \(outDir) --resume")
             throw ExitCode(128 + sig)
         }
         if summary.iterations == summary.startIteration {

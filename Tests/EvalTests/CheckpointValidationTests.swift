@@ -30,6 +30,18 @@ import Train
         #expect(m.parameters["enc.h0.w"]?.count == 16 * 8)
     }
 
+    /// `vsc train --seed N` stores the spec file's text (its own seed) and N in the metadata:
+    /// the loaded model is the run's — seed N, so its Smiley split and graph noise are the run's.
+    @Test func theCheckpointsSeedReplacesTheSpecTexts() throws {
+        let path = try write { _ in }
+        let specSeed = try parseSpec(yaml: yaml).seed
+        #expect(try TrainedModel.load(checkpoint: path).spec.seed == specSeed && specSeed != 5)
+        var ck = try Checkpoint.load(path: path)
+        ck.metadata["seed"] = "5"
+        try ck.write(to: path)
+        #expect(try TrainedModel.load(checkpoint: path).spec.seed == 5)
+    }
+
     @Test func nonFiniteValuesAreRefusedNamingTensorAndIndex() throws {
         for bad in [Float.nan, .infinity, -.infinity] {
             let path = try write { $0["dec.h0.b"]!.values[5] = bad }

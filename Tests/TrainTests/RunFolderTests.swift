@@ -96,3 +96,20 @@ extension RunFolderTests {
         }
     }
 }
+
+extension RunFolderTests {
+    /// A checkpoint trained with another seed (`vsc train --seed N`, resumed without it) is refused,
+    /// naming both seeds: the seed decides the graph's noise and the Smiley data, so continuing
+    /// would silently train a different run. The same seed resumes.
+    @Test func resumeRefusesAnotherSeed() throws {
+        let model = try makeModel(spec)
+        let dir = scratchDir("resume-seed")
+        _ = try Trainer(model: model, data: data, backend: interp, options: quiet(dir) { $0.iterations = 2; $0.seed = 7 }).run()
+        let other = try Trainer(model: model, data: data, backend: interp, options: quiet(dir) { $0.iterations = 4; $0.resume = true })
+        #expect { try other.run() } throws: { e in
+            "\(e)".contains("cannot resume") && "\(e)".contains("trained with seed 7") && "\(e)".contains("--seed 7")
+        }
+        let same = try Trainer(model: model, data: data, backend: interp, options: quiet(dir) { $0.iterations = 4; $0.resume = true; $0.seed = 7 })
+        #expect(try same.run().iterations == 4)
+    }
+}
