@@ -40,7 +40,8 @@ public struct TrainedModel {
         totalIterations = metadata["total_iterations"].flatMap(Int.init) ?? spec.iterations
     }
 
-    /// Loads `path`; the spec is the YAML text stored in the metadata unless `spec` is given.
+    /// Loads `path`; the spec is the YAML text stored in the metadata unless `spec` is given, and
+    /// either way its seed is the run's (metadata "seed") when the checkpoint records one.
     public static func load(checkpoint path: String, spec: ModelSpec? = nil) throws -> TrainedModel {
         let ck = try Checkpoint.load(path: path)
         var s: ModelSpec
